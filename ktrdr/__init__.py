@@ -1,0 +1,7 @@
+"""ktrdr: autonomous research of neuro-fuzzy trading strategies."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
