@@ -23,7 +23,7 @@ $(BENCH_STAMP): $(STAMP)
 install: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/pytest
+	scripts/with_postgres.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
