@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ktrdr.errors import InvalidTransitionError, NotFoundError, ValidationError
-from ktrdr.operations import OperationsService, OperationStatus, OperationsStore
+from ktrdr.operations import OperationsService, OperationsStore, OperationStatus
 
 
 def _running(operations: OperationsService, kind: str, parent: str | None = None) -> str:
@@ -104,7 +104,9 @@ def test_list_filters_pagination_and_order(operations: OperationsService) -> Non
 
 def test_children_and_parent_filter(operations: OperationsService) -> None:
     parent = operations.create("agent_research").operation_id
-    kids = [operations.create("training", parent_operation_id=parent).operation_id for _ in range(2)]
+    kids = [
+        operations.create("training", parent_operation_id=parent).operation_id for _ in range(2)
+    ]
     assert {o.operation_id for o in operations.children(parent)} == set(kids)
     assert operations.list(parent=parent).total_count == 2
 

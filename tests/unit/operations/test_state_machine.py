@@ -20,7 +20,7 @@ from ktrdr.operations.models import (
 
 
 def test_status_sets_partition_the_enum() -> None:
-    assert ACTIVE_STATUSES | TERMINAL_STATUSES == set(OperationStatus)
+    assert set(OperationStatus) == ACTIVE_STATUSES | TERMINAL_STATUSES
     assert not ACTIVE_STATUSES & TERMINAL_STATUSES
 
 
