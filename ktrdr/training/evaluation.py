@@ -1,0 +1,101 @@
+"""Test-set metrics and class probabilities of a trained classifier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ktrdr.errors import ValidationError
+from ktrdr.training._tensors import batched_logits, feature_tensor, label_tensor, output_classes
+from ktrdr.training.losses import DEFAULT_FOCAL_GAMMA, make_loss
+
+LABEL_NAMES = ("sell", "hold", "buy")
+
+
+def predict_proba(
+    model: nn.Module, X: np.ndarray, device: torch.device | str = "cpu"
+) -> np.ndarray:
+    """Return class probabilities, shape (n, 3), columns in LABEL_NAMES order (sell, hold, buy)."""
+    device = torch.device(device)
+    model.to(device)
+    logits = batched_logits(model, feature_tensor(X, "X", device))
+    probabilities = torch.softmax(logits, dim=1).cpu().numpy().astype(np.float64)
+    if not np.isfinite(probabilities).all():
+        raise ValidationError("model: produced NaN or inf probabilities; its weights are broken")
+    return probabilities
+
+
+def _ratio_or_zero(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    zeros = np.zeros(len(numerator))
+    return np.divide(numerator, denominator, out=zeros, where=denominator > 0)
+
+
+def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """Return accuracy, macro precision/recall/F1 and per-class scores of predicted classes.
+
+    Never NaN: a class never predicted has precision 0.0, a class absent from ``labels`` has
+    recall 0.0 (its support, 0, is reported), and F1 is 0.0 when precision + recall is 0. The
+    macro averages run over the classes that occur in ``labels`` or ``predicted``, as
+    scikit-learn does, so a class missing from both does not drag the average down.
+    """
+    n_classes = len(LABEL_NAMES)
+    confusion = np.bincount(labels * n_classes + predicted, minlength=n_classes**2).reshape(
+        n_classes, n_classes
+    )
+    true_positive = np.diag(confusion).astype(np.float64)
+    support = confusion.sum(axis=1)
+    predicted_count = confusion.sum(axis=0)
+    precision = _ratio_or_zero(true_positive, predicted_count)
+    recall = _ratio_or_zero(true_positive, support)
+    f1 = _ratio_or_zero(2 * precision * recall, precision + recall)
+    seen = (support > 0) | (predicted_count > 0)
+    return {
+        "test_accuracy": float(true_positive.sum() / len(labels)),
+        "precision": float(precision[seen].mean()),
+        "recall": float(recall[seen].mean()),
+        "f1": float(f1[seen].mean()),
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(LABEL_NAMES)
+        },
+    }
+
+
+def evaluate(
+    model: nn.Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    loss: str = "cross_entropy",
+    focal_gamma: float = DEFAULT_FOCAL_GAMMA,
+    class_weights: np.ndarray | None = None,
+    device: torch.device | str = "cpu",
+) -> dict[str, Any]:
+    """Return the DESIGN §8 metrics: test_accuracy, test_loss, macro scores, per_class.
+
+    ``test_loss`` uses the training loss (``loss``, ``focal_gamma``, ``class_weights`` as in
+    training, e.g. ``class_weights_from_labels(y_train)``) so it is comparable with val_loss.
+    """
+    device = torch.device(device)
+    model.to(device)
+    features = feature_tensor(X, "X", device)
+    n_classes = output_classes(model, features)
+    if n_classes != len(LABEL_NAMES):
+        raise ValidationError(f"model: emits {n_classes} classes, evaluation needs {LABEL_NAMES}")
+    labels = label_tensor(y, "y", len(features), n_classes, device)
+    logits = batched_logits(model, features)
+    criterion = make_loss(loss, focal_gamma=focal_gamma, class_weights=class_weights).to(device)
+    test_loss = criterion(logits, labels).item()
+    if not np.isfinite(test_loss):
+        raise ValidationError(f"model: test loss is {test_loss}; its outputs are broken")
+    predicted = logits.argmax(dim=1).cpu().numpy()
+    metrics = classification_metrics(labels.cpu().numpy(), predicted)
+    return {"test_accuracy": metrics.pop("test_accuracy"), "test_loss": test_loss, **metrics}
