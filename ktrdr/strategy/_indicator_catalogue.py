@@ -1,0 +1,375 @@
+"""Dataclasses and the catalogue table of ktrdr's own indicators (public API: indicator_specs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+BAR_COLUMNS = ("open", "high", "low", "close", "volume")
+PRICE_SOURCES = ("open", "high", "low", "close")
+MAX_PERIOD = 500
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One indicator parameter: its type, default and allowed values (bounds inclusive)."""
+
+    name: str
+    kind: type
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple | None = None
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    """What an indicator is called, takes, reads and returns (``outputs == ()``: one value)."""
+
+    name: str
+    aliases: tuple[str, ...]
+    params: tuple[ParamSpec, ...]
+    outputs: tuple[str, ...]
+    inputs: tuple[str, ...]
+    description: str
+
+
+def _period(name: str = "period", default: int = 14, minimum: int = 2) -> ParamSpec:
+    return ParamSpec(name, int, default, minimum, MAX_PERIOD)
+
+
+def _multiplier(name: str = "multiplier", default: float = 2.0) -> ParamSpec:
+    return ParamSpec(name, float, default, 0.1, 10.0)
+
+
+_SOURCE = ParamSpec("source", str, "close", choices=PRICE_SOURCES)
+_HLC = ("high", "low", "close")
+_HLCV = ("high", "low", "close", "volume")
+
+
+def _spec(
+    name: str,
+    description: str,
+    inputs: tuple[str, ...],
+    params: tuple[ParamSpec, ...] = (),
+    outputs: tuple[str, ...] = (),
+    aliases: tuple[str, ...] = (),
+) -> IndicatorSpec:
+    return IndicatorSpec(name, aliases, params, outputs, inputs, description)
+
+
+_BANDS = ("upper", "middle", "lower")
+
+# (spec, warm-up bars as a function of the resolved parameters)
+_TABLE: tuple[tuple[IndicatorSpec, Callable[[dict[str, Any]], int]], ...] = (
+    (
+        _spec("rsi", "Relative Strength Index (Wilder), 0..100", ("close",), (_period(), _SOURCE)),
+        lambda p: p["period"],
+    ),
+    (
+        _spec(
+            "roc",
+            "Rate of change in percent: 100 * (p_t / p_{t-period} - 1)",
+            ("close",),
+            (_period(default=10, minimum=1), _SOURCE),
+        ),
+        lambda p: p["period"],
+    ),
+    (
+        _spec(
+            "momentum",
+            "Price change over period bars: p_t - p_{t-period}",
+            ("close",),
+            (_period(default=10, minimum=1), _SOURCE),
+        ),
+        lambda p: p["period"],
+    ),
+    (
+        _spec("cci", "Commodity Channel Index of the typical price", _HLC, (_period(default=20),)),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec("williamsr", "Williams %R, -100..0", _HLC, (_period(),)),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec(
+            "stochastic",
+            "Slow stochastic oscillator: %K smoothed by smooth_k, %D = SMA(%K, d_period)",
+            _HLC,
+            (
+                _period("k_period", 14, 1),
+                ParamSpec("d_period", int, 3, 1, 100),
+                ParamSpec("smooth_k", int, 3, 1, 100),
+            ),
+            ("k", "d"),
+            ("stoch",),
+        ),
+        lambda p: p["k_period"] + p["smooth_k"] + p["d_period"] - 3,
+    ),
+    (
+        _spec(
+            "rvi",
+            "Relative Vigor Index: SMA of 1-2-2-1 weighted (close-open) over (high-low); "
+            "signal = SMA(rvi, signal_period)",
+            ("open", "high", "low", "close"),
+            (_period(default=10, minimum=1), ParamSpec("signal_period", int, 4, 1, 100)),
+            ("rvi", "signal"),
+        ),
+        lambda p: p["period"] + p["signal_period"] + 1,
+    ),
+    (
+        _spec(
+            "fishertransform",
+            "Fisher transform of the median price's position in its period range, EMA-smoothed; "
+            "signal = previous bar's fisher",
+            ("high", "low"),
+            (_period(default=10), ParamSpec("smoothing", int, 3, 1, 100)),
+            ("fisher", "signal"),
+            ("fisher",),
+        ),
+        lambda p: p["period"] + p["smoothing"] - 1,
+    ),
+    (
+        _spec(
+            "aroon",
+            "Aroon up/down (0..100, bars since the period high/low) and oscillator = up - down",
+            ("high", "low"),
+            (_period(),),
+            ("up", "down", "oscillator"),
+        ),
+        lambda p: p["period"],
+    ),
+    (
+        _spec("atr", "Average True Range (Wilder)", _HLC, (_period(minimum=1),)),
+        lambda p: p["period"],
+    ),
+    (
+        _spec(
+            "bollingerbands",
+            "Bollinger Bands: SMA(period) +/- multiplier * population stdev",
+            ("close",),
+            (_period(default=20), _multiplier(), _SOURCE),
+            _BANDS,
+            ("bbands", "bollinger"),
+        ),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec(
+            "bollingerbandwidth",
+            "Bollinger band width relative to the middle band: (upper - lower) / middle",
+            ("close",),
+            (_period(default=20), _multiplier(), _SOURCE),
+            aliases=("bbwidth", "bbw"),
+        ),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec(
+            "keltnerchannels",
+            "Keltner Channels: EMA(close, period) +/- multiplier * ATR(atr_period)",
+            _HLC,
+            (_period(default=20), _period("atr_period", 10, 1), _multiplier()),
+            _BANDS,
+            ("keltner",),
+        ),
+        lambda p: max(p["period"] - 1, p["atr_period"]),
+    ),
+    (
+        _spec(
+            "donchianchannels",
+            "Donchian Channels: highest high, lowest low and their midpoint over period bars",
+            ("high", "low"),
+            (_period(default=20),),
+            _BANDS,
+            ("donchian",),
+        ),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec(
+            "supertrend",
+            "SuperTrend line (hl2 +/- multiplier * ATR) and direction (+1 up, -1 down)",
+            _HLC,
+            (_period(default=10, minimum=1), _multiplier(default=3.0)),
+            ("trend", "direction"),
+        ),
+        lambda p: p["period"],
+    ),
+    (
+        _spec(
+            "squeezeintensity",
+            "How far Bollinger Bands sit inside Keltner Channels: 0 = no squeeze, 1 = full",
+            _HLC,
+            (
+                _period("bb_period", 20),
+                _multiplier("bb_multiplier"),
+                _period("kc_period", 20),
+                _multiplier("kc_multiplier"),
+                _period("kc_atr_period", 10, 1),
+                _SOURCE,
+            ),
+        ),
+        lambda p: max(p["bb_period"] - 1, p["kc_period"] - 1, p["kc_atr_period"]),
+    ),
+    (
+        _spec(
+            "sma",
+            "Simple moving average",
+            ("close",),
+            (_period(default=20, minimum=1), _SOURCE),
+            aliases=("simplemovingaverage",),
+        ),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec(
+            "ema",
+            "Exponential moving average, alpha = 2 / (period + 1), seeded with an SMA",
+            ("close",),
+            (_period(default=20, minimum=1), _SOURCE),
+            aliases=("exponentialmovingaverage",),
+        ),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec(
+            "wma",
+            "Linearly weighted moving average",
+            ("close",),
+            (_period(default=20, minimum=1), _SOURCE),
+            aliases=("weightedmovingaverage",),
+        ),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec(
+            "macd",
+            "MACD line = EMA(fast) - EMA(slow), signal = EMA(line), histogram = line - signal",
+            ("close",),
+            (
+                ParamSpec("fast_period", int, 12, 2, 200),
+                _period("slow_period", 26),
+                ParamSpec("signal_period", int, 9, 1, 200),
+                _SOURCE,
+            ),
+            ("line", "signal", "histogram"),
+        ),
+        lambda p: p["slow_period"] + p["signal_period"] - 2,
+    ),
+    (
+        _spec(
+            "adx",
+            "Average Directional Index with +DI and -DI (Wilder)",
+            _HLC,
+            (_period(),),
+            ("adx", "plus_di", "minus_di"),
+        ),
+        lambda p: 2 * p["period"] - 1,
+    ),
+    (
+        _spec(
+            "parabolicsar",
+            "Parabolic SAR (stop and reverse) price level",
+            ("high", "low"),
+            (
+                ParamSpec("initial_af", float, 0.02, 0.001, 1.0),
+                ParamSpec("step_af", float, 0.02, 0.001, 1.0),
+                ParamSpec("max_af", float, 0.2, 0.001, 1.0),
+            ),
+            aliases=("psar", "sar"),
+        ),
+        lambda p: 1,
+    ),
+    (
+        _spec(
+            "ichimoku",
+            "Ichimoku lines computed at t from bars <= t (spans NOT shifted forward): "
+            "tenkan, kijun, senkou_a = (tenkan + kijun) / 2, senkou_b",
+            ("high", "low"),
+            (
+                _period("tenkan_period", 9),
+                _period("kijun_period", 26),
+                _period("senkou_b_period", 52),
+            ),
+            ("tenkan", "kijun", "senkou_a", "senkou_b"),
+        ),
+        lambda p: max(p["tenkan_period"], p["kijun_period"], p["senkou_b_period"]) - 1,
+    ),
+    (
+        _spec("obv", "On-Balance Volume, cumulative from the first bar", ("close", "volume")),
+        lambda p: 0,
+    ),
+    (
+        _spec(
+            "vwap",
+            "Rolling volume-weighted average price over the last period bars (typical price "
+            "(h+l+c)/3, or close when use_typical_price is false)",
+            _HLCV,
+            (_period(default=20), ParamSpec("use_typical_price", bool, True)),
+        ),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec("mfi", "Money Flow Index, 0..100", _HLCV, (_period(),)),
+        lambda p: p["period"],
+    ),
+    (
+        _spec(
+            "cmf",
+            "Chaikin Money Flow: sum of money-flow volume / sum of volume over period bars",
+            _HLCV,
+            (_period(default=20),),
+            aliases=("chaikinmoneyflow",),
+        ),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec(
+            "adline",
+            "Accumulation/Distribution line, cumulative from the first bar",
+            _HLCV,
+            aliases=("ad", "accumulationdistribution"),
+        ),
+        lambda p: 0,
+    ),
+    (
+        _spec(
+            "volumeratio",
+            "Volume over its simple moving average (1.0 = average volume)",
+            ("volume",),
+            (_period(default=20),),
+        ),
+        lambda p: p["period"] - 1,
+    ),
+    (
+        _spec(
+            "distancefromma",
+            "Distance of the price from its moving average in percent: 100 * (p - ma) / ma",
+            ("close",),
+            (
+                _period(default=20),
+                ParamSpec("ma_type", str, "SMA", choices=("SMA", "EMA")),
+                _SOURCE,
+            ),
+        ),
+        lambda p: p["period"] - 1,
+    ),
+)
+
+CATALOGUE: dict[str, IndicatorSpec] = {spec.name: spec for spec, _ in _TABLE}
+WARMUP: dict[str, Callable[[dict[str, Any]], int]] = {spec.name: fn for spec, fn in _TABLE}
+LOOKUP: dict[str, str] = {
+    key: spec.name for spec in CATALOGUE.values() for key in (spec.name, *spec.aliases)
+}
+
+
+def constraint_issues(name: str, p: dict[str, Any]) -> list[tuple[str, str]]:
+    """List ``(param, message)`` for rules that tie parameters together, e.g. macd fast < slow."""
+    if name == "macd" and p["fast_period"] >= p["slow_period"]:
+        return [("fast_period", f"must be less than slow_period ({p['slow_period']})")]
+    if name == "parabolicsar" and p["initial_af"] > p["max_af"]:
+        return [("initial_af", f"must not exceed max_af ({p['max_af']})")]
+    return []
