@@ -1,0 +1,76 @@
+"""The FastAPI application: routers under ``/api/v1``, envelopes, guards and services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+import ktrdr
+from ktrdr.api.envelope import ERROR_RESPONSES
+from ktrdr.api.errors import UnhandledErrorMiddleware, install_error_handlers
+from ktrdr.api.routers import health, operations
+from ktrdr.api.security import BearerTokenMiddleware, BodySizeLimitMiddleware
+from ktrdr.api.services import Services, build_services
+from ktrdr.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+ROUTERS = (health.router, operations.router)
+OPEN_ROUTES = frozenset({("GET", f"{API_PREFIX}/health")})
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """The ktrdr API; given ``services`` are used as they are (and left open at shutdown)."""
+    settings = settings or (services.settings if services is not None else get_settings())
+    app = FastAPI(
+        title="ktrdr",
+        version=ktrdr.__version__,
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        lifespan=_lifespan(settings, services),
+    )
+    if services is not None:
+        app.state.services = services
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    install_error_handlers(app)
+    _add_middleware(app, settings)
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    # Each add wraps the previous: the last added runs first on a request.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    if settings.api_token:
+        app.add_middleware(BearerTokenMiddleware, token=settings.api_token, open_routes=OPEN_ROUTES)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(UnhandledErrorMiddleware)
+
+
+def _lifespan(settings: Settings, given: Services | None):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if given is not None:
+            yield
+            return
+        services = build_services(settings)
+        app.state.services = services
+        logger.info("ktrdr API ready: store %s", settings.resolved_database_url)
+        try:
+            yield
+        finally:
+            services.close()
+
+    return lifespan

@@ -1,0 +1,1 @@
+"""One router per area; each module exports ``router``."""

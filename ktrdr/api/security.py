@@ -1,0 +1,96 @@
+"""Request guards: an optional bearer token and a cap on request body size (DESIGN §5)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ktrdr.api.errors import ktrdr_error_response
+from ktrdr.errors import AuthenticationError, PayloadTooLargeError
+
+logger = logging.getLogger(__name__)
+
+
+class BearerTokenMiddleware:
+    """Refuse every request but ``open_routes`` without ``Authorization: Bearer <token>``."""
+
+    def __init__(
+        self, app: ASGIApp, *, token: str, open_routes: frozenset[tuple[str, str]]
+    ) -> None:
+        self.app = app
+        self._token = token.encode()
+        self._open_routes = open_routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (scope["method"], scope["path"]) in self._open_routes:
+            await self.app(scope, receive, send)
+            return
+        if self._authorised(scope):
+            await self.app(scope, receive, send)
+            return
+        logger.debug("refused %s %s: missing or wrong bearer token", scope["method"], scope["path"])
+        error = AuthenticationError("missing or invalid bearer token: send Authorization: Bearer …")
+        response = ktrdr_error_response(error, headers={"WWW-Authenticate": "Bearer"})
+        await response(scope, receive, send)
+
+    def _authorised(self, scope: Scope) -> bool:
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        scheme, _, credential = header.partition(b" ")
+        # compare_digest takes the same time wherever the first differing byte is.
+        return scheme.lower() == b"bearer" and secrets.compare_digest(
+            credential.strip(), self._token
+        )
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 when a request body exceeds ``max_bytes``, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        # Buffer the body (at most max_bytes) so a chunked upload is measured before the app runs.
+        chunks: list[bytes] = []
+        size = 0
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more_body = message.get("more_body", False)
+        body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([body], receive), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLargeError(
+            f"request body exceeds the limit of {self.max_bytes} bytes (KTRDR_MAX_REQUEST_BYTES)",
+            details={"max_bytes": self.max_bytes},
+        )
+        await ktrdr_error_response(error, headers={"Connection": "close"})(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that hands out ``messages`` first, then defers to the real one."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
