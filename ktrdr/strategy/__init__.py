@@ -1,1 +1,78 @@
-"""Strategy schema, the one validator, load/save and the indicator and membership catalogues."""
+"""Strategy schema, the one validator, load/save and the indicator and membership catalogues.
+
+Build strategies only through ``validate_strategy`` (or ``load_strategy`` /
+``parse_strategy_yaml``, which call it); indicator and membership metadata live in
+``ktrdr.strategy.indicator_specs`` and ``ktrdr.strategy.membership_specs``.
+"""
+
+from __future__ import annotations
+
+from ktrdr.strategy.catalog import StrategyCatalog, StrategySummary, check_strategy_name
+from ktrdr.strategy.io import (
+    MAX_ALIASES,
+    MAX_DOCUMENT_BYTES,
+    dump_strategy_yaml,
+    load_strategy,
+    parse_strategy_yaml,
+    save_strategy,
+)
+from ktrdr.strategy.schema import (
+    TIMEFRAME_MINUTES,
+    BacktestConfig,
+    Costs,
+    DataSplit,
+    DateRange,
+    Decisions,
+    ForwardReturnLabels,
+    FuzzyInput,
+    FuzzySet,
+    IndicatorConfig,
+    MembershipFunction,
+    MlpArchitecture,
+    MlpModel,
+    RawInput,
+    RecurrentArchitecture,
+    RecurrentModel,
+    StrategyConfig,
+    TrainingConfig,
+    TripleBarrierLabels,
+    ZigzagLabels,
+    split_indicator_reference,
+    strategy_to_dict,
+)
+from ktrdr.strategy.validator import validate_strategy
+
+__all__ = [
+    "MAX_ALIASES",
+    "MAX_DOCUMENT_BYTES",
+    "TIMEFRAME_MINUTES",
+    "BacktestConfig",
+    "Costs",
+    "DataSplit",
+    "DateRange",
+    "Decisions",
+    "ForwardReturnLabels",
+    "FuzzyInput",
+    "FuzzySet",
+    "IndicatorConfig",
+    "MembershipFunction",
+    "MlpArchitecture",
+    "MlpModel",
+    "RawInput",
+    "RecurrentArchitecture",
+    "RecurrentModel",
+    "StrategyCatalog",
+    "StrategyConfig",
+    "StrategySummary",
+    "TrainingConfig",
+    "TripleBarrierLabels",
+    "ZigzagLabels",
+    "check_strategy_name",
+    "dump_strategy_yaml",
+    "load_strategy",
+    "parse_strategy_yaml",
+    "save_strategy",
+    "split_indicator_reference",
+    "strategy_to_dict",
+    "validate_strategy",
+]
