@@ -1,0 +1,65 @@
+"""compute_indicator: one entry point for catalogue and ``talib.<NAME>`` indicators."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from talib import abstract as talib_abstract
+
+from ktrdr.errors import DataError
+from ktrdr.features.indicators._arrays import Arrays
+from ktrdr.features.indicators._custom import CUSTOM
+from ktrdr.features.indicators._talib_based import TALIB_BASED
+from ktrdr.strategy.indicator_specs import (
+    IndicatorSpec,
+    get_indicator_spec,
+    is_talib_spec,
+    resolve_indicator_params,
+)
+
+INDICATOR_FUNCTIONS = {**TALIB_BASED, **CUSTOM}
+
+
+def compute_indicator(
+    type_name: str, params: Mapping[str, Any], bars: pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """Compute an indicator on bars; float64 arrays aligned with the bars, NaN during warm-up.
+
+    Keys are the spec's outputs (``macd`` -> line, signal, histogram) or ``"value"`` for a
+    single output. Causal: the value at bar t uses bars <= t only.
+    ``compute_indicator("rsi", {"period": 14}, bars)["value"]``.
+    """
+    spec = get_indicator_spec(type_name)
+    resolved = resolve_indicator_params(type_name, params)
+    data = _bar_arrays(bars, spec, resolved)
+    if is_talib_spec(spec):
+        outputs = _run_talib(spec, resolved, data)
+    else:
+        outputs = INDICATOR_FUNCTIONS[spec.name](data, resolved)
+    return {name: np.asarray(values, dtype=np.float64) for name, values in outputs.items()}
+
+
+def _bar_arrays(bars: pd.DataFrame, spec: IndicatorSpec, params: dict[str, Any]) -> Arrays:
+    if not isinstance(bars, pd.DataFrame):
+        raise DataError(f"{spec.name}: bars must be a pandas DataFrame, got {type(bars).__name__}")
+    needed = list(spec.inputs)
+    if "source" in params and params["source"] not in needed:
+        needed.append(params["source"])
+    missing = [column for column in needed if column not in bars.columns]
+    if missing:
+        raise DataError(
+            f"{spec.name} needs bar columns {missing}; the bars have {list(bars.columns)}"
+        )
+    return {c: np.ascontiguousarray(bars[c].to_numpy(dtype=np.float64)) for c in needed}
+
+
+def _run_talib(spec: IndicatorSpec, params: dict[str, Any], data: Arrays) -> Arrays:
+    function = talib_abstract.Function(spec.name.split(".", 1)[1])
+    function.set_parameters(**params)
+    result = function.run(data)
+    if not spec.outputs:
+        return {"value": result}
+    return dict(zip(spec.outputs, result, strict=True))
