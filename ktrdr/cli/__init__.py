@@ -1,0 +1,1 @@
+"""The ``ktrdr`` command line: an HTTP client of the API, plus ``ktrdr serve`` (DESIGN §6)."""
