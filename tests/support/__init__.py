@@ -1,0 +1,1 @@
+"""Helpers shared by tests across layers (importable as ``support``)."""
