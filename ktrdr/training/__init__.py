@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ktrdr.training.bundle import LoadedBundle, load_bundle, next_version_dir, save_bundle
 from ktrdr.training.device import device_name, select_device
-from ktrdr.training.evaluation import LABEL_NAMES, classification_metrics, evaluate, predict_proba
+from ktrdr.training.evaluation import classification_metrics, evaluate, predict_proba
 from ktrdr.training.losses import FocalLoss, class_weights_from_labels, make_loss
 from ktrdr.training.models import (
     build_model,
@@ -16,7 +16,6 @@ from ktrdr.training.models import (
 from ktrdr.training.trainer import EpochReport, TrainerConfig, TrainingOutcome, train_model
 
 __all__ = [
-    "LABEL_NAMES",
     "EpochReport",
     "FocalLoss",
     "LoadedBundle",

@@ -23,7 +23,7 @@ from torch import nn
 
 import ktrdr
 from ktrdr.errors import NotFoundError, ValidationError
-from ktrdr.training.evaluation import LABEL_NAMES
+from ktrdr.features.labels import LABEL_NAMES
 from ktrdr.training.models import build_model
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,10 @@ def load_bundle(path: Path, *, device: torch.device | str = "cpu") -> LoadedBund
     except ValidationError as exc:
         raise ValidationError(f"{path / MANIFEST_FILE}: {exc.message}") from exc
     except RuntimeError as exc:
-        raise ValidationError(f"{weights_path}: weights do not fit the model ({exc})") from exc
+        raise ValidationError(
+            f"{weights_path}: weights do not fit the model declared in "
+            f"{path / MANIFEST_FILE} ({exc})"
+        ) from exc
     broken = [k for k, v in weights.items() if not torch.isfinite(v).all()]
     if broken:
         raise ValidationError(f"{weights_path}: weights {broken} contain NaN or inf")

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ktrdr.errors import NotFoundError, ValidationError
+from ktrdr.training.bundle import load_bundle, next_version_dir, save_bundle
+from ktrdr.training.evaluation import predict_proba
+from ktrdr.training.models import build_model, make_sequences
+
+MLP = {"type": "mlp", "architecture": {"hidden_layers": [8], "dropout": 0.2}, "lookback": 1}
+GRU = {"type": "gru", "architecture": {"hidden_size": 5, "bidirectional": True}, "lookback": 4}
+METADATA = {
+    "feature_names": ["1h_rsi_zone_low", "1h_rsi_zone_high", "1h_macd_raw"],
+    "normalization": {"mean": np.array([0.5, 0.2, 0.0]), "std": np.array([1.0, 2.0, 0.1])},
+    "seed": np.int64(7),
+}
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    model = build_model(MLP, n_features=3, seed=1)
+    return save_bundle(tmp_path / "v1", model, model_section=MLP, n_features=3, metadata=METADATA)
+
+
+@pytest.mark.parametrize(("section", "rows"), [(MLP, 20), (GRU, 20)])
+def test_round_trip_gives_identical_predictions(tmp_path: Path, section: dict, rows: int) -> None:
+    model = build_model(section, n_features=3, seed=3)
+    features = np.random.default_rng(0).normal(size=(rows, 3))
+    if section["type"] == "gru":
+        features = make_sequences(features, section["lookback"])
+    save_bundle(tmp_path, model, model_section=section, n_features=3, metadata={"seed": 3})
+    loaded = load_bundle(tmp_path)
+    assert not loaded.model.training
+    expected = predict_proba(model, features)
+    np.testing.assert_array_equal(predict_proba(loaded.model, features), expected)
+
+
+def test_manifest_holds_metadata_and_provenance(saved: Path) -> None:
+    metadata = load_bundle(saved).metadata
+    assert metadata["feature_names"] == METADATA["feature_names"]
+    assert metadata["normalization"]["std"] == [1.0, 2.0, 0.1]
+    assert metadata["seed"] == 7
+    assert metadata["model_section"] == MLP
+    assert (metadata["n_features"], metadata["n_classes"]) == (3, 3)
+    assert metadata["label_names"] == ["sell", "hold", "buy"]
+    assert metadata["versions"]["torch"] == torch.__version__
+    assert sorted(p.name for p in saved.iterdir()) == ["bundle.json", "weights.safetensors"]
+
+
+def test_loading_never_unpickles(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("torch.load must not be used")
+
+    monkeypatch.setattr(torch, "load", refuse)
+    monkeypatch.setattr("pickle.load", refuse)
+    monkeypatch.setattr("pickle.loads", refuse)
+    assert load_bundle(saved).model is not None
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _garbage_with_matching_checksum(path: Path) -> None:
+    path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not a header")
+    manifest_path = path.parent / "bundle.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["weights_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+
+
+def _edit_manifest(**changes):
+    def edit(path: Path) -> None:
+        manifest = json.loads(path.read_text())
+        manifest.update(changes)
+        path.write_text(json.dumps(manifest))
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("file", "damage", "fragment"),
+    [
+        ("weights.safetensors", _truncate, "truncated or was modified"),
+        ("weights.safetensors", Path.unlink, "missing; the bundle is incomplete"),
+        ("weights.safetensors", _garbage_with_matching_checksum, "not a valid safetensors file"),
+        ("bundle.json", Path.unlink, "missing; the bundle is incomplete"),
+        ("bundle.json", _truncate, "not a readable JSON bundle manifest"),
+        ("bundle.json", lambda p: p.write_text("[1, 2]"), "expected a JSON object"),
+        ("bundle.json", _edit_manifest(format_version=99), "format_version 99 is not supported"),
+        ("bundle.json", _edit_manifest(n_features=4), "weights do not fit the model"),
+        ("bundle.json", _edit_manifest(model_section={"type": "svm"}), "unknown model type"),
+    ],
+)
+def test_damaged_bundle_names_the_file(saved: Path, file: str, damage, fragment: str) -> None:
+    damage(saved / file)
+    with pytest.raises(ValidationError) as info:
+        load_bundle(saved)
+    assert str(saved / file) in info.value.message
+    assert fragment in info.value.message
+
+
+def test_missing_folder_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="no such folder"):
+        load_bundle(tmp_path / "nope")
+
+
+def test_save_refuses_mismatched_model_and_reserved_keys(tmp_path: Path) -> None:
+    model = build_model(MLP, n_features=3)
+    with pytest.raises(ValidationError, match="do not match model_section"):
+        save_bundle(tmp_path, model, model_section=MLP, n_features=5, metadata={})
+    with pytest.raises(ValidationError, match=r"\['n_features'\] are reserved"):
+        save_bundle(tmp_path, model, model_section=MLP, n_features=3, metadata={"n_features": 1})
+    with pytest.raises(ValidationError, match="cannot be stored as JSON"):
+        save_bundle(tmp_path, model, model_section=MLP, n_features=3, metadata={"x": object()})
+    assert not (tmp_path / "bundle.json").exists()
+
+
+def test_save_refuses_non_finite_weights(tmp_path: Path) -> None:
+    model = build_model(MLP, n_features=3)
+    with torch.no_grad():
+        next(model.parameters())[0, 0] = float("nan")
+    with pytest.raises(ValidationError, match="NaN or inf"):
+        save_bundle(tmp_path, model, model_section=MLP, n_features=3, metadata={})
+
+
+def test_versions_count_up_from_the_highest(tmp_path: Path) -> None:
+    assert next_version_dir(tmp_path, "eurusd_rsi") == tmp_path / "eurusd_rsi" / "v1"
+    (tmp_path / "eurusd_rsi" / "v7").mkdir()
+    (tmp_path / "eurusd_rsi" / "notes").mkdir()
+    assert next_version_dir(tmp_path, "eurusd_rsi") == tmp_path / "eurusd_rsi" / "v8"
+
+
+def test_concurrent_callers_get_distinct_versions(tmp_path: Path) -> None:
+    results: list[Path] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(next_version_dir(tmp_path, "m")))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(p.name for p in results) == sorted(f"v{n}" for n in range(1, 9))
+
+
+@pytest.mark.parametrize("name", ["../escape", "", "a/b", "-leading"])
+def test_unsafe_model_names_are_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValidationError, match="model name"):
+        next_version_dir(tmp_path, name)
