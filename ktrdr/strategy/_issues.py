@@ -17,6 +17,7 @@ Issue = dict[str, str]
 # Models with typed extra keys: the type of each extra value.
 _EXTRA_VALUE_TYPES: dict[type[BaseModel], Any] = {FuzzySet: MembershipFunction}
 _SCALARS = (str, int, float, bool, dt.date, type(None))
+_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
 
 
 def issue(path: str, message: str) -> Issue:
@@ -29,7 +30,9 @@ def issues_from_pydantic(errors: Sequence[ErrorDetails]) -> list[Issue]:
     result = []
     for error in errors:
         parts, model = _walk(error["loc"])
-        result.append(issue(".".join(parts), _message(error, model)))
+        if error["type"] in _TAG_ERRORS:
+            parts.append(error.get("ctx", {}).get("discriminator", "").strip("'"))
+        result.append(issue(".".join(parts), _message(error, model, parts[-1] if parts else "")))
     return result
 
 
@@ -103,21 +106,17 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
-def _message(error: ErrorDetails, model: type[BaseModel] | None) -> str:
+def _message(error: ErrorDetails, model: type[BaseModel] | None, key: str) -> str:
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
-    if kind == "missing":
+    if kind in ("missing", "union_tag_not_found"):
         return "this key is required"
     if kind == "extra_forbidden":
         allowed = f"; allowed keys: {', '.join(_allowed_keys(model))}" if model else ""
-        return f"unknown key{allowed}"
+        return f"unknown key {key!r}{allowed}"
     if kind == "union_tag_invalid":
-        return (
-            f"{ctx['discriminator'].strip(chr(39))} {ctx['tag']!r} is not allowed; "
-            f"allowed: {ctx['expected_tags']}"
-        )
-    if kind == "union_tag_not_found":
-        return f"the key {ctx['discriminator']} is required"
-    message = error["msg"]
-    if isinstance(value, _SCALARS) and f"{value}" not in message:
-        return f"{message}, got {value!r}"
-    return message
+        return f"{ctx['tag']!r} is not allowed; allowed: {ctx['expected_tags']}"
+    if kind == "too_short":
+        return f"needs at least {ctx['min_length']} item(s), got {ctx['actual_length']}"
+    if kind == "strategy_invalid" or not isinstance(value, _SCALARS):
+        return error["msg"]
+    return f"{error['msg']}, got {value!r}"

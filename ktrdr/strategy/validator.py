@@ -12,7 +12,12 @@ from pydantic import ValidationError as PydanticValidationError
 from ktrdr.errors import StrategyValidationError, ValidationError
 from ktrdr.strategy._issues import Issue, issue, issues_from_pydantic
 from ktrdr.strategy.indicator_specs import check_indicator_params, get_indicator_spec
-from ktrdr.strategy.schema import StrategyConfig, split_indicator_reference, strategy_to_dict
+from ktrdr.strategy.schema import (
+    TIMEFRAME_MINUTES,
+    StrategyConfig,
+    split_indicator_reference,
+    strategy_to_dict,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -148,13 +153,13 @@ def _check_fuzzy_sets(
 
 
 def _strategy_timeframes(training_data: Any) -> set[str] | None:
+    """The strategy's timeframes, or None when that section is malformed (reported elsewhere)."""
     selection = _mapping(_mapping(training_data).get("timeframes"))
-    if selection.get("mode") == "single":
-        return {selection.get("timeframe")}
-    listed = selection.get("list")
-    if selection.get("mode") == "multi_timeframe" and isinstance(listed, list):
-        return set(listed)
-    return None
+    mode = selection.get("mode")
+    listed = [selection.get("timeframe")] if mode == "single" else selection.get("list")
+    if mode not in ("single", "multi_timeframe") or not isinstance(listed, list):
+        return None
+    return set(listed) if all(tf in TIMEFRAME_MINUTES for tf in listed) else None
 
 
 def _check_nn_inputs(
