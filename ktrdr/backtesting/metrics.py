@@ -25,6 +25,7 @@ METRIC_NAMES: tuple[str, ...] = (
 
 DAYS_PER_YEAR = 365.25
 _SECONDS_PER_YEAR = DAYS_PER_YEAR * 86_400.0
+_MAX_LOG_GROWTH = math.log(np.finfo(np.float64).max)
 
 Metrics = dict[str, float | int | None]
 
@@ -68,7 +69,9 @@ def _annualized_return(growth: float, n_bars: int, periods: float | None) -> flo
         return None
     if growth <= 0:
         return -1.0
-    return _finite_or_none(growth ** (periods / (n_bars - 1)) - 1.0)
+    # In log space: a short sample of minute bars compounds to overflow (reported as None).
+    log_growth = math.log(growth) * periods / (n_bars - 1)
+    return math.expm1(log_growth) if log_growth < _MAX_LOG_GROWTH else None
 
 
 def _max_drawdown(equity: np.ndarray) -> float:
@@ -108,7 +111,7 @@ def compute_metrics(trades: pd.DataFrame, equity: pd.Series, bars: pd.DataFrame)
     - total_return: equity[-1] / equity[0] - 1 (equity[0] is the starting capital: nothing
       fills before bar 1's open). 100_000 -> 112_000 gives 0.12.
     - annualized_return: growth ** (periods_per_year / (bars - 1)) - 1; -1.0 when the account
-      ended at or below zero.
+      ended at or below zero; None when it overflows a float (a few minute bars of gains).
     - sharpe_ratio / sortino_ratio: mean per-bar return over its standard deviation (ddof 1) /
       downside deviation (root mean square of the negative returns, target 0), times
       sqrt(periods_per_year) from :func:`periods_per_year`. None when the deviation is zero

@@ -105,8 +105,8 @@ def simulate_positions_nb(
             return SimulationStatus.invalid_open, t, n_trades
         if not _is_valid_price(close[t]):
             return SimulationStatus.invalid_close, t, n_trades
-        wanted = target[t]
-        if wanted != -1.0 and wanted != 0.0 and wanted != 1.0:
+        decided = target[t]
+        if decided != -1.0 and decided != 0.0 and decided != 1.0:
             return SimulationStatus.invalid_target, t, n_trades
         wanted = int(target[t - 1]) if t > 0 else 0
         if wanted != position:

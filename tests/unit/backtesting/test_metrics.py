@@ -94,6 +94,15 @@ def test_single_bar_has_no_annualised_figures(bars_from_prices):
     assert metrics["buy_and_hold_return"] == 0.0
 
 
+def test_annualised_return_that_overflows_is_none(bars_from_prices):
+    bars = bars_from_prices([100.0, 100.0, 100.0], [100.0, 150.0, 200.0], freq="1min")
+    metrics = simulate_positions(bars, [1, 1, 1]).metrics
+
+    assert metrics["total_return"] == pytest.approx(1.0)
+    assert metrics["annualized_return"] is None
+    assert metrics["sharpe_ratio"] is not None
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_metrics_are_never_nan_or_infinite(seed, random_bars):
     rng = np.random.default_rng(seed)
