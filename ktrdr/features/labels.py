@@ -27,6 +27,8 @@ LABEL_SOURCES = ("zigzag", "triple_barrier", "forward_return")
 DEFAULT_ZIGZAG_MAX_HORIZON = 100
 DEFAULT_VOL_SPAN = 20
 
+_PREFIX = "training.labels."
+
 _SECTION_KEYS = {
     "zigzag": ({"zigzag_threshold"}, set()),
     "triple_barrier": ({"pt_multiplier", "sl_multiplier", "max_holding_period"}, {"vol_span"}),
@@ -183,8 +185,6 @@ def label_distribution(labels: np.ndarray) -> dict[str, int]:
 
 
 # -- validation --------------------------------------------------------------------------------
-
-_PREFIX = "training.labels."
 
 
 def _section_params(source: str, section: Mapping[str, Any]) -> dict[str, Any]:
