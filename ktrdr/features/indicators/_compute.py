@@ -14,6 +14,7 @@ from ktrdr.features.indicators._arrays import Arrays
 from ktrdr.features.indicators._custom import CUSTOM
 from ktrdr.features.indicators._talib_based import TALIB_BASED
 from ktrdr.strategy.indicator_specs import (
+    TALIB_PREFIX,
     IndicatorSpec,
     get_indicator_spec,
     is_talib_spec,
@@ -57,9 +58,15 @@ def _bar_arrays(bars: pd.DataFrame, spec: IndicatorSpec, params: dict[str, Any])
 
 
 def _run_talib(spec: IndicatorSpec, params: dict[str, Any], data: Arrays) -> Arrays:
-    function = talib_abstract.Function(spec.name.split(".", 1)[1])
+    function = talib_abstract.Function(spec.name.removeprefix(TALIB_PREFIX))
     function.set_parameters(**params)
     result = function.run(data)
-    if not spec.outputs:
-        return {"value": result}
-    return dict(zip(spec.outputs, result, strict=True))
+    raw = [result] if not spec.outputs else result
+    lookback = int(function.lookback)
+    outputs = {}
+    for name, values in zip(spec.outputs or ("value",), raw, strict=True):
+        # integer outputs (candlestick patterns) carry 0, not NaN, during TA-Lib's lookback
+        floats = np.asarray(values, dtype=np.float64).copy()
+        floats[:lookback] = np.nan
+        outputs[name] = floats
+    return outputs
