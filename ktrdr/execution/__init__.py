@@ -1,0 +1,25 @@
+"""Job execution: run ``job(operation_id, request) -> result_summary`` functions on workers.
+
+Services submit a ``JobSpec`` to an ``Executor`` (``create_executor``); inside the job a
+``JobReporter`` writes progress and checks cancellation between batches.
+"""
+
+from __future__ import annotations
+
+from ktrdr.execution.base import Executor, JobSpec, ResourceNeeds, create_executor
+from ktrdr.execution.local import LocalExecutor
+from ktrdr.execution.recovery import ORPHANED_MESSAGE, fail_orphaned_jobs
+from ktrdr.execution.reporter import JobCancelled, JobReporter, worker_operations
+
+__all__ = [
+    "ORPHANED_MESSAGE",
+    "Executor",
+    "JobCancelled",
+    "JobReporter",
+    "JobSpec",
+    "LocalExecutor",
+    "ResourceNeeds",
+    "create_executor",
+    "fail_orphaned_jobs",
+    "worker_operations",
+]
