@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from ktrdr.errors import ValidationError
 from ktrdr.strategy._schema_base import (
     TIMEFRAME_MINUTES,
     StrictModel,
@@ -22,7 +23,11 @@ from ktrdr.strategy._schema_base import (
     invalid,
     require_unique,
 )
-from ktrdr.strategy.membership_specs import MEMBERSHIP_PARAM_COUNTS, check_membership
+from ktrdr.strategy.membership_specs import (
+    MEMBERSHIP_PARAM_COUNTS,
+    check_membership,
+    shorthand_membership_type,
+)
 
 
 class IndicatorConfig(BaseModel):
@@ -49,13 +54,11 @@ class MembershipFunction(StrictModel):
     def _expand_shorthand(cls, data: Any) -> Any:
         if not isinstance(data, list | tuple):
             return data
-        shorthand = {3: "triangular", 4: "trapezoidal"}
-        if len(data) not in shorthand:
-            raise invalid(
-                "a shorthand membership is 3 numbers (triangular) or 4 numbers (trapezoidal), "
-                f"got {len(data)}; write {{type: gaussian, parameters: [mean, sigma]}} for others"
-            )
-        return {"type": shorthand[len(data)], "parameters": list(data)}
+        try:
+            type_name = shorthand_membership_type(data)
+        except ValidationError as exc:
+            raise invalid(exc.message) from exc
+        return {"type": type_name, "parameters": list(data)}
 
     @field_validator("type")
     @classmethod

@@ -33,7 +33,7 @@ def invalid(message: str) -> PydanticCustomError:
 class StrictModel(BaseModel):
     """Base of every section: unknown keys are errors, NaN and infinity are refused."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def require_unique(values: list[str], what: str) -> list[str]:

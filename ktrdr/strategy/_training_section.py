@@ -107,7 +107,10 @@ class TripleBarrierLabels(StrictModel):
 
 
 class ForwardReturnLabels(StrictModel):
-    """Label by the return over ``horizon`` bars; within ±``threshold`` it is HOLD."""
+    """Label by the return over ``horizon`` bars: within ±``threshold`` (0.01 = 1 %) it is HOLD.
+
+    Without a threshold every bar is BUY or SELL by the sign of its forward return.
+    """
 
     source: Literal["forward_return"]
     horizon: PositiveInt

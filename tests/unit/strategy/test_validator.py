@@ -256,3 +256,11 @@ def test_free_form_fields_are_kept(strategy_data):
         "universal",
         {"venue": "paper"},
     )
+
+
+def test_list_keys_are_spelled_list_only(strategy_data, issue_paths):
+    strategy_data["training_data"]["symbols"] = {"mode": "multi_symbol", "symbols": ["A", "B"]}
+    assert issue_paths(strategy_data) == [
+        "training_data.symbols.list",
+        "training_data.symbols.symbols",
+    ]
