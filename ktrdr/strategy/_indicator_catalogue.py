@@ -25,7 +25,11 @@ class ParamSpec:
 
 @dataclass(frozen=True)
 class IndicatorSpec:
-    """What an indicator is called, takes, reads and returns (``outputs == ()``: one value)."""
+    """What an indicator is called, takes, reads and returns.
+
+    ``outputs == ()`` means one output (computed as ``"value"``); ``inputs`` are the bar columns
+    read with default parameters, a ``source`` parameter replacing ``close``.
+    """
 
     name: str
     aliases: tuple[str, ...]

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=False)
+@njit
 def supertrend_nb(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray, multiplier: float
 ) -> tuple[np.ndarray, np.ndarray]:
