@@ -115,16 +115,16 @@ class LocalExecutor:
 
     def submit(self, spec: JobSpec) -> None:
         """Queue a pending operation's job; it starts when a worker is free (FIFO)."""
-        status = self._operations.store.status_of(spec.operation_id)
-        if status is not OperationStatus.PENDING:
-            raise ConflictError(
-                f"operation {spec.operation_id} is {status.value}; only pending operations run"
-            )
         with self._lock:
             if self._closing:
                 raise ConflictError("the local executor is shut down; it accepts no jobs")
             if self._knows(spec.operation_id):
                 raise ConflictError(f"operation {spec.operation_id} was already submitted")
+            status = self._operations.store.status_of(spec.operation_id)
+            if status is not OperationStatus.PENDING:
+                raise ConflictError(
+                    f"operation {spec.operation_id} is {status.value}; only pending operations run"
+                )
             self._queue.append(spec)
             if self._boot_error and not self._slots:
                 self._fail_queued(self._boot_error)

@@ -1,7 +1,6 @@
-"""Tiny jobs the spawned test workers run, by the dotted path ``execution_jobs:<name>``.
+"""Tiny jobs the spawned test workers run, as ``"integration.execution.sample_jobs:<name>"``.
 
-This module is importable in the workers because conftest.py puts this folder on ``sys.path``
-before the executor starts, and spawned processes start with their parent's ``sys.path``.
+conftest.py says why the workers can import this module by that path.
 """
 
 from __future__ import annotations
