@@ -70,6 +70,7 @@ def _configure_process(config: WorkerConfig) -> None:
             level=get_settings().log_level.upper(),
             format="%(asctime)s %(levelname)s [worker %(process)d] %(name)s: %(message)s",
         )
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # every worker start migrates
     for module in config.preload:
         try:
             importlib.import_module(module)
