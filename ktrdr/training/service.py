@@ -1,0 +1,143 @@
+"""TrainingService: check a training request up front, then run it as a ``training`` operation."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from ktrdr.data import DataRepository
+from ktrdr.errors import DataError
+from ktrdr.execution import Executor, JobSpec, ResourceNeeds
+from ktrdr.operations import OperationsService, OperationType
+from ktrdr.settings import Settings
+from ktrdr.strategy import StrategyCatalog, strategy_to_dict, validate_strategy
+from ktrdr.strategy.indicator_specs import warmup_bars
+from ktrdr.strategy.schema import StrategyConfig
+from ktrdr.training.dataset import MIN_SAMPLES
+from ktrdr.training.job import JOB_PATH
+
+logger = logging.getLogger(__name__)
+
+StrategyRef = str | Path | StrategyConfig | dict[str, Any]
+
+
+class TrainingService:
+    """Start trainings: checks everything it can before creating the operation."""
+
+    def __init__(
+        self,
+        operations: OperationsService,
+        executor: Executor,
+        *,
+        settings: Settings,
+        data: DataRepository,
+        strategies: StrategyCatalog,
+    ) -> None:
+        self.operations = operations
+        self.executor = executor
+        self.settings = settings
+        self.data = data
+        self.strategies = strategies
+
+    def resolve_strategy(self, strategy: StrategyRef) -> StrategyConfig:
+        """A validated strategy from a config, a dict, a catalog name or a YAML path."""
+        if isinstance(strategy, StrategyConfig):
+            return strategy
+        if isinstance(strategy, dict):
+            return validate_strategy(strategy, source="request")
+        config, _path = self.strategies.resolve(strategy)
+        return config
+
+    def start_training(
+        self,
+        strategy: StrategyRef,
+        *,
+        symbols: list[str] | None = None,
+        timeframes: list[str] | None = None,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        parent_operation_id: str | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Create the ``training`` operation and submit its job; ``{"operation_id", "success"}``.
+
+        An invalid request raises (``ValidationError``, ``NotFoundError``, ``DataError``) and
+        creates no operation.
+        """
+        config = _with_overrides(self.resolve_strategy(strategy), symbols, timeframes)
+        date_range = config.training_data.date_range
+        start = start_date or (str(date_range.start) if date_range else None)
+        end = end_date or (str(date_range.end) if date_range else None)
+        self._check_data(config, start, end)
+        request = {
+            "strategy": strategy_to_dict(config),
+            "symbols": config.symbols(),
+            "timeframes": config.timeframes(),
+            "start_date": start,
+            "end_date": end,
+            "seed": seed if seed is not None else (config.model.seed or self.settings.agent_seed),
+        }
+        operation = self.operations.create(
+            OperationType.TRAINING,
+            parent_operation_id=parent_operation_id,
+            metadata={
+                "symbol": ",".join(config.symbols()),
+                "timeframe": config.base_timeframe(),
+                "start_date": start,
+                "end_date": end,
+                "parameters": {"strategy_name": config.name, "timeframes": config.timeframes()},
+            },
+        )
+        resources = ResourceNeeds(cpus=1.0, gpus=self.settings.training_gpus)
+        self.executor.submit(
+            JobSpec(
+                operation_id=operation.operation_id,
+                job=JOB_PATH,
+                request=request,
+                resources=resources,
+            )
+        )
+        logger.info("training %s of %s submitted", operation.operation_id, config.name)
+        return {"operation_id": operation.operation_id, "success": True}
+
+    def _check_data(self, config: StrategyConfig, start: str | None, end: str | None) -> None:
+        warmup = max(warmup_bars(i.type, i.params) for i in config.indicators.values())
+        needed = warmup + config.model.lookback + sum(MIN_SAMPLES.values())
+        for symbol in config.symbols():
+            bars = self.data.load(symbol, config.base_timeframe(), start, end)
+            if len(bars) < needed:
+                raise DataError(
+                    f"{symbol} {config.base_timeframe()} {start or 'start'}..{end or 'end'} has "
+                    f"{len(bars)} bars; training {config.name} needs at least {needed} "
+                    f"({warmup} warm-up + {sum(MIN_SAMPLES.values())} samples)"
+                )
+            for timeframe in config.timeframes():
+                self.data.load(symbol, timeframe, start, end)
+
+
+def _with_overrides(
+    config: StrategyConfig, symbols: list[str] | None, timeframes: list[str] | None
+) -> StrategyConfig:
+    """The strategy with other symbols or timeframes, validated again."""
+    if not (symbols or timeframes):
+        return config
+    data = strategy_to_dict(config)
+    training_data = data["training_data"]
+    if symbols:
+        training_data["symbols"] = (
+            {"mode": "single", "symbol": symbols[0]}
+            if len(symbols) == 1
+            else {"mode": "multi_symbol", "list": list(symbols)}
+        )
+    if timeframes:
+        training_data["timeframes"] = (
+            {"mode": "single", "timeframe": timeframes[0]}
+            if len(timeframes) == 1
+            else {
+                "mode": "multi_timeframe",
+                "list": list(timeframes),
+                "base_timeframe": timeframes[0],
+            }
+        )
+    return validate_strategy(data, source="training request")
