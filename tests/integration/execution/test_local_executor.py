@@ -114,7 +114,9 @@ def test_executor_cancel_stops_the_job_at_once(jobs: Jobs) -> None:
 def test_a_killed_worker_fails_its_operation_and_the_pool_keeps_serving(
     jobs: Jobs, tmp_path: Path
 ) -> None:
-    operation_id = jobs.submit("hold", release=str(tmp_path / "never"), stopped=str(tmp_path))
+    operation_id = jobs.submit(
+        "hold", release=str(tmp_path / "never"), stopped=str(tmp_path / "stopped")
+    )
     pid = jobs.worker_pid(operation_id)
 
     os.kill(pid, signal.SIGKILL)
