@@ -166,7 +166,8 @@ class LocalExecutor:
             ]
 
     def health(self) -> dict[str, Any]:
-        """``{"kind": "local", "workers": 2, "busy": 1, "queued": 0, "worker_pids": [...]}``."""
+        """Pool state, e.g. ``{"kind": "local", "workers": 2, "busy": 1, "queued": 0,
+        "worker_pids": [...], "jobs": {operation_id: pid}}``."""
         with self._lock:
             return {
                 "kind": "local",
@@ -174,6 +175,7 @@ class LocalExecutor:
                 "busy": sum(1 for s in self._slots if s.operation_id is not None),
                 "queued": len(self._queue),
                 "worker_pids": [s.process.pid for s in self._slots],
+                "jobs": {s.operation_id: s.process.pid for s in self._slots if s.operation_id},
             }
 
     def shutdown(self, wait: bool = True) -> None:
