@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Protocol
+import logging
+from dataclasses import dataclass
+from pathlib import Path
 
-from ktrdr.operations import OperationsService, OperationsStore
+from ktrdr.data import DataRepository
+from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
+from ktrdr.operations import OperationsService, OperationsStore, OperationType
 from ktrdr.settings import Settings
+from ktrdr.strategy import StrategyCatalog
+from ktrdr.training.service import TrainingService
 
+logger = logging.getLogger(__name__)
 
-class ReportsStatus(Protocol):
-    """A component that can describe its own health (e.g. a job executor)."""
-
-    def status(self) -> dict[str, Any]:
-        """A JSON-able description of the component's state."""
-        ...
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "strategies"
+JOB_TYPES = (
+    OperationType.TRAINING,
+    OperationType.BACKTESTING,
+    OperationType.AGENT_DESIGN,
+    OperationType.AGENT_ASSESSMENT,
+)
 
 
 @dataclass
@@ -23,20 +30,46 @@ class Services:
 
     settings: Settings
     operations: OperationsService
-    executor: ReportsStatus | None = None
+    data: DataRepository
+    strategies: StrategyCatalog
+    executor: Executor | None = None
+    training: TrainingService | None = None
 
     def close(self) -> None:
-        """Release what the services hold: the store's connections, then every closable service."""
+        """Stop the workers, then release the store's connections."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=False)
         self.operations.store.dispose()
-        for field in fields(self):
-            close = getattr(getattr(self, field.name), "close", None)
-            if callable(close):
-                close()
 
 
-def build_services(settings: Settings) -> Services:
-    """Open the store at ``settings.resolved_database_url``, creating ``KTRDR_HOME`` first."""
+def strategy_catalog(settings: Settings) -> StrategyCatalog:
+    """User strategies in ``KTRDR_HOME/strategies``, then the examples of a source checkout."""
+    extra = [EXAMPLES_DIR] if EXAMPLES_DIR.is_dir() else []
+    return StrategyCatalog(settings.path("strategies"), extra)
+
+
+def build_services(settings: Settings, *, with_executor: bool = True) -> Services:
+    """Open the store, settle jobs lost with a previous server, start the worker pool."""
     settings.home.mkdir(parents=True, exist_ok=True)
     store = OperationsStore.from_url(settings.resolved_database_url)
     operations = OperationsService(store, progress_min_interval=settings.progress_min_interval)
-    return Services(settings=settings, operations=operations)
+    services = Services(
+        settings=settings,
+        operations=operations,
+        data=DataRepository(settings.path("data")),
+        strategies=strategy_catalog(settings),
+    )
+    if not with_executor:
+        return services
+    lost = fail_orphaned_jobs(operations, JOB_TYPES)
+    if lost:
+        logger.warning("marked %d jobs lost with the previous server as failed", len(lost))
+    services.executor = create_executor(settings, operations)
+    services.training = TrainingService(
+        operations,
+        services.executor,
+        settings=settings,
+        data=services.data,
+        strategies=services.strategies,
+    )
+    return services

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, func, insert, select, update
 
-from ktrdr.errors import InvalidTransitionError, NotFoundError, ValidationError
+from ktrdr.errors import InvalidTransitionError, NotFoundError, TransientError, ValidationError
 from ktrdr.operations.database import create_db_engine, migrate, read_connection, write_transaction
 from ktrdr.operations.models import (
     ACTIVE_STATUSES,
@@ -44,6 +44,20 @@ class OperationsStore:
         engine = create_db_engine(url)
         migrate(engine)
         return cls(engine)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with read_connection(self.engine) as conn:
+                conn.execute(select(1))
+        except TransientError:
+            return False
+        return True
 
     def dispose(self) -> None:
         """Close every pooled connection."""

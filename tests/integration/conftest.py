@@ -40,9 +40,11 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def run_live_server(settings: Settings, services: Services | None = None) -> Iterator[LiveServer]:
+def run_live_server(
+    settings: Settings, services: Services | None = None, *, with_executor: bool = False
+) -> Iterator[LiveServer]:
     """Serve ``create_app(settings, services=...)`` with uvicorn in a thread until exit."""
-    services = services or build_services(settings)
+    services = services or build_services(settings, with_executor=with_executor)
     app = create_app(settings, services=services)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))

@@ -19,7 +19,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Services]:
-    built = build_services(settings)
+    built = build_services(settings, with_executor=False)
     yield built
     built.close()
 

@@ -36,8 +36,11 @@ def test_injected_services_stay_open_after_shutdown(settings, services):
 
 def test_health_reports_the_executor_status_when_there_is_one(settings, services):
     class FakeExecutor:
-        def status(self) -> dict[str, int]:
+        def health(self) -> dict[str, int]:
             return {"workers": 2, "running": 0}
+
+        def shutdown(self, wait: bool = True) -> None:
+            """Nothing to stop."""
 
     services.executor = FakeExecutor()
     with TestClient(create_app(settings, services=services)) as client:
@@ -61,21 +64,21 @@ def test_cors_is_off_by_default_and_on_for_configured_origins(tmp_path):
     assert opened.headers["access-control-allow-origin"] == origin
 
 
-def test_build_services_opens_sqlite_under_home_and_close_closes_extra_services(tmp_path):
-    closed = []
+def test_build_services_opens_sqlite_under_home_and_close_stops_the_executor(tmp_path):
+    stopped = []
 
-    class ClosableExecutor:
-        def status(self) -> dict[str, int]:
+    class RecordingExecutor:
+        def health(self) -> dict[str, int]:
             return {}
 
-        def close(self) -> None:
-            closed.append(True)
+        def shutdown(self, wait: bool = True) -> None:
+            stopped.append(wait)
 
-    services = build_services(Settings(home=tmp_path / "h", database_url=None))
-    services.executor = ClosableExecutor()
+    services = build_services(Settings(home=tmp_path / "h", database_url=None), with_executor=False)
+    services.executor = RecordingExecutor()
 
     services.close()
 
     assert (tmp_path / "h" / "ktrdr.db").exists()
     assert services.operations.store.engine.dialect.name == "sqlite"
-    assert closed == [True]
+    assert stopped == [False]
