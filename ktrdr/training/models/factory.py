@@ -9,20 +9,17 @@ import torch
 from torch import nn
 
 from ktrdr.errors import ValidationError
+from ktrdr.strategy import MlpArchitecture, RecurrentArchitecture
 from ktrdr.training.models.mlp import ACTIVATIONS, MLPClassifier
 from ktrdr.training.models.recurrent import RECURRENT_CELLS, RecurrentClassifier
 
 MODEL_TYPES = ("mlp", *RECURRENT_CELLS)
-MODEL_SECTION_KEYS = ("type", "architecture", "lookback")
+MODEL_SECTION_KEYS = ("type", "architecture", "lookback", "seed")
 DEFAULT_LOOKBACK = 1
 
-MLP_DEFAULTS: dict[str, Any] = {"hidden_layers": [32, 16], "dropout": 0.2, "activation": "relu"}
-RECURRENT_DEFAULTS: dict[str, Any] = {
-    "hidden_size": 64,
-    "num_layers": 1,
-    "dropout": 0.0,
-    "bidirectional": False,
-}
+# The strategy schema owns the defaults, so a section with keys left out builds the same model.
+MLP_DEFAULTS: dict[str, Any] = MlpArchitecture().model_dump()
+RECURRENT_DEFAULTS: dict[str, Any] = RecurrentArchitecture().model_dump()
 
 
 def _fail(path: str, message: str) -> ValidationError:
@@ -36,6 +33,12 @@ def _is_int(value: Any) -> bool:
 def _positive_int(path: str, value: Any) -> int:
     if not _is_int(value) or value < 1:
         raise _fail(path, f"must be an integer >= 1, got {value!r}")
+    return value
+
+
+def _non_negative_int(path: str, value: Any) -> int:
+    if not _is_int(value) or value < 0:
+        raise _fail(path, f"must be an integer >= 0, got {value!r}")
     return value
 
 
@@ -130,10 +133,13 @@ def build_model(
 
     For "mlp", ``n_features`` is the width of one feature row (lags already stacked by the
     feature builder); for "lstm"/"gru" it is the features per time step of a window. With
-    ``seed``, the initial weights are reproducible and the global RNG is left untouched.
+    ``seed`` (else the section's own ``seed``), the initial weights are reproducible; the
+    global RNG is left untouched either way.
     """
     kind = model_type(model_section)
     architecture = resolve_architecture(model_section)
+    if seed is None and model_section.get("seed") is not None:
+        seed = _non_negative_int("model.seed", model_section["seed"])
     _positive_int("n_features", n_features)
     if not _is_int(n_classes) or n_classes < 2:
         raise _fail("n_classes", f"must be an integer >= 2, got {n_classes!r}")

@@ -3,8 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from pydantic import TypeAdapter
 
 from ktrdr.errors import ValidationError
+from ktrdr.strategy import MlpArchitecture, RecurrentArchitecture
+from ktrdr.strategy.schema import ModelConfig
 from ktrdr.training.models import (
     build_model,
     is_recurrent,
@@ -42,12 +45,9 @@ def test_recurrent_classifies_from_the_windows_last_step() -> None:
     assert not torch.allclose(model(windows), model(changed))
 
 
-def test_defaults_fill_missing_architecture() -> None:
-    assert resolve_architecture({"type": "mlp"}) == {
-        "hidden_layers": [32, 16],
-        "dropout": 0.2,
-        "activation": "relu",
-    }
+def test_defaults_are_the_strategy_schemas() -> None:
+    assert resolve_architecture({"type": "mlp"}) == MlpArchitecture().model_dump()
+    assert resolve_architecture({"type": "gru"}) == RecurrentArchitecture().model_dump()
     assert model_lookback({"type": "lstm"}) == 1
     assert not is_recurrent({"type": "mlp"})
 
@@ -66,6 +66,7 @@ def test_defaults_fill_missing_architecture() -> None:
         ({"type": "gru", "architecture": {"num_layers": True}}, "num_layers"),
         ({"type": "gru", "architecture": {"bidirectional": "yes"}}, "bidirectional"),
         ({"type": "lstm", "lookback": 0}, "model.lookback"),
+        ({"type": "mlp", "seed": -1}, "model.seed"),
     ],
 )
 def test_invalid_sections_name_the_field(section: dict, fragment: str) -> None:
@@ -105,3 +106,18 @@ def test_windows_are_causal_and_aligned_with_labels() -> None:
 def test_make_sequences_rejects_bad_input(features: np.ndarray, lookback: int) -> None:
     with pytest.raises(ValidationError):
         make_sequences(features, lookback)
+
+
+def test_section_seed_is_used_when_no_seed_is_given() -> None:
+    first = build_model({"type": "mlp", "seed": 3}, 4)
+    second = build_model({"type": "mlp"}, 4, seed=3)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "lstm", "gru"])
+def test_a_validated_strategy_model_section_builds(kind: str) -> None:
+    section = TypeAdapter(ModelConfig).validate_python({"type": kind, "lookback": 3, "seed": 1})
+    model = build_model(section.model_dump(), n_features=4)
+    inputs = torch.zeros(2, 4) if kind == "mlp" else torch.zeros(2, 3, 4)
+    assert model(inputs).shape == (2, 3)
