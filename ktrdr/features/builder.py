@@ -123,11 +123,11 @@ class FeaturePipeline:
     def model_inputs(self, features: FeatureFrame, normalization: Normalization) -> ModelInputs:
         """Normalise and stack lookback lags: the exact matrix the model trains or predicts on."""
         frame = features.frame
-        values = np.empty((len(frame), len(self.columns)), dtype=np.float32)
+        # Filled feature by feature into a (features, rows) array, so every write is contiguous.
+        columns = np.empty((len(self.columns), len(frame)), dtype=np.float32)
         for j, column in enumerate(self.columns):
-            values[:, j] = _normalize(
-                frame[column.name].to_numpy(np.float64), column, normalization
-            )
+            columns[j] = _normalize(frame[column.name].to_numpy(np.float64), column, normalization)
+        values = np.ascontiguousarray(columns.T)
         if self.lookback > 1:
             values = _stack_lags(values, self.lookback)
             index = frame.index[self.lookback - 1 :]
