@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from ktrdr.data import DataRepository
 from ktrdr.execution import JobReporter
+from ktrdr.features.labels import LABEL_NAMES
 from ktrdr.settings import get_settings
 from ktrdr.strategy import strategy_to_dict, validate_strategy
 from ktrdr.strategy.schema import StrategyConfig
 from ktrdr.training.bundle import next_version_dir, save_bundle
 from ktrdr.training.dataset import BarsBySymbol, PreparedData, prepare_training_data
 from ktrdr.training.device import device_name, select_device
-from ktrdr.training.evaluation import LABEL_NAMES, evaluate
-from ktrdr.training.losses import class_weights_from_labels
+from ktrdr.training.evaluation import evaluate
 from ktrdr.training.models import build_model
 from ktrdr.training.trainer import EpochReport, TrainerConfig, TrainingOutcome, train_model
 
@@ -44,6 +46,8 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
     reporter.check_cancelled()
 
     device = select_device(settings.training_device)
+    # Small models train fastest on few threads, and the workers share the machine's cores.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.workers))
     model = build_model(
         strategy.model.model_dump(exclude={"seed"}),
         len(prepared.feature_names),
@@ -71,13 +75,9 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
     )
     reporter.check_cancelled()
     reporter.progress(percentage=97, current_step="evaluating on the test split")
+    # The test loss is plain cross-entropy (unweighted), comparable across label schemes.
     test_metrics = evaluate(
-        model,
-        prepared.inputs["test"],
-        prepared.labels["test"],
-        loss=config.loss,
-        class_weights=class_weights_from_labels(prepared.labels["train"]),
-        device=device,
+        model, prepared.inputs["test"], prepared.labels["test"], loss=config.loss, device=device
     )
     model_path = _save(model, strategy, prepared, seed, request, settings.path("models"))
     return {

@@ -15,6 +15,9 @@ logger = logging.getLogger(__name__)
 
 LOSS_KINDS = ("cross_entropy", "focal")
 DEFAULT_FOCAL_GAMMA = 2.0
+# A class 25x rarer than the average would otherwise weigh 25: the model then predicts it
+# everywhere and accuracy collapses. Capped, the rare class still counts 5x.
+MAX_CLASS_WEIGHT = 5.0
 
 
 def class_weights_from_labels(labels: np.ndarray, n_classes: int = 3) -> np.ndarray:
@@ -23,6 +26,7 @@ def class_weights_from_labels(labels: np.ndarray, n_classes: int = 3) -> np.ndar
     weight_c = n / (k * count_c) with k = classes present, as scikit-learn's "balanced": labels
     with counts sell 100, hold 700, buy 200 give weights 3.33, 0.48, 1.67. A class absent from
     ``labels`` gets weight 1.0 (it never occurs in training, so the value only matters elsewhere).
+    Weights are capped at ``MAX_CLASS_WEIGHT`` (5.0): hold 39 of 2,975 labels gets 5.0, not 25.4.
     """
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)[:n_classes]
     present = counts > 0
@@ -30,6 +34,7 @@ def class_weights_from_labels(labels: np.ndarray, n_classes: int = 3) -> np.ndar
         raise ValidationError("labels: empty, cannot compute class weights")
     weights = np.ones(n_classes, dtype=np.float64)
     weights[present] = counts.sum() / (present.sum() * counts[present])
+    np.minimum(weights, MAX_CLASS_WEIGHT, out=weights)
     if not present.all():
         logger.warning("classes %s absent from the training labels", np.flatnonzero(~present))
     return weights

@@ -44,3 +44,10 @@ def test_focal_down_weights_easy_examples(batch) -> None:
 def test_unknown_loss_is_an_error() -> None:
     with pytest.raises(ValidationError, match="'hinge' is unknown"):
         make_loss("hinge")
+
+
+def test_class_weights_of_a_very_rare_class_are_capped() -> None:
+    labels = np.array([0] * 1000 + [1] * 39 + [2] * 1936)
+    weights = class_weights_from_labels(labels)
+    assert weights[1] == 5.0
+    np.testing.assert_allclose(weights[[0, 2]], [2975 / 3000, 2975 / 5808])
