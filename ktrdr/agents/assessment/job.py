@@ -1,0 +1,59 @@
+"""The assessment job `run_assessment_job` (op type agent_assessment), run by the executor."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ktrdr.agents.assessment.offline import assess, write_assessment
+from ktrdr.agents.memory import ExperimentMemory
+from ktrdr.errors import ValidationError
+from ktrdr.execution import JobReporter, worker_operations
+from ktrdr.settings import get_settings
+from ktrdr.strategy import load_strategy, strategy_to_dict
+
+logger = logging.getLogger(__name__)
+
+AVAILABLE_ASSESSORS = ("offline",)
+
+
+def run_assessment_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Assess one cycle and write ``strategies/<name>/assessment.json``.
+
+    ``request``: ``{assessor, strategy_name, strategy_path, training_result, backtest_result,
+    gates, experiment_id}``. Returns ``{assessment_path, verdict, tokens: {input, output},
+    cost_usd}``; the offline assessor spends no tokens.
+    """
+    assessor = request.get("assessor", "offline")
+    if assessor not in AVAILABLE_ASSESSORS:
+        raise ValidationError(
+            f"assessor {assessor!r} is not available yet; use one of: "
+            f"{', '.join(AVAILABLE_ASSESSORS)}"
+        )
+    reporter = JobReporter(operation_id)
+    reporter.progress(percentage=10, current_step=f"assessing {request['strategy_name']}")
+    strategy_path = request.get("strategy_path")
+    strategy = strategy_to_dict(load_strategy(strategy_path)) if strategy_path else None
+    trials_so_far = ExperimentMemory(worker_operations().store.engine).count() + 1
+    assessment = assess(
+        request["strategy_name"],
+        request.get("training_result"),
+        request.get("backtest_result"),
+        request.get("gates") or {},
+        trials_so_far,
+        strategy=strategy,
+    )
+    path = write_assessment(get_settings().path("strategies"), assessment)
+    logger.info(
+        "operation %s: %s assessed %s (%s)",
+        operation_id,
+        assessor,
+        request["strategy_name"],
+        assessment["verdict"],
+    )
+    return {
+        "assessment_path": str(path),
+        "verdict": assessment["verdict"],
+        "tokens": {"input": 0, "output": 0},
+        "cost_usd": 0.0,
+    }

@@ -1,0 +1,71 @@
+"""The offline assessor: a rule-based judgement of one research cycle, no network needed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ktrdr.agents.assessment._facts import collect_facts
+from ktrdr.agents.assessment._rules import Knobs, strengths, suggestions, verdict, weaknesses
+from ktrdr.strategy import check_strategy_name
+
+logger = logging.getLogger(__name__)
+
+ASSESSMENT_FILE = "assessment.json"
+VERDICTS = ("promising", "neutral", "poor")
+
+
+def assess(
+    strategy_name: str,
+    training_result: Mapping[str, Any] | None,
+    backtest_result: Mapping[str, Any] | None,
+    gates: Mapping[str, Any],
+    trials_so_far: int,
+    *,
+    strategy: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Judge one cycle from its result summaries; the DESIGN §9 assessment dict.
+
+    ``gates`` is ``{"training": {"passed", "reason"}, "backtest": {...}}``; ``backtest_result``
+    is None when the training gate stopped the cycle. ``strategy`` (``strategy_to_dict`` form)
+    lets suggestions name current values, e.g. "raise decisions.confidence_threshold from 0.55
+    to 0.65". Verdict rules: :func:`ktrdr.agents.assessment._rules.verdict`.
+    """
+    facts = collect_facts(training_result, backtest_result, gates)
+    return {
+        "strategy_name": strategy_name,
+        "verdict": verdict(facts),
+        "strengths": strengths(facts),
+        "weaknesses": weaknesses(facts),
+        "suggestions": suggestions(facts, Knobs.from_strategy(strategy)),
+        "metrics": facts.metrics(),
+        "gates": {name: dict(outcome) for name, outcome in gates.items()},
+        "trials_so_far": trials_so_far,
+        "created_at": datetime.now(UTC).isoformat(),
+        "assessor": "offline",
+    }
+
+
+def write_assessment(directory: Path, assessment: Mapping[str, Any]) -> Path:
+    """Write ``<directory>/<strategy_name>/assessment.json`` atomically (temp file + rename)."""
+    name = check_strategy_name(str(assessment["strategy_name"]))
+    folder = Path(directory) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / ASSESSMENT_FILE
+    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=".assessment.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(assessment, stream, indent=2, allow_nan=False)
+            stream.write("\n")
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    logger.info("assessment of %s written: %s", name, assessment.get("verdict"))
+    return target
