@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     api_token: str | None = Field(default=None, description="Bearer token required when set.")
     api_url: str = f"http://{DEFAULT_API_HOST}:{DEFAULT_API_PORT}"
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024, description="Body limit of POST /data/import."
+    )
     cors_origins: list[str] = Field(default_factory=list)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import ktrdr
 from ktrdr.api.envelope import ERROR_RESPONSES
 from ktrdr.api.errors import UnhandledErrorMiddleware, install_error_handlers
-from ktrdr.api.routers import health, operations
+from ktrdr.api.routers import backtests, data, health, operations, strategies, training
 from ktrdr.api.security import BearerTokenMiddleware, BodySizeLimitMiddleware
 from ktrdr.api.services import Services, build_services
 from ktrdr.settings import Settings, get_settings
@@ -20,7 +20,14 @@ from ktrdr.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-ROUTERS = (health.router, operations.router)
+ROUTERS = (
+    health.router,
+    operations.router,
+    data.router,
+    strategies.router,
+    training.router,
+    backtests.router,
+)
 OPEN_ROUTES = frozenset({("GET", f"{API_PREFIX}/health")})
 
 
@@ -46,7 +53,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Each add wraps the previous: the last added runs first on a request.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    upload_limit = (settings.max_upload_bytes, "KTRDR_MAX_UPLOAD_BYTES")
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        path_limits={f"{API_PREFIX}/data/import": upload_limit},
+    )
     if settings.api_token:
         app.add_middleware(BearerTokenMiddleware, token=settings.api_token, open_routes=OPEN_ROUTES)
     if settings.cors_origins:

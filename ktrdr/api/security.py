@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -11,6 +12,8 @@ from ktrdr.api.errors import ktrdr_error_response
 from ktrdr.errors import AuthenticationError, PayloadTooLargeError
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_SETTING = "KTRDR_MAX_REQUEST_BYTES"
 
 
 class BearerTokenMiddleware:
@@ -45,21 +48,33 @@ class BearerTokenMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Answer 413 when a request body exceeds ``max_bytes``, declared or streamed."""
+    """Answer 413 when a request body exceeds its limit, declared or streamed.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    ``path_limits`` maps a path to its own (limit, setting that raises it), e.g. the data import
+    to (256 MiB, "KTRDR_MAX_UPLOAD_BYTES"); every other path gets ``max_bytes``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        path_limits: Mapping[str, tuple[int, str]] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, setting = self.path_limits.get(scope["path"], (self.max_bytes, DEFAULT_SETTING))
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse(limit, setting, scope, receive, send)
             return
-        # Buffer the body (at most max_bytes) so a chunked upload is measured before the app runs.
+        # Buffer the body (at most the limit) so a chunked upload is measured before the app runs.
         chunks: list[bytes] = []
         size = 0
         more_body = True
@@ -70,20 +85,21 @@ class BodySizeLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if size > limit:
+                await _refuse(limit, setting, scope, receive, send)
                 return
             chunks.append(chunk)
             more_body = message.get("more_body", False)
         body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([body], receive), send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = PayloadTooLargeError(
-            f"request body exceeds the limit of {self.max_bytes} bytes (KTRDR_MAX_REQUEST_BYTES)",
-            details={"max_bytes": self.max_bytes},
-        )
-        await ktrdr_error_response(error, headers={"Connection": "close"})(scope, receive, send)
+
+async def _refuse(limit: int, setting: str, scope: Scope, receive: Receive, send: Send) -> None:
+    error = PayloadTooLargeError(
+        f"request body exceeds the limit of {limit} bytes ({setting})",
+        details={"max_bytes": limit},
+    )
+    await ktrdr_error_response(error, headers={"Connection": "close"})(scope, receive, send)
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
