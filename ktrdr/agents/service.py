@@ -1,0 +1,221 @@
+"""AgentService: trigger, watch, cancel and resume research cycles; the API's one entry point."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from ktrdr.agents.gates import GateThresholds, gate_thresholds_dict
+from ktrdr.agents.memory import ExperimentMemory, summarize_experiments
+from ktrdr.agents.research_worker import CHILD_KEY, AgentResearchWorker
+from ktrdr.errors import ActiveCycleExistsError, NotFoundError, ValidationError
+from ktrdr.operations import Operation, OperationsService, OperationType
+from ktrdr.settings import Settings
+from ktrdr.strategy import StrategyCatalog
+
+logger = logging.getLogger(__name__)
+
+DESIGNERS = ("offline",)
+ASSESSORS = ("offline",)
+STATUS_KEYS = ("training_op_id", "backtest_op_id", "design_op_id", "assessment_op_id")
+
+
+class AgentService:
+    """Research cycles: each runs its orchestrator loop in a thread of this process."""
+
+    def __init__(
+        self,
+        operations: OperationsService,
+        worker: AgentResearchWorker,
+        *,
+        settings: Settings,
+        strategies: StrategyCatalog,
+    ) -> None:
+        self.operations = operations
+        self.worker = worker
+        self.settings = settings
+        self.strategies = strategies
+        self.memory: ExperimentMemory = worker.memory
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def trigger(
+        self,
+        *,
+        designer: str | None = None,
+        assessor: str | None = None,
+        model: str | None = None,
+        brief: str | None = None,
+        strategy: str | None = None,
+        gates: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Start a research cycle; ``{"triggered": True, "operation_id": ...}``.
+
+        Refused with ``ActiveCycleExistsError`` beyond ``KTRDR_AGENT_MAX_CONCURRENT_RESEARCHES``;
+        a bad designer, assessor, gate override or unknown strategy is a ``ValidationError`` /
+        ``NotFoundError`` and starts nothing.
+        """
+        designer = _choose("designer", designer or self.settings.agent_designer, DESIGNERS)
+        assessor = _choose("assessor", assessor or self.settings.agent_assessor, ASSESSORS)
+        thresholds = GateThresholds.from_settings(self.settings, gates)
+        params: dict[str, Any] = {
+            "phase": "idle",
+            "designer": "user" if strategy else designer,
+            "assessor": assessor,
+            "llm_model": model,
+            "brief": brief,
+            "gates": gate_thresholds_dict(thresholds),
+            "seed": self.settings.agent_seed if seed is None else seed,
+            "tokens": {"input": 0, "output": 0},
+            "cost_usd": 0.0,
+        }
+        if strategy:
+            config, path = self.strategies.resolve(strategy)
+            params.update(strategy_name=config.name, strategy_path=str(path))
+        with self._lock:
+            active = self.active()
+            if len(active) >= self.settings.agent_max_concurrent_researches:
+                raise ActiveCycleExistsError(
+                    f"a research cycle is already running ({active[0].operation_id}); "
+                    f"at most {self.settings.agent_max_concurrent_researches} at once",
+                    details={
+                        "reason": "active_cycle_exists",
+                        "operation_id": active[0].operation_id,
+                    },
+                )
+            operation = self.operations.create(
+                OperationType.AGENT_RESEARCH, metadata={"parameters": params}
+            )
+            self._launch(operation.operation_id)
+        return {"triggered": True, "operation_id": operation.operation_id}
+
+    def active(self) -> list[Operation]:
+        """Active research operations, newest first."""
+        return self.operations.list(
+            operation_type=OperationType.AGENT_RESEARCH, active_only=True, limit=1000
+        ).items
+
+    def status(self) -> dict[str, Any]:
+        """DESIGN §5 status: the newest active cycle's fields, every active cycle, the last one."""
+        active = [self._describe(op) for op in self.active()]
+        newest = active[0] if active else {}
+        return {
+            "status": "active" if active else "idle",
+            "operation_id": newest.get("operation_id"),
+            "phase": newest.get("phase"),
+            "progress": newest.get("progress"),
+            "strategy_name": newest.get("strategy_name"),
+            "child_operation_id": newest.get("child_operation_id"),
+            "training_op_id": newest.get("training_op_id"),
+            "backtest_op_id": newest.get("backtest_op_id"),
+            "started_at": newest.get("started_at"),
+            "active_researches": active,
+            "last_cycle": self._last_cycle(),
+        }
+
+    def cancel(self, operation_id: str | None = None) -> dict[str, Any]:
+        """Cancel the given (or the newest active) research and its current child."""
+        if operation_id is None:
+            active = self.active()
+            if not active:
+                raise NotFoundError("no active research cycle to cancel")
+            operation_id = active[0].operation_id
+        operation = self.operations.get(operation_id)
+        if operation.operation_type is not OperationType.AGENT_RESEARCH:
+            raise ValidationError(f"operation {operation_id} is not a research cycle")
+        cancelled = self.operations.cancel(operation_id, "research cancelled by user")
+        return {"operation_id": operation_id, "cancelled": cancelled}
+
+    def history(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The most recent experiments, newest first, as compact rows."""
+        return summarize_experiments(self.memory.list(limit=limit), limit=limit)
+
+    def budget(self) -> dict[str, Any]:
+        """The daily LLM budget; the offline designer and assessor spend nothing."""
+        limit = self.settings.agent_daily_budget
+        return {
+            "daily_limit_usd": limit or None,
+            "spent_today_usd": 0.0,
+            "remaining_usd": limit or None,
+            "message": "no budget configured" if not limit else None,
+        }
+
+    def resume_active(self) -> list[str]:
+        """Start the loop of every active research (after a server restart); their ids."""
+        resumed = []
+        with self._lock:
+            for operation in self.active():
+                if operation.operation_id not in self._threads:
+                    self._launch(operation.operation_id)
+                    resumed.append(operation.operation_id)
+        if resumed:
+            logger.info("resumed %d research cycles: %s", len(resumed), ", ".join(resumed))
+        return resumed
+
+    def close(self) -> None:
+        """Stop the loops (the cycles stay active in the store and resume on the next start)."""
+        self._stop.set()
+        for thread in list(self._threads.values()):
+            thread.join(timeout=5)
+
+    def _launch(self, operation_id: str) -> None:
+        thread = threading.Thread(
+            target=self._run, args=(operation_id,), name=f"research-{operation_id}", daemon=True
+        )
+        self._threads[operation_id] = thread
+        thread.start()
+
+    def _run(self, operation_id: str) -> None:
+        try:
+            self.worker.run(operation_id, self._stop)
+        except Exception:
+            logger.exception("research %s: loop crashed", operation_id)
+            if not self._stop.is_set():
+                self.operations.fail(operation_id, "Research failed: orchestrator error (see logs)")
+        finally:
+            self._threads.pop(operation_id, None)
+
+    def _describe(self, operation: Operation) -> dict[str, Any]:
+        params = operation.metadata.parameters
+        phase = params.get("phase", "idle")
+        return {
+            "operation_id": operation.operation_id,
+            "phase": phase,
+            "progress": operation.progress.model_dump(mode="json"),
+            "strategy_name": params.get("strategy_name"),
+            "child_operation_id": params.get(CHILD_KEY.get(phase, "")),
+            **{key: params.get(key) for key in STATUS_KEYS},
+            "started_at": operation.started_at.isoformat() if operation.started_at else None,
+        }
+
+    def _last_cycle(self) -> dict[str, Any] | None:
+        for operation in self.operations.list(
+            operation_type=OperationType.AGENT_RESEARCH, limit=20
+        ).items:
+            if operation.is_terminal:
+                params = operation.metadata.parameters
+                return {
+                    "operation_id": operation.operation_id,
+                    "status": operation.status.value,
+                    "phase": params.get("phase"),
+                    "strategy_name": params.get("strategy_name"),
+                    "verdict": params.get("verdict"),
+                    "error_message": operation.error_message,
+                    "completed_at": operation.completed_at.isoformat()
+                    if operation.completed_at
+                    else None,
+                    "result_summary": operation.result_summary,
+                }
+        return None
+
+
+def _choose(kind: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValidationError(
+            f"{kind} {value!r} is not available; choose one of: {', '.join(allowed)}",
+            details={"field": kind},
+        )
+    return value

@@ -1,0 +1,308 @@
+"""The orchestrator, phase by phase, with fake child starters and a real store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ktrdr.agents.memory import ExperimentMemory
+from ktrdr.agents.research_worker import AgentResearchWorker
+from ktrdr.execution import ORPHANED_MESSAGE
+from ktrdr.operations import OperationsService, OperationsStore, OperationStatus, OperationType
+from ktrdr.settings import Settings
+
+EXAMPLE = (
+    Path(__file__).resolve().parents[3] / "examples" / "strategies" / "sp500_nasdaq_pooled_mlp.yaml"
+)
+
+PASSING_TRAINING = {
+    "model_path": "/models/x/v1",
+    "test_metrics": {"test_accuracy": 0.55, "test_loss": 0.9},
+    "training_metrics": {"history": {"train_loss": [1.1, 0.9, 0.8]}},
+}
+FAILING_TRAINING = {
+    "model_path": "/models/x/v1",
+    "test_metrics": {"test_accuracy": 0.383, "test_loss": 0.9},
+    "training_metrics": {"history": {"train_loss": [1.1, 0.9]}},
+}
+PASSING_BACKTEST = {
+    "metrics": {"total_trades": 12, "win_rate": 0.5, "max_drawdown": 0.1, "sharpe_ratio": 0.8},
+    "artifacts": {"trades": "/bt/trades.parquet", "equity": "/bt/equity.parquet"},
+}
+FAILING_BACKTEST = {
+    "metrics": {"total_trades": 3, "win_rate": 0.5, "max_drawdown": 0.1, "sharpe_ratio": 0.8}
+}
+
+
+class FakeStarter:
+    """Creates a real child operation of the given type and remembers each call."""
+
+    def __init__(self, operations: OperationsService, kind: OperationType) -> None:
+        self.operations = operations
+        self.kind = kind
+        self.calls: list[dict[str, Any]] = []
+
+    def _child(self, parent: str, call: dict[str, Any]) -> str:
+        self.calls.append(call)
+        return self.operations.create(self.kind, parent_operation_id=parent).operation_id
+
+    def start(self, parent_operation_id: str, request: dict[str, Any]) -> str:
+        return self._child(parent_operation_id, request)
+
+    def start_training(self, strategy: Any, **kwargs: Any) -> dict[str, Any]:
+        op_id = self._child(kwargs["parent_operation_id"], {"strategy": strategy, **kwargs})
+        return {"operation_id": op_id, "success": True}
+
+    def start_backtest(self, model_path: str, **kwargs: Any) -> dict[str, Any]:
+        op_id = self._child(kwargs["parent_operation_id"], {"model_path": model_path, **kwargs})
+        return {"operation_id": op_id, "success": True}
+
+
+class Cycle:
+    """A research operation plus the worker and fakes that drive it."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        store = OperationsStore.from_url(f"sqlite:///{tmp_path / 'ktrdr.db'}")
+        self.ops = OperationsService(store, progress_min_interval=0.0)
+        self.design = FakeStarter(self.ops, OperationType.AGENT_DESIGN)
+        self.assess = FakeStarter(self.ops, OperationType.AGENT_ASSESSMENT)
+        self.training = FakeStarter(self.ops, OperationType.TRAINING)
+        self.backtest = FakeStarter(self.ops, OperationType.BACKTESTING)
+        self.memory = ExperimentMemory(store.engine)
+        self.worker = AgentResearchWorker(
+            self.ops,
+            self.design,
+            self.assess,
+            self.training,
+            self.backtest,
+            memory=self.memory,
+            settings=Settings(home=tmp_path, agent_poll_interval=0.05),
+        )
+        self.strategy_path = tmp_path / "strategies" / EXAMPLE.name
+        self.strategy_path.parent.mkdir(parents=True)
+        shutil.copy(EXAMPLE, self.strategy_path)
+        self.id = self.ops.create(
+            OperationType.AGENT_RESEARCH, metadata={"parameters": {"phase": "idle"}}
+        ).operation_id
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.ops.get(self.id).metadata.parameters
+
+    def finish(self, key: str, result: dict[str, Any]) -> None:
+        child = self.params[key]
+        self.ops.start(child)
+        self.ops.complete(child, result)
+
+    def fail_child(self, key: str, message: str) -> None:
+        child = self.params[key]
+        self.ops.start(child)
+        self.ops.fail(child, message)
+
+    def to_training(self) -> None:
+        self.worker.step(self.id)
+        self.finish(
+            "design_op_id",
+            {"strategy_name": "sp500_nasdaq_pooled_mlp", "strategy_path": str(self.strategy_path)},
+        )
+        self.worker.step(self.id)
+
+    def to_backtesting(self) -> None:
+        self.to_training()
+        self.finish("training_op_id", PASSING_TRAINING)
+        self.worker.step(self.id)
+
+    def to_assessing(self) -> None:
+        self.to_backtesting()
+        self.finish("backtest_op_id", PASSING_BACKTEST)
+        self.worker.step(self.id)
+
+
+@pytest.fixture
+def cycle(tmp_path: Path) -> Cycle:
+    return Cycle(tmp_path)
+
+
+def test_idle_starts_the_design(cycle: Cycle) -> None:
+    assert cycle.worker.step(cycle.id) is False
+    op = cycle.ops.get(cycle.id)
+    assert op.status is OperationStatus.RUNNING
+    assert cycle.params["phase"] == "designing"
+    assert cycle.ops.get(cycle.params["design_op_id"]).parent_operation_id == cycle.id
+    assert op.progress.percentage == 5
+
+
+def test_completed_design_starts_the_real_training_with_the_strategy_config(cycle: Cycle) -> None:
+    cycle.to_training()
+    (call,) = cycle.training.calls
+    assert call["symbols"] == ["SP500", "NASDAQ"]
+    assert call["timeframes"] == ["1d"]
+    assert call["strategy"].name == "sp500_nasdaq_pooled_mlp"
+    assert call["parent_operation_id"] == cycle.id
+    params = cycle.params
+    assert params["phase"] == "training"
+    assert params["strategy_name"] == "sp500_nasdaq_pooled_mlp"
+    training = cycle.ops.get(params["training_op_id"])
+    assert training.operation_type is OperationType.TRAINING
+    assert cycle.ops.get(cycle.id).progress.percentage == 20
+
+
+def test_running_training_keeps_the_phase_and_mirrors_progress(cycle: Cycle) -> None:
+    cycle.to_training()
+    child = cycle.params["training_op_id"]
+    cycle.ops.start(child)
+    cycle.ops.update_progress(child, percentage=50, current_step="epoch 5/10")
+    assert cycle.worker.step(cycle.id) is False
+    assert cycle.params["phase"] == "training"
+    progress = cycle.ops.get(cycle.id).progress
+    assert progress.percentage == pytest.approx(42.5)
+    assert progress.current_step == "training: epoch 5/10"
+
+
+def test_passing_training_gate_starts_the_backtest(cycle: Cycle) -> None:
+    cycle.to_backtesting()
+    params = cycle.params
+    assert params["phase"] == "backtesting"
+    assert params["training_gate"] == {"passed": True, "reason": "passed"}
+    assert params["training_result"] == PASSING_TRAINING
+    assert params["model_path"] == "/models/x/v1"
+    assert cycle.backtest.calls[0]["model_path"] == "/models/x/v1"
+    assert cycle.ops.get(params["backtest_op_id"]).operation_type is OperationType.BACKTESTING
+
+
+def test_failing_training_gate_fails_the_cycle_with_the_reason_and_records_it(cycle: Cycle) -> None:
+    cycle.to_training()
+    cycle.finish("training_op_id", FAILING_TRAINING)
+    assert cycle.worker.step(cycle.id) is True
+    op = cycle.ops.get(cycle.id)
+    assert op.status is OperationStatus.FAILED
+    assert op.error_message == "Training gate failed: accuracy_below_threshold (38.3% < 40.0%)"
+    assert cycle.backtest.calls == []
+    record = cycle.memory.get(cycle.id)
+    assert record.status == "gate_failed"
+    assert record.gates["training"]["passed"] is False
+
+
+def test_gate_thresholds_come_from_the_trigger(cycle: Cycle) -> None:
+    cycle.ops.update_parameters(cycle.id, {"gates": {"training_min_accuracy": 0.3}})
+    cycle.to_training()
+    cycle.finish("training_op_id", FAILING_TRAINING)
+    cycle.worker.step(cycle.id)
+    assert cycle.params["phase"] == "backtesting"
+
+
+def test_passing_backtest_gate_starts_the_assessment(cycle: Cycle) -> None:
+    cycle.to_assessing()
+    params = cycle.params
+    assert params["phase"] == "assessing"
+    assert params["backtest_gate"] == {"passed": True, "reason": "passed"}
+    (request,) = cycle.assess.calls
+    assert request["strategy_name"] == "sp500_nasdaq_pooled_mlp"
+    assert request["backtest_result"] == PASSING_BACKTEST
+
+
+def test_failing_backtest_gate_fails_the_cycle(cycle: Cycle) -> None:
+    cycle.to_backtesting()
+    cycle.finish("backtest_op_id", FAILING_BACKTEST)
+    assert cycle.worker.step(cycle.id) is True
+    op = cycle.ops.get(cycle.id)
+    assert op.error_message == "Backtest gate failed: too_few_trades (3 < 5)"
+    assert cycle.memory.get(cycle.id).status == "gate_failed"
+
+
+def test_completed_assessment_completes_the_cycle(cycle: Cycle) -> None:
+    cycle.to_assessing()
+    cycle.finish("assessment_op_id", {"assessment_path": "/a.json", "verdict": "promising"})
+    assert cycle.worker.step(cycle.id) is True
+    op = cycle.ops.get(cycle.id)
+    assert op.status is OperationStatus.COMPLETED
+    assert op.progress.percentage == 100
+    summary = op.result_summary
+    assert summary["verdict"] == "promising"
+    assert summary["trades_path"] == "/bt/trades.parquet"
+    assert summary["backtest_metrics"]["total_trades"] == 12
+    record = cycle.memory.get(cycle.id)
+    assert record.status == "completed" and record.verdict == "promising"
+    assert record.strategy["name"] == "sp500_nasdaq_pooled_mlp"
+
+
+@pytest.mark.parametrize(
+    ("phase_setup", "key", "noun"),
+    [
+        ("to_training", "training_op_id", "Training"),
+        ("to_backtesting", "backtest_op_id", "Backtest"),
+        ("to_assessing", "assessment_op_id", "Assessment"),
+    ],
+)
+def test_failed_child_fails_the_cycle(cycle: Cycle, phase_setup: str, key: str, noun: str) -> None:
+    getattr(cycle, phase_setup)()
+    cycle.fail_child(key, "boom")
+    assert cycle.worker.step(cycle.id) is True
+    assert cycle.ops.get(cycle.id).error_message == f"{noun} failed: boom"
+    assert cycle.memory.get(cycle.id).status == "failed"
+
+
+def test_failed_design_fails_the_cycle(cycle: Cycle) -> None:
+    cycle.worker.step(cycle.id)
+    cycle.fail_child("design_op_id", "no valid strategy")
+    cycle.worker.step(cycle.id)
+    assert cycle.ops.get(cycle.id).error_message == "Design failed: no valid strategy"
+
+
+def test_a_child_lost_with_the_server_is_restarted_once(cycle: Cycle) -> None:
+    cycle.to_training()
+    first = cycle.params["training_op_id"]
+    cycle.fail_child("training_op_id", ORPHANED_MESSAGE)
+    assert cycle.worker.step(cycle.id) is False
+    second = cycle.params["training_op_id"]
+    assert second != first and len(cycle.training.calls) == 2
+    cycle.fail_child("training_op_id", ORPHANED_MESSAGE)
+    assert cycle.worker.step(cycle.id) is True
+    assert cycle.ops.get(cycle.id).error_message == f"Training failed: {ORPHANED_MESSAGE}"
+
+
+@pytest.mark.parametrize("phase_setup", ["to_training", "to_backtesting", "to_assessing"])
+def test_cancelling_the_cycle_cancels_the_current_child(cycle: Cycle, phase_setup: str) -> None:
+    getattr(cycle, phase_setup)()
+    key = {"to_training": "training_op_id", "to_backtesting": "backtest_op_id"}.get(
+        phase_setup, "assessment_op_id"
+    )
+    child = cycle.params[key]
+    cycle.ops.cancel(cycle.id)
+    assert cycle.ops.get(child).status is OperationStatus.CANCELLED
+    assert cycle.worker.step(cycle.id) is True
+    assert cycle.memory.get(cycle.id).status == "cancelled"
+
+
+def test_cancelling_the_design_cancels_the_cycle_on_the_next_tick(cycle: Cycle) -> None:
+    cycle.worker.step(cycle.id)
+    cycle.ops.cancel(cycle.params["design_op_id"])
+    assert cycle.worker.step(cycle.id) is True
+    assert cycle.ops.get(cycle.id).status is OperationStatus.CANCELLED
+
+
+def test_cancelling_the_training_child_cancels_the_cycle(cycle: Cycle) -> None:
+    cycle.to_training()
+    cycle.ops.cancel(cycle.params["training_op_id"])
+    cycle.worker.step(cycle.id)
+    assert cycle.ops.get(cycle.id).status is OperationStatus.CANCELLED
+
+
+def test_run_returns_once_the_cycle_is_cancelled(cycle: Cycle) -> None:
+    cycle.to_training()
+    cycle.ops.cancel(cycle.id)
+    cycle.worker.run(cycle.id)
+    assert cycle.ops.get(cycle.id).status is OperationStatus.CANCELLED
+
+
+def test_a_user_strategy_skips_the_design(cycle: Cycle) -> None:
+    cycle.ops.update_parameters(
+        cycle.id,
+        {"strategy_name": "sp500_nasdaq_pooled_mlp", "strategy_path": str(cycle.strategy_path)},
+    )
+    cycle.worker.step(cycle.id)
+    assert cycle.design.calls == []
+    assert cycle.params["phase"] == "training"
