@@ -1,0 +1,188 @@
+"""The backtest job: runs in a worker process as ``run_backtest_job(operation_id, request)``."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ktrdr.backtesting.artifacts import save_artifacts
+from ktrdr.backtesting.decisions import decide_positions
+from ktrdr.backtesting.simulator import simulate_positions
+from ktrdr.data import DataRepository
+from ktrdr.errors import DataError
+from ktrdr.execution import JobReporter
+from ktrdr.settings import get_settings
+from ktrdr.strategy.indicator_specs import warmup_bars
+from ktrdr.strategy.schema import StrategyConfig
+from ktrdr.training.evaluation import predict_proba
+from ktrdr.training.models import make_sequences
+from ktrdr.training.predictor import Predictions, Predictor
+
+logger = logging.getLogger(__name__)
+
+JOB_PATH = "ktrdr.backtesting.job:run_backtest_job"
+MIN_BACKTEST_BARS = 20  # bars with a prediction inside the range; fewer say nothing
+WARMUP_SAFETY_FACTOR = 5  # recursive indicators (EMA, Wilder RSI) settle long after their NaNs
+MIN_HISTORY_BARS = 200
+DEFAULT_CHUNK_ROWS = 20_000  # rows per prediction chunk: a cancel check between two chunks
+
+BarsByTimeframe = dict[str, pd.DataFrame]
+
+
+def warmup_rows(strategy: StrategyConfig) -> int:
+    """Bars at the start of a series that get no prediction: indicator warm-up plus lookback."""
+    indicator_warmup = max(warmup_bars(i.type, i.params) for i in strategy.indicators.values())
+    return indicator_warmup + strategy.model.lookback
+
+
+def history_bars(strategy: StrategyConfig) -> int:
+    """Bars loaded before the range start, per timeframe: the warm-up times a safety factor.
+
+    RSI 14 and MACD 12/26/9 with lookback 1 warm up in 34 bars; 5 x 35 = 175 -> 200 bars.
+    """
+    return max(MIN_HISTORY_BARS, WARMUP_SAFETY_FACTOR * warmup_rows(strategy))
+
+
+def load_backtest_bars(
+    repository: DataRepository,
+    strategy: StrategyConfig,
+    symbol: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> BarsByTimeframe:
+    """Every timeframe's bars up to ``end``, with ``history_bars`` before ``start`` for warm-up.
+
+    Bars before ``start`` only feed indicators (they are in the past, so no look-ahead); they
+    may lie inside the training range. Trades use bars from ``start`` on.
+    """
+    keep = history_bars(strategy)
+    loaded: BarsByTimeframe = {}
+    for timeframe in strategy.timeframes():
+        bars = repository.load(symbol, timeframe, None, end)
+        first = int(bars.index.searchsorted(start, "left"))
+        loaded[timeframe] = bars.iloc[max(0, first - keep) :]
+    return loaded
+
+
+def predict_from(
+    predictor: Predictor,
+    bars: Mapping[str, pd.DataFrame],
+    start: pd.Timestamp,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> Predictions:
+    """The predictor's probabilities for the base bars from ``start`` on, in chunks of rows.
+
+    Features are computed once over all ``bars`` (so a chunk boundary never restarts an
+    indicator); the model then runs ``chunk_rows`` rows at a time and ``on_chunk(done, total)``
+    is called after each chunk, e.g. to report progress and check for cancellation.
+    """
+    pipeline = predictor.pipeline
+    inputs = pipeline.model_inputs(pipeline.compute(bars), predictor.normalization)
+    recurrent = predictor.strategy.model.type != "mlp"
+    window = predictor.strategy.model.lookback - 1 if recurrent else 0
+    first = max(window, int(inputs.index.searchsorted(start, "left")))
+    total = len(inputs.index) - first
+    chunks = []
+    for begin in range(first, len(inputs.index), chunk_rows):
+        stop = min(begin + chunk_rows, len(inputs.index))
+        rows = inputs.values[begin - window : stop]
+        if recurrent:
+            rows = make_sequences(rows, window + 1)
+        chunks.append(predict_proba(predictor.bundle.model, rows))
+        if on_chunk is not None:
+            on_chunk(stop - first, total)
+    probabilities = np.concatenate(chunks) if chunks else np.empty((0, 3))
+    return Predictions(index=inputs.index[first:], probabilities=probabilities)
+
+
+def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Backtest the model in ``request`` and save its trades and equity; the DESIGN §8 summary."""
+    started = time.monotonic()
+    reporter = JobReporter(operation_id)
+    settings = get_settings()
+    symbol = request["symbol"]
+    start, end = pd.Timestamp(request["start_date"]), pd.Timestamp(request["end_date"])
+
+    reporter.progress(percentage=1, current_step="loading model and bars")
+    predictor = Predictor.load(request["model_path"])
+    strategy = predictor.strategy
+    bars = load_backtest_bars(DataRepository(settings.path("data")), strategy, symbol, start, end)
+    reporter.check_cancelled()
+
+    reporter.progress(percentage=5, current_step="predicting")
+    predictions = predict_from(
+        predictor,
+        bars,
+        start,
+        chunk_rows=int(request.get("chunk_rows", DEFAULT_CHUNK_ROWS)),
+        on_chunk=lambda done, total: _report_chunk(reporter, done, total),
+    )
+    traded = bars[strategy.base_timeframe()].loc[predictions.index]
+    _check_enough_bars(traded, symbol, request)
+
+    reporter.check_cancelled()
+    reporter.progress(percentage=90, current_step="simulating")
+    decisions = strategy.decisions
+    positions = decide_positions(
+        predictions.probabilities,
+        confidence_threshold=decisions.confidence_threshold,
+        allow_short_from_flat=decisions.allow_short_from_flat,
+        min_signal_separation=decisions.filters.min_signal_separation,
+    )
+    result = simulate_positions(traded, positions, **request["costs"])
+
+    reporter.check_cancelled()
+    reporter.progress(percentage=97, current_step="saving")
+    artifacts = save_artifacts(settings.path("backtests", operation_id), result, positions)
+    logger.info(
+        "operation %s: backtested %s on %s %d bars in %.1f s: %d trades, total return %s",
+        operation_id,
+        strategy.name,
+        symbol,
+        len(traded),
+        time.monotonic() - started,
+        result.metrics["total_trades"],
+        result.metrics["total_return"],
+    )
+    return {
+        "metrics": {name: _json_number(value) for name, value in result.metrics.items()},
+        "start_date": traded.index[0].isoformat(),
+        "end_date": traded.index[-1].isoformat(),
+        "bars": len(traded),
+        "artifacts": artifacts,
+    }
+
+
+def _report_chunk(reporter: JobReporter, done: int, total: int) -> None:
+    reporter.check_cancelled()
+    reporter.progress(
+        percentage=5 + 85 * done / total,
+        current_step="predicting",
+        items_done=done,
+        items_total=total,
+    )
+
+
+def _check_enough_bars(traded: pd.DataFrame, symbol: str, request: Mapping[str, Any]) -> None:
+    if len(traded) < MIN_BACKTEST_BARS:
+        raise DataError(
+            f"backtest range {request['start_date']}..{request['end_date']} of {symbol}: only "
+            f"{len(traded)} bars have a prediction after the indicators' warm-up; need at least "
+            f"{MIN_BACKTEST_BARS} — widen the range"
+        )
+
+
+def _json_number(value: float | int | None) -> float | int | None:
+    """A metric as JSON allows it: NaN and inf become None, numpy scalars plain numbers."""
+    if value is None or isinstance(value, int):
+        return value
+    number = float(value)
+    return number if math.isfinite(number) else None

@@ -1,0 +1,276 @@
+"""BacktestingService: check a backtest request up front, then run it as an operation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pydantic
+
+from ktrdr.backtesting.job import (
+    DEFAULT_CHUNK_ROWS,
+    JOB_PATH,
+    MIN_BACKTEST_BARS,
+    warmup_rows,
+)
+from ktrdr.data import DataRepository, canonical_symbol, canonical_timeframe, parse_timeframe
+from ktrdr.errors import DataError, NotFoundError, ValidationError
+from ktrdr.execution import Executor, JobSpec, ResourceNeeds
+from ktrdr.operations import OperationsService, OperationType
+from ktrdr.settings import Settings
+from ktrdr.strategy import Costs, DateRange, StrategyConfig
+from ktrdr.training.bundle import MANIFEST_FILE
+from ktrdr.training.predictor import Predictor
+
+logger = logging.getLogger(__name__)
+
+VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
+DateLike = str | dt.date | dt.datetime | pd.Timestamp
+
+
+@dataclass(frozen=True)
+class BacktestRange:
+    """The first and last base bar a backtest trades (open times, UTC)."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+
+class BacktestingService:
+    """Start backtests of trained models: checks everything it can before creating the operation."""
+
+    def __init__(
+        self,
+        operations: OperationsService,
+        executor: Executor,
+        *,
+        settings: Settings,
+        data: DataRepository,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> None:
+        if chunk_rows < 1:
+            raise ValidationError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        self.operations = operations
+        self.executor = executor
+        self.settings = settings
+        self.data = data
+        self.chunk_rows = chunk_rows
+
+    def resolve_model_path(self, name_or_path: str | Path) -> Path:
+        """The bundle folder of a path, or the newest complete version of a strategy name.
+
+        ``models/eurusd_rsi/v3`` (absolute, relative to the working directory or to
+        KTRDR_HOME) is taken as is; ``eurusd_rsi`` means the highest ``v<N>`` under
+        ``<KTRDR_HOME>/models/eurusd_rsi/`` that holds a bundle.json.
+        """
+        given = Path(name_or_path)
+        for candidate in (given, self.settings.home / given):
+            if (candidate / MANIFEST_FILE).is_file():
+                return candidate
+        versions_dir = self.settings.path("models") / str(name_or_path)
+        if versions_dir.is_dir() and not given.is_absolute():
+            complete = [
+                (int(match.group(1)), entry)
+                for entry in versions_dir.iterdir()
+                if (match := VERSION_DIR.match(entry.name)) and (entry / MANIFEST_FILE).is_file()
+            ]
+            if complete:
+                return max(complete)[1]
+        raise NotFoundError(
+            f"model {str(name_or_path)!r}: no bundle folder (with {MANIFEST_FILE}) at that path "
+            f"and no trained version under {versions_dir}",
+            details={"model": str(name_or_path)},
+        )
+
+    def start_backtest(
+        self,
+        model_path: str | Path,
+        *,
+        symbol: str | None = None,
+        timeframe: str | None = None,
+        start_date: DateLike | None = None,
+        end_date: DateLike | None = None,
+        parent_operation_id: str | None = None,
+        costs: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Create the ``backtesting`` operation and submit its job; ``{"operation_id", "success"}``.
+
+        ``model_path`` is a bundle folder or a strategy name (its newest model). The symbol
+        defaults to the model's first; the timeframe must be the model's base timeframe. The
+        range is ``start_date``/``end_date`` if given, else the strategy's ``backtest.date_range``,
+        else everything after the model's training range; it may not overlap the training range
+        of the same symbol. ``costs`` ({commission_bps, slippage_bps}) override the strategy's
+        ``backtest.costs``. An invalid request raises (``NotFoundError``, ``ValidationError``,
+        ``DataError``) and creates no operation.
+        """
+        bundle_path = self.resolve_model_path(model_path)
+        predictor = Predictor.load(bundle_path)
+        strategy = predictor.strategy
+        symbol = canonical_symbol(symbol) if symbol is not None else predictor.symbols[0]
+        timeframe = _check_timeframe(timeframe, strategy.base_timeframe(), strategy.name)
+        merged_costs = resolve_costs(strategy.backtest.costs if strategy.backtest else None, costs)
+        start, end = _requested_range(start_date, end_date, strategy)
+        backtest_range = self._check_range(predictor, symbol, start, end)
+        request = {
+            "model_path": str(bundle_path),
+            "symbol": symbol,
+            "timeframe": timeframe,
+            "start_date": backtest_range.start.isoformat(),
+            "end_date": backtest_range.end.isoformat(),
+            "costs": merged_costs,
+            "chunk_rows": self.chunk_rows,
+        }
+        operation = self.operations.create(
+            OperationType.BACKTESTING,
+            parent_operation_id=parent_operation_id,
+            metadata={
+                "symbol": symbol,
+                "timeframe": timeframe,
+                "start_date": request["start_date"],
+                "end_date": request["end_date"],
+                "parameters": {
+                    "model_path": str(bundle_path),
+                    "strategy_name": strategy.name,
+                    "costs": merged_costs,
+                },
+            },
+        )
+        self.executor.submit(
+            JobSpec(
+                operation_id=operation.operation_id,
+                job=JOB_PATH,
+                request=request,
+                resources=ResourceNeeds(cpus=1.0),
+            )
+        )
+        logger.info(
+            "backtest %s of %s on %s %s..%s submitted",
+            operation.operation_id,
+            bundle_path,
+            symbol,
+            request["start_date"],
+            request["end_date"],
+        )
+        return {"operation_id": operation.operation_id, "success": True}
+
+    def _check_range(
+        self,
+        predictor: Predictor,
+        symbol: str,
+        start: DateLike | None,
+        end: DateLike | None,
+    ) -> BacktestRange:
+        """The traded bars' bounds, refusing overlap with training and too few bars."""
+        strategy = predictor.strategy
+        base = self.data.load(symbol, strategy.base_timeframe())
+        trained = training_range_of(predictor, symbol)
+        if start is None:
+            after = base.index[base.index > predictor.training_range[1]]
+            if after.empty:
+                raise DataError(
+                    f"no {symbol} {strategy.base_timeframe()} bars after the model's training "
+                    f"range (it ends {_day(predictor.training_range[1])}; the data ends "
+                    f"{_day(base.index[-1])}); import newer data or give start_date"
+                )
+            start = after[0]
+        in_range = self.data.load(symbol, strategy.base_timeframe(), start, end)
+        label = f"{_day(start)}..{_day(end if end is not None else in_range.index[-1])}"
+        if trained and in_range.index[0] <= trained[1] and in_range.index[-1] >= trained[0]:
+            raise ValidationError(
+                f"backtest range {label} overlaps the model's training range "
+                f"{_day(trained[0])}..{_day(trained[1])}; start after {_day(trained[1])}",
+                details={"symbol": symbol, "training_range": [str(t) for t in trained]},
+            )
+        lost = self._warmup_shortfall(strategy, symbol, in_range.index[0])
+        if len(in_range) - lost < MIN_BACKTEST_BARS:
+            raise DataError(
+                f"backtest range {label} has {len(in_range)} {symbol} "
+                f"{strategy.base_timeframe()} bars, {lost} of them needed for the indicators' "
+                f"warm-up; need at least {MIN_BACKTEST_BARS} to trade — widen the range"
+            )
+        return BacktestRange(start=in_range.index[0], end=in_range.index[-1])
+
+    def _warmup_shortfall(self, strategy: StrategyConfig, symbol: str, first: pd.Timestamp) -> int:
+        """Base bars of the range lost to warm-up because too little history precedes it."""
+        needed = warmup_rows(strategy)
+        base_step = parse_timeframe(strategy.base_timeframe())
+        lost = 0
+        for timeframe in strategy.timeframes():
+            bars = self.data.load(symbol, timeframe)
+            missing = max(0, needed - int(bars.index.searchsorted(first, "left")))
+            lost = max(lost, int(missing * (parse_timeframe(timeframe) / base_step)))
+        return lost
+
+
+def resolve_costs(
+    strategy_costs: Costs | None, overrides: Mapping[str, Any] | None
+) -> dict[str, float]:
+    """The strategy's costs (or the schema defaults) with ``overrides`` on top, validated.
+
+    E.g. strategy {commission_bps: 1.0, slippage_bps: 0.5} + {"slippage_bps": 2} ->
+    {commission_bps: 1.0, slippage_bps: 2.0}.
+    """
+    base = (strategy_costs or Costs()).model_dump()
+    if overrides is None:
+        return base
+    if not isinstance(overrides, Mapping):
+        raise ValidationError(
+            f"costs must be a mapping {{commission_bps, slippage_bps}}, got {overrides!r}"
+        )
+    try:
+        return Costs(**{**base, **overrides}).model_dump()
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"costs.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValidationError(
+            f"{problems} (allowed: commission_bps, slippage_bps, numbers >= 0 in basis points)",
+            details={"costs": {k: str(v) for k, v in overrides.items()}},
+        ) from exc
+
+
+def training_range_of(
+    predictor: Predictor, symbol: str
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The bars the model trained on for ``symbol``; None when it never saw that symbol."""
+    ranges = predictor.bundle.metadata.get("data_range") or {}
+    if symbol in ranges:
+        return pd.Timestamp(ranges[symbol]["start"]), pd.Timestamp(ranges[symbol]["end"])
+    if symbol in predictor.symbols:
+        return predictor.training_range
+    return None
+
+
+def _requested_range(
+    start_date: DateLike | None, end_date: DateLike | None, strategy: StrategyConfig
+) -> tuple[DateLike | None, DateLike | None]:
+    """Explicit dates win, then the strategy's backtest.date_range; None = decide from data."""
+    configured: DateRange | None = strategy.backtest.date_range if strategy.backtest else None
+    start = start_date if start_date is not None else (configured.start if configured else None)
+    end = end_date if end_date is not None else (configured.end if configured else None)
+    return start, end
+
+
+def _check_timeframe(timeframe: str | None, base: str, strategy_name: str) -> str:
+    if timeframe is None:
+        return base
+    if canonical_timeframe(timeframe) != base:
+        raise ValidationError(
+            f"timeframe {timeframe!r}: model {strategy_name} trades on its base timeframe "
+            f"{base}; backtest it on {base}",
+            details={"timeframe": str(timeframe), "allowed": [base]},
+        )
+    return base
+
+
+def _day(value: DateLike) -> str:
+    """A range end as a calendar day, e.g. 2017-12-29 (strings are shown as given)."""
+    if isinstance(value, str):
+        return value
+    return pd.Timestamp(value).date().isoformat()
