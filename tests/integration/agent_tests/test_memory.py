@@ -8,6 +8,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect
 
 from ktrdr.agents.memory import (
     ExperimentMemory,
@@ -17,6 +20,12 @@ from ktrdr.agents.memory import (
 )
 from ktrdr.errors import NotFoundError, ValidationError
 from ktrdr.operations import OperationsStore
+from ktrdr.operations.database import (
+    MIGRATIONS_DIR,
+    create_db_engine,
+    migrate,
+    write_transaction,
+)
 
 START = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 
@@ -46,6 +55,22 @@ def make_record(number: int, **changes: object) -> ExperimentRecord:
         verdict="neutral",
     )
     return replace(record, **changes)
+
+
+def test_migration_adds_experiments_to_a_database_at_0001(database_url: str) -> None:
+    engine = create_db_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with write_transaction(engine) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001_operations")
+    assert "experiments" not in inspect(engine).get_table_names()
+
+    migrate(engine)
+
+    assert "experiments" in inspect(engine).get_table_names()
+    assert ExperimentMemory(engine).count() == 0
+    engine.dispose()
 
 
 def test_record_and_get_round_trip(memory: ExperimentMemory) -> None:
