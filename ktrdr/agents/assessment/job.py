@@ -30,6 +30,8 @@ def run_assessment_job(operation_id: str, request: dict[str, Any]) -> dict[str, 
             f"assessor {assessor!r} is not available yet; use one of: "
             f"{', '.join(AVAILABLE_ASSESSORS)}"
         )
+    if not request.get("strategy_name"):
+        raise ValidationError("an assessment request needs a strategy_name")
     reporter = JobReporter(operation_id)
     reporter.progress(percentage=10, current_step=f"assessing {request['strategy_name']}")
     strategy_path = request.get("strategy_path")

@@ -45,7 +45,9 @@ def assess(
         "weaknesses": weaknesses(facts),
         "suggestions": suggestions(facts, Knobs.from_strategy(strategy)),
         "metrics": facts.metrics(),
-        "gates": {name: dict(outcome) for name, outcome in gates.items()},
+        "gates": {
+            name: dict(outcome) for name, outcome in gates.items() if isinstance(outcome, Mapping)
+        },
         "trials_so_far": trials_so_far,
         "created_at": datetime.now(UTC).isoformat(),
         "assessor": "offline",
