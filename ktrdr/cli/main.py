@@ -7,9 +7,11 @@ from typing import Annotated
 import pydantic
 import typer
 
-from ktrdr.cli import operations
+from ktrdr.cli import data, operations, strategies
+from ktrdr.cli.backtest import backtest
 from ktrdr.cli.client import CliState
 from ktrdr.cli.serve import serve
+from ktrdr.cli.train import train
 from ktrdr.settings import Settings
 
 app = typer.Typer(
@@ -20,7 +22,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(operations.app, name="operations")
+app.add_typer(data.app, name="data")
+app.add_typer(strategies.app, name="strategies")
 app.command("serve")(serve)
+app.command("train")(train)
+app.command("backtest")(backtest)
 
 
 @app.callback()
