@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataRepository
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
 from ktrdr.operations import OperationsService, OperationsStore, OperationType
@@ -34,6 +35,7 @@ class Services:
     strategies: StrategyCatalog
     executor: Executor | None = None
     training: TrainingService | None = None
+    backtesting: BacktestingService | None = None
 
     def close(self) -> None:
         """Stop the workers, then release the store's connections."""
@@ -71,5 +73,8 @@ def build_services(settings: Settings, *, with_executor: bool = True) -> Service
         settings=settings,
         data=services.data,
         strategies=services.strategies,
+    )
+    services.backtesting = BacktestingService(
+        operations, services.executor, settings=settings, data=services.data
     )
     return services
