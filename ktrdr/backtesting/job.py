@@ -95,7 +95,8 @@ def predict_from(
         stop = min(begin + chunk_rows, len(inputs.index))
         rows = inputs.values[begin - window : stop]
         if recurrent:
-            rows = make_sequences(rows, window + 1)
+            # A copy: the windows are a read-only view, which torch warns about.
+            rows = make_sequences(rows, window + 1).copy()
         chunks.append(predict_proba(predictor.bundle.model, rows))
         if on_chunk is not None:
             on_chunk(stop - first, total)

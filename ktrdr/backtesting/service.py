@@ -70,21 +70,19 @@ class BacktestingService:
         ``<KTRDR_HOME>/models/eurusd_rsi/`` that holds a bundle.json.
         """
         given = Path(name_or_path)
-        for candidate in (given, self.settings.home / given):
+        places = [given] if given.is_absolute() else [given, self.settings.home / given]
+        for candidate in places:
             if (candidate / MANIFEST_FILE).is_file():
                 return candidate
-        versions_dir = self.settings.path("models") / str(name_or_path)
-        if versions_dir.is_dir() and not given.is_absolute():
-            complete = [
-                (int(match.group(1)), entry)
-                for entry in versions_dir.iterdir()
-                if (match := VERSION_DIR.match(entry.name)) and (entry / MANIFEST_FILE).is_file()
-            ]
-            if complete:
-                return max(complete)[1]
+        versions_dir = None if given.is_absolute() else self.settings.path("models") / given
+        newest = _newest_complete_version(versions_dir) if versions_dir else None
+        if newest is not None:
+            return newest
+        looked_at = " or ".join(str(p) for p in places)
+        versions = f", and no trained version under {versions_dir}" if versions_dir else ""
         raise NotFoundError(
-            f"model {str(name_or_path)!r}: no bundle folder (with {MANIFEST_FILE}) at that path "
-            f"and no trained version under {versions_dir}",
+            f"model {str(name_or_path)!r}: no bundle folder (with {MANIFEST_FILE}) at "
+            f"{looked_at}{versions}",
             details={"model": str(name_or_path)},
         )
 
@@ -115,7 +113,7 @@ class BacktestingService:
         symbol = canonical_symbol(symbol) if symbol is not None else predictor.symbols[0]
         timeframe = _check_timeframe(timeframe, strategy.base_timeframe(), strategy.name)
         merged_costs = resolve_costs(strategy.backtest.costs if strategy.backtest else None, costs)
-        start, end = _requested_range(start_date, end_date, strategy)
+        start, end = requested_range(start_date, end_date, strategy)
         backtest_range = self._check_range(predictor, symbol, start, end)
         request = {
             "model_path": str(bundle_path),
@@ -247,7 +245,7 @@ def training_range_of(
     return None
 
 
-def _requested_range(
+def requested_range(
     start_date: DateLike | None, end_date: DateLike | None, strategy: StrategyConfig
 ) -> tuple[DateLike | None, DateLike | None]:
     """Explicit dates win, then the strategy's backtest.date_range; None = decide from data."""
@@ -255,6 +253,18 @@ def _requested_range(
     start = start_date if start_date is not None else (configured.start if configured else None)
     end = end_date if end_date is not None else (configured.end if configured else None)
     return start, end
+
+
+def _newest_complete_version(versions_dir: Path) -> Path | None:
+    """The highest ``v<N>`` folder holding a bundle.json (a training still saving has none)."""
+    if not versions_dir.is_dir():
+        return None
+    complete = [
+        (int(match.group(1)), entry)
+        for entry in versions_dir.iterdir()
+        if (match := VERSION_DIR.match(entry.name)) and (entry / MANIFEST_FILE).is_file()
+    ]
+    return max(complete)[1] if complete else None
 
 
 def _check_timeframe(timeframe: str | None, base: str, strategy_name: str) -> str:
