@@ -1,0 +1,73 @@
+"""The design job: ``run_design_job(operation_id, request)`` in a worker (op agent_design)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ktrdr.agents.design.offline import OfflineDesigner
+from ktrdr.agents.memory import MAX_PAGE_SIZE, ExperimentMemory, ExperimentRecord
+from ktrdr.data import DataRepository
+from ktrdr.errors import ValidationError
+from ktrdr.execution import JobReporter
+from ktrdr.execution.reporter import worker_operations
+from ktrdr.settings import get_settings
+from ktrdr.strategy import save_strategy
+
+logger = logging.getLogger(__name__)
+
+JOB_PATH = "ktrdr.agents.design.job:run_design_job"
+AVAILABLE_DESIGNERS = ("offline",)
+
+
+def run_design_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Design one strategy and save ``strategies/<name>.yaml``; return the design summary.
+
+    ``request``: ``{designer: "offline", brief, seed, model, symbol?, timeframe?}``; the offline
+    designer ignores ``model`` (it calls no LLM) and reports no tokens and no cost.
+    """
+    designer = request.get("designer") or "offline"
+    if designer not in AVAILABLE_DESIGNERS:
+        raise ValidationError(
+            f"designer {designer!r} is not available yet; "
+            f"available: {', '.join(AVAILABLE_DESIGNERS)}"
+        )
+    settings = get_settings()
+    seed = int(request.get("seed") if request.get("seed") is not None else settings.agent_seed)
+    reporter = JobReporter(operation_id)
+
+    reporter.progress(percentage=5, current_step="reading the experiment memory")
+    records = _all_records(ExperimentMemory(worker_operations().store.engine))
+    reporter.check_cancelled()
+    reporter.progress(percentage=20, current_step="searching the strategy space")
+    config, design = OfflineDesigner(settings.resolved_database_url, seed=seed).design(
+        brief=request.get("brief"),
+        data=DataRepository(settings.path("data")),
+        memory_records=records,
+        symbol=request.get("symbol"),
+        timeframe=request.get("timeframe"),
+    )
+    reporter.check_cancelled()
+    reporter.progress(percentage=90, current_step=f"saving {config.name}")
+    path = save_strategy(config, settings.path("strategies"))
+    logger.info(
+        "operation %s: designed %s (trial %d)", operation_id, config.name, design["trial_number"]
+    )
+    return {
+        "strategy_name": config.name,
+        "strategy_path": str(path),
+        "designer": designer,
+        "llm_model": None,
+        "tokens": {"input": 0, "output": 0},
+        "cost_usd": 0.0,
+        "design": design,
+    }
+
+
+def _all_records(memory: ExperimentMemory) -> list[ExperimentRecord]:
+    records: list[ExperimentRecord] = []
+    while True:
+        page = memory.list(limit=MAX_PAGE_SIZE, offset=len(records))
+        records.extend(page)
+        if len(page) < MAX_PAGE_SIZE:
+            return records

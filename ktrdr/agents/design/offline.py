@@ -1,0 +1,223 @@
+"""The offline designer: an Optuna study over the strategy space, no network needed.
+
+Ask/tell across research cycles: each design asks the study for a trial; a later design first
+tells the study the score of every finished experiment whose design came from one of its still
+running trials, so the sampler learns which regions of the space pass the gates.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+from sqlalchemy.engine import make_url
+
+from ktrdr.agents.design.space import (
+    MarketProfile,
+    decisions_section,
+    feature_sections,
+    model_section,
+    training_section,
+)
+from ktrdr.agents.memory import ExperimentRecord, experiment_score
+from ktrdr.data import DataRepository
+from ktrdr.errors import StrategyValidationError, ValidationError
+from ktrdr.strategy import validate_strategy
+from ktrdr.strategy.schema import StrategyConfig
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STUDY = "ktrdr-offline-designer"
+DEFAULT_SYMBOL = "EURUSD"
+DEFAULT_TIMEFRAME = "1h"
+TRAINING_SHARE = 0.8  # the first 80 % of the bars (to the month's end) train; the rest stays unseen
+MAX_ATTEMPTS = 5
+SQLITE_TIMEOUT_SECONDS = 60
+TIMEFRAME_WORDS = {
+    "1m": ("1m", "1 minute", "1-minute", "one minute"),
+    "5m": ("5m", "5 minute", "5-minute"),
+    "15m": ("15m", "15 minute", "15-minute"),
+    "30m": ("30m", "30 minute", "30-minute"),
+    "1h": ("1h", "hourly", "1 hour", "1-hour", "h1"),
+    "2h": ("2h", "2 hour", "2-hour"),
+    "4h": ("4h", "4 hour", "4-hour", "h4"),
+    "1d": ("1d", "daily", "1 day", "d1"),
+    "1w": ("1w", "weekly", "1 week"),
+}
+DateRange = tuple[str | pd.Timestamp, str | pd.Timestamp]
+
+
+class OfflineDesigner:
+    """Design strategies from an Optuna study stored in the ktrdr database.
+
+    ``OfflineDesigner(settings.resolved_database_url, seed=42).design(brief=None, data=repo,
+    memory_records=memory.list())`` -> a validated strategy and ``{study, trial_number, params}``.
+    Deterministic for a seed and a study history: a fresh study with seed 42 always proposes the
+    same first strategy.
+    """
+
+    def __init__(self, storage_url: str, *, seed: int, study_name: str = DEFAULT_STUDY) -> None:
+        self.storage_url = storage_url
+        self.seed = seed
+        self.study_name = study_name
+
+    def design(
+        self,
+        *,
+        brief: str | None,
+        data: DataRepository,
+        memory_records: Sequence[ExperimentRecord],
+        symbol: str | None = None,
+        timeframe: str | None = None,
+        date_range: DateRange | None = None,
+    ) -> tuple[StrategyConfig, dict[str, Any]]:
+        """Propose one valid strategy; symbol/timeframe win over the brief, then EURUSD 1h."""
+        symbol, timeframe = resolve_market(brief, data, symbol, timeframe)
+        start, end = date_range or training_range(data, symbol, timeframe)
+        profile = MarketProfile.from_bars(data.load(symbol, timeframe, start, end))
+        study = self._study()
+        told = self._learn(study, memory_records)
+        study.sampler = optuna.samplers.TPESampler(seed=self.seed + len(study.trials))
+        for _attempt in range(MAX_ATTEMPTS):
+            trial = study.ask()
+            document = self._strategy_dict(trial, profile, symbol, timeframe, (start, end))
+            try:
+                config = validate_strategy(document, source=f"offline design trial {trial.number}")
+            except StrategyValidationError as exc:
+                logger.warning("trial %d proposed an invalid strategy: %s", trial.number, exc)
+                study.tell(trial, state=TrialState.FAIL)
+                continue
+            logger.info("trial %d designed %s (%d scores told)", trial.number, config.name, told)
+            return config, {
+                "study": self.study_name,
+                "trial_number": trial.number,
+                "params": dict(trial.params),
+            }
+        raise ValidationError(
+            f"offline designer: {MAX_ATTEMPTS} trials of study {self.study_name!r} in a row "
+            "proposed invalid strategies"
+        )
+
+    def _study(self) -> optuna.Study:
+        engine_kwargs: dict[str, Any] = {}
+        if make_url(self.storage_url).get_backend_name() == "sqlite":
+            engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_SECONDS}
+        # ktrdr's migrations own alembic_version in the shared database; optuna's check refuses it.
+        storage = optuna.storages.RDBStorage(
+            self.storage_url, engine_kwargs=engine_kwargs, skip_compatibility_check=True
+        )
+        return optuna.create_study(
+            storage=storage,
+            study_name=self.study_name,
+            direction="maximize",
+            load_if_exists=True,
+        )
+
+    def _learn(self, study: optuna.Study, records: Sequence[ExperimentRecord]) -> int:
+        """Tell the study the score of each finished experiment of one of its running trials."""
+        running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        told = 0
+        for record in records:
+            design = record.design or {}
+            number = design.get("trial_number")
+            if design.get("study") != self.study_name or number not in running:
+                continue
+            score = experiment_score(record)
+            if score is None:
+                continue
+            study.tell(number, score)
+            running.discard(number)
+            told += 1
+        return told
+
+    def _strategy_dict(
+        self,
+        trial: optuna.Trial,
+        profile: MarketProfile,
+        symbol: str,
+        timeframe: str,
+        date_range: DateRange,
+    ) -> dict[str, Any]:
+        indicators, fuzzy_sets, nn_inputs = feature_sections(trial, profile)
+        training = training_section(trial, profile)
+        model = model_section(trial, self.seed)
+        described = ", ".join(f"{spec['type']}" for spec in indicators.values())
+        return {
+            "name": strategy_name(symbol, timeframe, trial.number),
+            "version": "3.0",
+            "description": (
+                f"Offline design, trial {trial.number} of study {self.study_name}: {described} "
+                f"into an MLP {model['architecture']['hidden_layers']}, "
+                f"{training['labels']['source']} labels."
+            ),
+            "tags": ["offline_designer", symbol.lower(), timeframe],
+            "training_data": {
+                "symbols": {"mode": "single", "symbol": symbol},
+                "timeframes": {"mode": "single", "timeframe": timeframe},
+                "date_range": {"start": _day(date_range[0]), "end": _day(date_range[1])},
+            },
+            "indicators": indicators,
+            "fuzzy_sets": fuzzy_sets,
+            "nn_inputs": nn_inputs,
+            "model": model,
+            "decisions": decisions_section(trial),
+            "training": training,
+            "backtest": {"costs": {"commission_bps": 1.0, "slippage_bps": 0.5}},
+        }
+
+
+def strategy_name(symbol: str, timeframe: str, trial_number: int) -> str:
+    """``offline_eurusd_1h_t0007`` for trial 7 on EURUSD 1h (``.`` in BRK.B becomes ``_``)."""
+    plain = re.sub(r"[^a-z0-9_-]", "_", symbol.lower())
+    return f"offline_{plain}_{timeframe}_t{trial_number:04d}"
+
+
+def training_range(data: DataRepository, symbol: str, timeframe: str) -> tuple[str, str]:
+    """The first ~80 % of the bars, to that month's end: EURUSD 1h -> 2017-04-19..2017-12-31.
+
+    Later bars stay unseen by the design and the training, for the backtest. If the data ends
+    inside that month, the range ends on the day of the 80 % bar.
+    """
+    bars = data.load(symbol, timeframe)
+    cut = bars.index[min(int(len(bars) * TRAINING_SHARE), len(bars) - 1)]
+    month_end = (cut + pd.offsets.MonthEnd(0)).normalize()
+    end = month_end if month_end < bars.index[-1].normalize() else cut.normalize()
+    return _day(bars.index[0]), _day(end)
+
+
+def resolve_market(
+    brief: str | None, data: DataRepository, symbol: str | None, timeframe: str | None
+) -> tuple[str, str]:
+    """Symbol and timeframe: the arguments, else those the brief mentions, else EURUSD 1h.
+
+    "momentum on SP500 daily" -> ("SP500", "1d"); a symbol alone takes its stored timeframe.
+    """
+    stored = [(info.symbol, info.timeframe) for info in data.list()]
+    text = f" {brief.lower()} " if brief else ""
+    symbol = symbol or next(
+        (s for s in dict.fromkeys(s for s, _ in stored) if _mentions(text, s.lower())), None
+    )
+    timeframe = timeframe or next(
+        (tf for tf, words in TIMEFRAME_WORDS.items() if any(_mentions(text, w) for w in words)),
+        None,
+    )
+    if symbol is None:
+        candidates = [s for s, tf in stored if timeframe in (None, tf)]
+        symbol = DEFAULT_SYMBOL if DEFAULT_SYMBOL in candidates or not candidates else candidates[0]
+    if timeframe is None:
+        own = [tf for s, tf in stored if s == symbol.upper()]
+        timeframe = DEFAULT_TIMEFRAME if DEFAULT_TIMEFRAME in own or not own else own[0]
+    return symbol.upper(), timeframe
+
+
+def _mentions(text: str, word: str) -> bool:
+    return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
+
+
+def _day(value: str | pd.Timestamp) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")

@@ -1,0 +1,326 @@
+"""The offline designer: valid, deterministic designs; quantile fuzzy sets; learning; briefs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+
+from ktrdr.agents.design import offline as offline_module
+from ktrdr.agents.design.offline import (
+    OfflineDesigner,
+    resolve_market,
+    strategy_name,
+    training_range,
+)
+from ktrdr.agents.design.space import HOLD_SHARE_BAND, hold_share
+from ktrdr.agents.memory import ExperimentRecord, experiment_score
+from ktrdr.data import DataRepository
+from ktrdr.errors import ValidationError
+from ktrdr.features.indicators import compute_indicator
+from ktrdr.strategy import strategy_to_dict, validate_strategy
+from ktrdr.strategy.schema import StrategyConfig
+
+TRAIN_START, TRAIN_END = "2017-04-19", "2017-12-31"
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> DataRepository:
+    """The bundled sample data (EURUSD 1h, GOOG/NASDAQ/SP500 1d), nothing imported."""
+    return DataRepository(tmp_path / "data")
+
+
+def designer(tmp_path: Path, name: str, seed: int = 42) -> OfflineDesigner:
+    """A designer on a fresh SQLite study file ``<name>.db``."""
+    return OfflineDesigner(f"sqlite:///{tmp_path / name}.db", seed=seed)
+
+
+def design_dicts(
+    designer_: OfflineDesigner, data: DataRepository, count: int, **kwargs: Any
+) -> list[dict[str, Any]]:
+    return [
+        strategy_to_dict(designer_.design(brief=None, data=data, memory_records=[], **kwargs)[0])
+        for _ in range(count)
+    ]
+
+
+def record(
+    number: int, status: str, *, study: str = "ktrdr-offline-designer", **fields: Any
+) -> ExperimentRecord:
+    return ExperimentRecord(
+        experiment_id=f"op_agent_research_20260101_00000{number}_0000000{number}",
+        created_at=datetime(2026, 1, 1, 0, 0, number, tzinfo=UTC),
+        strategy_name=strategy_name("EURUSD", "1h", number),
+        designer="offline",
+        status=status,
+        design={"study": study, "trial_number": number},
+        **fields,
+    )
+
+
+def load_study(path: Path) -> optuna.Study:
+    return optuna.load_study(
+        study_name="ktrdr-offline-designer",
+        storage=optuna.storages.RDBStorage(f"sqlite:///{path}", skip_compatibility_check=True),
+    )
+
+
+# -- validity and determinism ------------------------------------------------------------------
+
+
+def test_fifteen_designs_all_validate_and_keep_the_contract(tmp_path, repository) -> None:
+    documents = design_dicts(designer(tmp_path, "study"), repository, 15)
+
+    training_bars = repository.load("EURUSD", "1h", TRAIN_START, TRAIN_END)
+    for number, document in enumerate(documents):
+        config = validate_strategy(document)
+        assert config.name == f"offline_eurusd_1h_t{number:04d}"
+        assert 1 <= len(config.indicators) <= 4
+        assert len(config.nn_inputs) == len(config.indicators)
+        assert config.training_data.date_range.model_dump() == {
+            "start": pd.Timestamp(TRAIN_START).date(),
+            "end": pd.Timestamp(TRAIN_END).date(),
+        }
+        assert config.backtest.date_range is None
+        assert (config.backtest.costs.commission_bps, config.backtest.costs.slippage_bps) == (
+            1.0,
+            0.5,
+        )
+        assert 0.40 <= config.decisions.confidence_threshold <= 0.55
+        assert 15 <= config.training.epochs <= 30
+        assert 4 <= config.training.early_stopping.patience <= 6
+        assert 1 <= config.model.lookback <= 3
+        share = hold_share(training_bars, config.training.labels.model_dump())
+        assert HOLD_SHARE_BAND[0] <= share <= HOLD_SHARE_BAND[1]
+
+
+def test_a_fresh_study_with_the_same_seed_proposes_the_same_strategies(
+    tmp_path, repository
+) -> None:
+    first = design_dicts(designer(tmp_path, "one", seed=5), repository, 3)
+    second = design_dicts(designer(tmp_path, "two", seed=5), repository, 3)
+    other_seed = design_dicts(designer(tmp_path, "three", seed=6), repository, 3)
+
+    assert first == second
+    assert first != other_seed
+
+
+def test_design_info_names_the_study_trial_and_sampled_params(tmp_path, repository) -> None:
+    config, info = designer(tmp_path, "study").design(
+        brief=None, data=repository, memory_records=[]
+    )
+
+    assert info["study"] == "ktrdr-offline-designer"
+    assert info["trial_number"] == 0
+    assert info["params"]["indicator_count"] >= len(config.indicators)
+    assert info["params"]["label_source"] == config.training.labels.source
+    trial = load_study(tmp_path / "study.db").trials[0]
+    assert trial.state == TrialState.RUNNING
+    assert trial.params == info["params"]
+
+
+# -- fuzzy sets from the training data ---------------------------------------------------------
+
+
+def fuzzy_breakpoints(config: StrategyConfig, bars: pd.DataFrame) -> list[tuple[np.ndarray, dict]]:
+    """Per fuzzy set: its indicator's finite values on ``bars`` and its memberships."""
+    placed = []
+    for fuzzy_set in config.fuzzy_sets.values():
+        indicator_id, _, output = fuzzy_set.indicator.partition(".")
+        indicator = config.indicators[indicator_id]
+        values = compute_indicator(indicator.type, indicator.params, bars)[output or "value"]
+        memberships = {name: mf.parameters for name, mf in fuzzy_set.memberships.items()}
+        placed.append((values[np.isfinite(values)], memberships))
+    return placed
+
+
+def test_fuzzy_sets_sit_at_the_training_bars_quantiles(tmp_path, repository) -> None:
+    training_bars = repository.load("EURUSD", "1h", TRAIN_START, TRAIN_END)
+    design = designer(tmp_path, "study", seed=3)
+    checked = 0
+    for _ in range(8):
+        config, _info = design.design(brief=None, data=repository, memory_records=[])
+        for values, memberships in fuzzy_breakpoints(config, training_bars):
+            low, mid, high = memberships["low"], memberships["mid"], memberships["high"]
+            assert list(memberships) == ["low", "mid", "high"]
+            assert (len(low), len(mid), len(high)) == (4, 3, 4)
+            for point in (*mid, low[2], high[1]):
+                assert values.min() <= point <= values.max()
+            assert mid[1] == pytest.approx(np.median(values), rel=1e-5)
+            assert low[0] <= values.min() and high[3] >= values.max()
+            assert low[2:] == mid[:2] and high[:2] == mid[1:]
+            checked += 1
+    assert checked >= 5
+
+
+def test_bars_after_the_training_range_do_not_change_the_design(tmp_path, repository) -> None:
+    bars = repository.load("EURUSD", "1h")
+    changed = bars.copy()
+    later = changed.index > pd.Timestamp("2018-01-01", tz="UTC")
+    changed.loc[later, ["open", "high", "low", "close"]] *= 1.3
+    changed.loc[later, "volume"] *= 7
+    csv = tmp_path / "changed.csv"
+    changed.to_csv(csv)
+    altered = DataRepository(tmp_path / "altered")
+    altered.import_file(csv, "EURUSD", "1h")
+
+    assert design_dicts(designer(tmp_path, "a", seed=11), repository, 4) == design_dicts(
+        designer(tmp_path, "b", seed=11), altered, 4
+    )
+
+
+# -- learning from the experiment memory -------------------------------------------------------
+
+
+def test_finished_experiments_are_told_to_their_running_trials(tmp_path, repository) -> None:
+    design = designer(tmp_path, "study")
+    for _ in range(4):
+        design.design(brief=None, data=repository, memory_records=[])
+    records = [
+        record(
+            0,
+            "completed",
+            backtest_metrics={"metrics": {"sharpe_ratio": 1.2}},
+            verdict="promising",
+        ),
+        record(
+            1,
+            "gate_failed",
+            training_metrics={"test_metrics": {"test_accuracy": 0.38}},
+            gates={"training": {"passed": False, "reason": "accuracy_below_threshold"}},
+        ),
+        record(2, "cancelled"),
+        record(3, "failed", study="another-study"),
+    ]
+
+    _config, info = design.design(brief=None, data=repository, memory_records=records)
+
+    trials = load_study(tmp_path / "study.db").trials
+    assert info["trial_number"] == 4
+    assert [t.state for t in trials] == [
+        TrialState.COMPLETE,
+        TrialState.COMPLETE,
+        TrialState.RUNNING,
+        TrialState.RUNNING,
+        TrialState.RUNNING,
+    ]
+    assert trials[0].value == pytest.approx(experiment_score(records[0]))
+    assert trials[1].value == pytest.approx(experiment_score(records[1]))
+
+    design.design(brief=None, data=repository, memory_records=records)
+    assert [t.value for t in load_study(tmp_path / "study.db").trials[:2]] == [
+        pytest.approx(2.2),
+        pytest.approx(-6.62),
+    ]
+
+
+def test_an_invalid_proposal_fails_its_trial_and_the_next_one_is_used(
+    tmp_path, repository, monkeypatch
+) -> None:
+    real = offline_module.decisions_section
+    calls = []
+
+    def first_one_invalid(trial: optuna.Trial) -> dict[str, Any]:
+        calls.append(trial.number)
+        section = real(trial)
+        return {**section, "confidence_threshold": 1.5} if len(calls) == 1 else section
+
+    monkeypatch.setattr(offline_module, "decisions_section", first_one_invalid)
+
+    config, info = designer(tmp_path, "study").design(
+        brief=None, data=repository, memory_records=[]
+    )
+
+    assert info["trial_number"] == 1
+    assert config.name.endswith("_t0001")
+    states = [t.state for t in load_study(tmp_path / "study.db").trials]
+    assert states == [TrialState.FAIL, TrialState.RUNNING]
+
+
+def test_endlessly_invalid_proposals_raise_after_bounded_attempts(
+    tmp_path, repository, monkeypatch
+) -> None:
+    monkeypatch.setattr(
+        offline_module,
+        "decisions_section",
+        lambda trial: {"confidence_threshold": 0.0},
+    )
+
+    with pytest.raises(ValidationError, match="5 trials"):
+        designer(tmp_path, "study").design(brief=None, data=repository, memory_records=[])
+
+    assert len(load_study(tmp_path / "study.db").trials) == offline_module.MAX_ATTEMPTS
+
+
+# -- market, range and name --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("brief", "expected"),
+    [
+        (None, ("EURUSD", "1h")),
+        ("anything at all", ("EURUSD", "1h")),
+        ("momentum on SP500 daily", ("SP500", "1d")),
+        ("nasdaq swings", ("NASDAQ", "1d")),
+        ("EURUSD 4h trend following", ("EURUSD", "4h")),
+        ("hourly mean reversion", ("EURUSD", "1h")),
+        ("a daily idea", ("GOOG", "1d")),
+        ("GOOGLE is not a symbol here", ("EURUSD", "1h")),
+    ],
+)
+def test_the_brief_names_the_market(repository, brief, expected) -> None:
+    assert resolve_market(brief, repository, None, None) == expected
+
+
+def test_explicit_symbol_and_timeframe_win_over_the_brief(repository) -> None:
+    assert resolve_market("SP500 daily", repository, "eurusd", "4h") == ("EURUSD", "4h")
+    assert resolve_market("SP500 daily", repository, None, "1w") == ("SP500", "1w")
+
+
+@pytest.mark.parametrize(
+    ("symbol", "timeframe", "expected"),
+    [
+        ("EURUSD", "1h", ("2017-04-19", "2017-12-31")),
+        ("SP500", "1d", ("1999-01-04", "2014-12-31")),
+        ("GOOG", "1d", ("2004-08-19", "2011-06-30")),
+    ],
+)
+def test_training_range_is_the_first_80_percent_to_the_month_end(
+    repository, symbol, timeframe, expected
+) -> None:
+    assert training_range(repository, symbol, timeframe) == expected
+
+
+def test_a_brief_designs_for_its_market(tmp_path, repository) -> None:
+    config, _info = designer(tmp_path, "study").design(
+        brief="trend strength on SP500 daily", data=repository, memory_records=[]
+    )
+
+    assert config.name == "offline_sp500_1d_t0000"
+    assert config.symbols() == ["SP500"] and config.timeframes() == ["1d"]
+    assert str(config.training_data.date_range.end) == "2014-12-31"
+
+
+def test_an_explicit_date_range_bounds_the_training_data(tmp_path, repository) -> None:
+    config, _info = designer(tmp_path, "study").design(
+        brief=None,
+        data=repository,
+        memory_records=[],
+        date_range=("2017-05-01", "2017-10-31"),
+    )
+
+    assert config.training_data.date_range.model_dump() == {
+        "start": pd.Timestamp("2017-05-01").date(),
+        "end": pd.Timestamp("2017-10-31").date(),
+    }
+
+
+def test_strategy_names_follow_the_name_rule() -> None:
+    assert strategy_name("EURUSD", "1h", 7) == "offline_eurusd_1h_t0007"
+    assert strategy_name("BRK.B", "1d", 12345) == "offline_brk_b_1d_t12345"
