@@ -169,11 +169,12 @@ class BacktestingService:
         base = self.data.load(symbol, strategy.base_timeframe())
         trained = training_range_of(predictor, symbol)
         if start is None:
-            after = base.index[base.index > predictor.training_range[1]]
+            training_end = trained[1] if trained else predictor.training_range[1]
+            after = base.index[base.index > training_end]
             if after.empty:
                 raise DataError(
                     f"no {symbol} {strategy.base_timeframe()} bars after the model's training "
-                    f"range (it ends {_day(predictor.training_range[1])}; the data ends "
+                    f"range (it ends {_day(training_end)}; the data ends "
                     f"{_day(base.index[-1])}); import newer data or give start_date"
                 )
             start = after[0]
