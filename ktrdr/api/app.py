@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import ktrdr
 from ktrdr.api.envelope import ERROR_RESPONSES
 from ktrdr.api.errors import UnhandledErrorMiddleware, install_error_handlers
-from ktrdr.api.routers import backtests, data, health, operations, strategies, training
+from ktrdr.api.routers import agent, backtests, data, health, operations, strategies, training
 from ktrdr.api.security import BearerTokenMiddleware, BodySizeLimitMiddleware
 from ktrdr.api.services import Services, build_services
 from ktrdr.settings import Settings, get_settings
@@ -27,6 +27,7 @@ ROUTERS = (
     strategies.router,
     training.router,
     backtests.router,
+    agent.router,
 )
 OPEN_ROUTES = frozenset({("GET", f"{API_PREFIX}/health")})
 

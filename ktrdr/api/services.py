@@ -6,6 +6,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ktrdr.agents.research_worker import AgentResearchWorker
+from ktrdr.agents.service import AgentService
+from ktrdr.agents.workers import AssessmentWorker, DesignWorker
 from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataRepository
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
@@ -36,9 +39,12 @@ class Services:
     executor: Executor | None = None
     training: TrainingService | None = None
     backtesting: BacktestingService | None = None
+    agent: AgentService | None = None
 
     def close(self) -> None:
-        """Stop the workers, then release the store's connections."""
+        """Stop the research loops and the workers, then release the store's connections."""
+        if self.agent is not None:
+            self.agent.close()
         if self.executor is not None:
             self.executor.shutdown(wait=False)
         self.operations.store.dispose()
@@ -77,4 +83,22 @@ def build_services(settings: Settings, *, with_executor: bool = True) -> Service
     services.backtesting = BacktestingService(
         operations, services.executor, settings=settings, data=services.data
     )
+    services.agent = _agent_service(services)
+    services.agent.resume_active()
     return services
+
+
+def _agent_service(services: Services) -> AgentService:
+    operations, executor = services.operations, services.executor
+    assert executor is not None
+    worker = AgentResearchWorker(
+        operations,
+        DesignWorker(operations, executor),
+        AssessmentWorker(operations, executor),
+        services.training,
+        services.backtesting,
+        settings=services.settings,
+    )
+    return AgentService(
+        operations, worker, settings=services.settings, strategies=services.strategies
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 import pydantic
 import typer
 
-from ktrdr.cli import data, operations, strategies
+from ktrdr.cli import agent, data, operations, strategies
 from ktrdr.cli.backtest import backtest
 from ktrdr.cli.client import CliState
 from ktrdr.cli.serve import serve
@@ -24,6 +24,7 @@ app = typer.Typer(
 app.add_typer(operations.app, name="operations")
 app.add_typer(data.app, name="data")
 app.add_typer(strategies.app, name="strategies")
+app.add_typer(agent.app, name="agent")
 app.command("serve")(serve)
 app.command("train")(train)
 app.command("backtest")(backtest)

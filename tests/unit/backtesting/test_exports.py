@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+
 import ktrdr.backtesting as backtesting
 
 
 def test_every_exported_name_exists_and_every_public_name_is_exported():
-    public = {name for name in vars(backtesting) if not name.startswith("_")}
-    modules = {"decisions", "metrics", "nb", "simulator", "annotations"}
-    assert set(backtesting.__all__) == public - modules
+    public = {
+        name
+        for name, value in vars(backtesting).items()
+        if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
+    }
+    assert set(backtesting.__all__) == public

@@ -1,0 +1,241 @@
+"""``ktrdr agent trigger|status|cancel|budget|history``: research cycles on the server."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ktrdr.cli.client import ApiClient, api_client
+from ktrdr.cli.follow import OperationBoard, format_value, summary_table, wait_for_operation
+from ktrdr.cli.output import console, print_json
+
+app = typer.Typer(help="Research cycles: design, train, gate, backtest, gate, assess.")
+
+OUTCOME_STYLE = {"completed": "green", "failed": "red", "cancelled": "yellow"}
+
+
+def _gate_overrides(values: list[str] | None) -> dict[str, float] | None:
+    if not values:
+        return None
+    overrides = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        try:
+            overrides[key.strip()] = float(raw)
+        except ValueError:
+            sep = ""
+        if not sep:
+            typer.echo(
+                f"error: --gate {item!r}: write NAME=NUMBER, e.g. backtest_min_trades=10", err=True
+            )
+            raise typer.Exit(1)
+    return overrides
+
+
+@app.command()
+def trigger(
+    ctx: typer.Context,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Show live progress to the end.")
+    ] = False,
+    designer: Annotated[str | None, typer.Option(help="offline | anthropic | openai")] = None,
+    assessor: Annotated[str | None, typer.Option(help="offline | anthropic | openai")] = None,
+    model: Annotated[str | None, typer.Option(help="LLM model or alias.")] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="Train this strategy instead of designing one.")
+    ] = None,
+    brief: Annotated[str | None, typer.Option(help="What to research, in words.")] = None,
+    gate: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Gate override NAME=NUMBER, e.g. training_min_accuracy=0.45 (repeatable)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
+) -> None:
+    """Start a research cycle (409 if one is running)."""
+    body = {
+        "designer": designer,
+        "assessor": assessor,
+        "model": model,
+        "strategy": strategy,
+        "brief": brief,
+        "gates": _gate_overrides(gate),
+    }
+    with api_client(ctx) as client:
+        started = client.post("/agent/trigger", {k: v for k, v in body.items() if v is not None})
+        operation_id = started["operation_id"]
+        if not follow:
+            if as_json:
+                print_json(started)
+            else:
+                console().print(f"research started: {operation_id}")
+                console().print("follow it with `ktrdr agent status`")
+            return
+        research = _follow(client, operation_id, as_json)
+    if as_json:
+        print_json(research)
+    else:
+        render_outcome(research)
+    if research["status"] == "cancelled":
+        raise typer.Exit(1)
+
+
+def _follow(client: ApiClient, operation_id: str, as_json: bool) -> dict[str, Any]:
+    try:
+        if as_json:
+            return wait_for_operation(client, operation_id)
+        with OperationBoard(console()) as board:
+            return wait_for_operation(client, operation_id, on_update=board.update, with_child=True)
+    except KeyboardInterrupt:
+        typer.echo(
+            f"detached from {operation_id}; it keeps running — `ktrdr agent status` shows it",
+            err=True,
+        )
+        raise typer.Exit(130) from None
+
+
+def render_outcome(research: dict[str, Any]) -> None:
+    """The cycle's outcome: strategy, gates, key metrics, verdict, and where its files are."""
+    params = research["metadata"]["parameters"]
+    status = research["status"]
+    style = OUTCOME_STYLE.get(status, "white")
+    out = console()
+    out.print(f"[bold {style}]research {status}[/]: {research['operation_id']}")
+    if research.get("error_message"):
+        out.print(f"  {research['error_message']}")
+    training = (params.get("training_result") or {}).get("test_metrics") or {}
+    backtest = (params.get("backtest_result") or {}).get("metrics") or {}
+    rows = [
+        ("Strategy", params.get("strategy_name") or "—"),
+        ("Designer", params.get("designer") or "—"),
+        ("Training gate", _gate(params.get("training_gate"))),
+        ("Backtest gate", _gate(params.get("backtest_gate"))),
+        ("Test accuracy", format_value(training.get("test_accuracy"), "percent")),
+        ("Test loss", format_value(training.get("test_loss"))),
+        ("Total return", format_value(backtest.get("total_return"), "percent")),
+        ("Sharpe ratio", format_value(backtest.get("sharpe_ratio"), "ratio")),
+        ("Max drawdown", format_value(backtest.get("max_drawdown"), "percent")),
+        ("Win rate", format_value(backtest.get("win_rate"), "percent")),
+        ("Trades", format_value(backtest.get("total_trades"), "int")),
+        ("Buy & hold", format_value(backtest.get("buy_and_hold_return"), "percent")),
+        ("Verdict", params.get("verdict") or "—"),
+        ("Strategy file", params.get("strategy_path") or "—"),
+        ("Model", params.get("model_path") or "—"),
+        (
+            "Trades file",
+            ((params.get("backtest_result") or {}).get("artifacts") or {}).get("trades") or "—",
+        ),
+        ("Assessment", params.get("assessment_path") or "—"),
+    ]
+    out.print(summary_table("Research cycle", rows))
+
+
+def _gate(gate: dict[str, Any] | None) -> str:
+    if not gate:
+        return "—"
+    return "passed" if gate.get("passed") else f"failed: {gate.get('reason')}"
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
+) -> None:
+    """The active research cycle (phase, progress, children) and the last finished one."""
+    with api_client(ctx) as client:
+        payload = client.get("/agent/status")
+    if as_json:
+        print_json(payload)
+        return
+    out = console()
+    if payload["status"] == "idle":
+        out.print("no research cycle is running")
+    for research in payload["active_researches"]:
+        progress = research.get("progress") or {}
+        out.print(
+            f"[bold]{research['operation_id']}[/] phase [cyan]{research['phase']}[/] "
+            f"{format_value(progress.get('percentage'), 'ratio')}% "
+            f"{progress.get('current_step') or ''}"
+        )
+        for key in ("strategy_name", "child_operation_id", "training_op_id", "backtest_op_id"):
+            if research.get(key):
+                out.print(f"  {key}: {research[key]}")
+    last = payload.get("last_cycle")
+    if last:
+        detail = last.get("verdict") or last.get("error_message") or ""
+        out.print(f"last cycle {last['operation_id']}: {last['status']} {detail}".rstrip())
+
+
+@app.command()
+def cancel(
+    ctx: typer.Context,
+    operation_id: Annotated[
+        str | None, typer.Argument(help="Research id (default: active).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
+) -> None:
+    """Cancel the (given) active research and its current child."""
+    path = f"/agent/cancel/{operation_id}" if operation_id else "/agent/cancel"
+    with api_client(ctx) as client:
+        payload = client.delete(path)
+    if as_json:
+        print_json(payload)
+        return
+    console().print(f"cancelled {', '.join(payload['cancelled'])}")
+
+
+@app.command()
+def budget(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
+) -> None:
+    """The daily LLM budget: limit, spent today, remaining."""
+    with api_client(ctx) as client:
+        payload = client.get("/agent/budget")
+    if as_json:
+        print_json(payload)
+        return
+    keys = [k for k in payload if k != "success"]
+    console().print(summary_table("Budget", [(k, format_value(payload[k])) for k in keys]))
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many experiments.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
+) -> None:
+    """Past experiments, newest first: strategy, outcome, key metrics, verdict."""
+    with api_client(ctx) as client:
+        payload = client.get("/agent/history", {"limit": limit})
+    if as_json:
+        print_json(payload)
+        return
+    table = Table(title="Experiments (newest first)")
+    for column in HISTORY_COLUMNS.values():
+        table.add_column(column)
+    for row in payload["experiments"]:
+        gates = "; ".join(f"{g}: {r}" for g, r in (row.get("gates") or {}).items()) or "—"
+        cells = {**row, "gates": gates, "created_at": row["created_at"][:19]}
+        table.add_row(*(_cell(cells.get(key), key) for key in HISTORY_COLUMNS))
+    console().print(table)
+
+
+HISTORY_COLUMNS = {
+    "created_at": "when (UTC)",
+    "strategy_name": "strategy",
+    "status": "outcome",
+    "test_accuracy": "accuracy",
+    "sharpe_ratio": "sharpe",
+    "total_trades": "trades",
+    "gates": "gates",
+    "verdict": "verdict",
+}
+
+
+def _cell(value: Any, key: str) -> str:
+    kind = {"test_accuracy": "percent", "sharpe_ratio": "ratio", "total_trades": "int"}
+    return format_value(value, kind.get(key, "number"))

@@ -1,0 +1,165 @@
+"""Full research cycles through a real server, real workers, the real training and backtest."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from support.eventually import eventually
+from support.server import ServerProcess
+
+from ktrdr.strategy import load_strategy, strategy_to_dict
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "strategies"
+LENIENT_GATES = {
+    "training_min_accuracy": 0.0,
+    "training_max_loss": 100.0,
+    "training_min_loss_decrease": -100.0,
+    "backtest_min_trades": 0,
+    "backtest_min_win_rate": 0.0,
+    "backtest_max_drawdown": 1.0,
+    "backtest_min_sharpe": -1000.0,
+}
+CYCLE_TIMEOUT = 240.0
+
+
+def write_quick_strategy(home: Path, name: str = "quick_eurusd", epochs: int = 3) -> str:
+    """The EURUSD example with a tiny model, saved where the server's catalog finds it."""
+    data = strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"))
+    data["name"] = name
+    data["model"]["architecture"]["hidden_layers"] = [8]
+    data["decisions"]["confidence_threshold"] = 0.34  # a tiny model is rarely confident
+    data["training"].update({"epochs": epochs, "early_stopping": {"patience": epochs}})
+    folder = home / "strategies"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return name
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    home = tmp_path / "home"
+    home.mkdir()
+    write_quick_strategy(home)
+    write_quick_strategy(home, "slow_eurusd", epochs=400)
+    running = ServerProcess(home).start()
+    yield running
+    running.stop()
+
+
+def trigger(server: ServerProcess, **body: object) -> str:
+    response = server.post("/agent/trigger", body)
+    assert response.status_code == 202, response.text
+    payload = response.json()
+    assert payload["triggered"] is True
+    return payload["operation_id"]
+
+
+def finished(server: ServerProcess, operation_id: str) -> dict:
+    return eventually(
+        lambda: (
+            (op := server.operation(operation_id))["status"] in {"completed", "failed", "cancelled"}
+            and op
+        ),
+        f"research {operation_id} ends",
+        timeout=CYCLE_TIMEOUT,
+    )
+
+
+def test_full_cycle_with_real_training_and_backtest(server: ServerProcess) -> None:
+    research_id = trigger(server, strategy="quick_eurusd", gates=LENIENT_GATES)
+    research = finished(server, research_id)
+    assert research["status"] == "completed", research["error_message"]
+    params = research["metadata"]["parameters"]
+
+    training = server.operation(params["training_op_id"])
+    assert training["operation_type"] == "training" and training["status"] == "completed"
+    assert training["parent_operation_id"] == research_id
+    assert params["training_result"] == training["result_summary"]
+    listed = server.get("/operations", operation_type="training")["data"]
+    assert params["training_op_id"] in [op["operation_id"] for op in listed]
+
+    backtest = server.operation(params["backtest_op_id"])
+    assert backtest["operation_type"] == "backtesting" and backtest["status"] == "completed"
+    assert params["backtest_result"] == backtest["result_summary"]
+    assert params["training_gate"] == {"passed": True, "reason": "passed"}
+    assert params["backtest_gate"] == {"passed": True, "reason": "passed"}
+
+    assessment = Path(params["assessment_path"])
+    assert assessment.is_file() and assessment.parent.name == "quick_eurusd"
+    assert params["verdict"] in {"promising", "neutral", "poor"}
+    assert Path(research["result_summary"]["trades_path"]).is_file()
+    history = server.get("/agent/history")["experiments"]
+    assert history[0]["experiment_id"] == research_id and history[0]["status"] == "completed"
+
+
+def test_a_failing_training_gate_fails_the_cycle_with_the_exact_reason(
+    server: ServerProcess,
+) -> None:
+    research_id = trigger(
+        server, strategy="quick_eurusd", gates={**LENIENT_GATES, "training_min_accuracy": 0.99}
+    )
+    research = finished(server, research_id)
+    params = research["metadata"]["parameters"]
+    accuracy = params["training_result"]["test_metrics"]["test_accuracy"]
+    reason = f"accuracy_below_threshold ({accuracy:.1%} < 99.0%)"
+    assert research["status"] == "failed"
+    assert research["error_message"] == f"Training gate failed: {reason}"
+    assert params["training_gate"] == {"passed": False, "reason": reason}
+    assert "backtest_op_id" not in params
+    assert server.get("/agent/history")["experiments"][0]["status"] == "gate_failed"
+
+
+def test_cancel_during_training_cancels_the_cycle_and_the_training_within_a_second(
+    server: ServerProcess,
+) -> None:
+    research_id = trigger(server, strategy="slow_eurusd", gates=LENIENT_GATES)
+    training_id = eventually(
+        lambda: server.get("/agent/status").get("training_op_id"), "training started"
+    )
+    eventually(
+        lambda: (server.operation(training_id)["progress"]["context"] or {}).get("epoch"),
+        "first epoch done",
+        timeout=120,
+    )
+    cancelled_at = time.monotonic()
+    response = server.client.delete("/agent/cancel")
+    assert response.status_code == 200
+    assert set(response.json()["cancelled"]) >= {research_id, training_id}
+    eventually(
+        lambda: server.get("/health")["data"]["executor"]["busy"] == 0, "worker freed", timeout=5
+    )
+    assert time.monotonic() - cancelled_at < 1.0 + 0.5  # 1 s budget + one health poll round trip
+    assert server.operation(research_id)["status"] == "cancelled"
+    assert server.operation(training_id)["status"] == "cancelled"
+
+
+def test_a_second_trigger_gets_409(server: ServerProcess) -> None:
+    first = trigger(server, strategy="slow_eurusd", gates=LENIENT_GATES)
+    response = server.post("/agent/trigger", {"strategy": "quick_eurusd"})
+    assert response.status_code == 409
+    body = response.json()
+    assert body["success"] is False
+    assert body["reason"] == "active_cycle_exists" and body["operation_id"] == first
+    assert body["error"]["code"] == "active_cycle_exists"
+    server.client.delete(f"/agent/cancel/{first}")
+
+
+def test_server_killed_during_training_resumes_and_completes(server: ServerProcess) -> None:
+    research_id = trigger(server, strategy="quick_eurusd", gates=LENIENT_GATES)
+    lost = eventually(lambda: server.get("/agent/status").get("training_op_id"), "training started")
+    server.kill()
+    server.start()
+    research = finished(server, research_id)
+    assert research["status"] == "completed", research["error_message"]
+    params = research["metadata"]["parameters"]
+    lost_training = server.operation(lost)
+    if lost_training["status"] == "failed":
+        assert lost_training["error_message"] == "lost: server restarted"
+        assert params["training_op_id"] != lost
+        assert params["restarted_phases"] == ["training"]
+    statuses = [op["status"] for op in server.get("/operations", active_only=True)["data"]]
+    assert statuses == []
