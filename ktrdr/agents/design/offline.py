@@ -107,10 +107,8 @@ class OfflineDesigner:
         engine_kwargs: dict[str, Any] = {}
         if make_url(self.storage_url).get_backend_name() == "sqlite":
             engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_SECONDS}
-        # ktrdr's migrations own alembic_version in the shared database; optuna's check refuses it.
-        storage = optuna.storages.RDBStorage(
-            self.storage_url, engine_kwargs=engine_kwargs, skip_compatibility_check=True
-        )
+        # The study shares the ktrdr database; ktrdr's own migrations use ktrdr_alembic_version.
+        storage = optuna.storages.RDBStorage(self.storage_url, engine_kwargs=engine_kwargs)
         return optuna.create_study(
             storage=storage,
             study_name=self.study_name,

@@ -7,6 +7,12 @@ from alembic import context
 from ktrdr.operations.schema import metadata
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+# Optuna keeps its own schema revision in "alembic_version" in the same database.
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=True,
+    version_table="ktrdr_alembic_version",
+)
 with context.begin_transaction():
     context.run_migrations()

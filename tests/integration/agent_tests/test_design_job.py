@@ -41,9 +41,7 @@ def running_design_op(operations: OperationsService) -> str:
 
 
 def study_trials() -> list[optuna.trial.FrozenTrial]:
-    storage = optuna.storages.RDBStorage(
-        get_settings().resolved_database_url, skip_compatibility_check=True
-    )
+    storage = optuna.storages.RDBStorage(get_settings().resolved_database_url)
     return optuna.load_study(study_name=STUDY, storage=storage).trials
 
 

@@ -67,7 +67,7 @@ def record(
 def load_study(path: Path) -> optuna.Study:
     return optuna.load_study(
         study_name="ktrdr-offline-designer",
-        storage=optuna.storages.RDBStorage(f"sqlite:///{path}", skip_compatibility_check=True),
+        storage=optuna.storages.RDBStorage(f"sqlite:///{path}"),
     )
 
 
