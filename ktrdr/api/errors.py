@@ -54,7 +54,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _on_ktrdr_error(request: Request, exc: KtrdrError) -> JSONResponse:
-    if exc.http_status >= 500:
+    if exc.http_status == 503:
+        logger.warning("%s %s unavailable: %s", request.method, request.url.path, exc)
+    elif exc.http_status >= 500:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
     else:
         logger.debug("%s %s refused (%s): %s", request.method, request.url.path, exc.code, exc)

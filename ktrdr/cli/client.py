@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_SECONDS = 30.0
+UPLOAD_TIMEOUT_SECONDS = 600.0
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 
@@ -62,6 +63,19 @@ class ApiClient:
     def post(self, path: str, json: Any = None) -> dict[str, Any]:
         """POST ``json`` to ``path``."""
         return self._request("POST", path, json=json)
+
+    def post_content(
+        self, path: str, content: bytes, *, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """POST raw bytes (a file upload) to ``path``, with an upload-sized timeout."""
+        return self._request(
+            "POST",
+            path,
+            params=params,
+            content=content,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=httpx.Timeout(UPLOAD_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
+        )
 
     def delete(self, path: str) -> dict[str, Any]:
         """DELETE ``path``."""

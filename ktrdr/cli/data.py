@@ -43,14 +43,7 @@ def import_data(
         raise typer.Exit(1)
     params = {"symbol": symbol, "timeframe": timeframe, "filename": file.name}
     with api_client(ctx) as client:
-        # The body is the file's bytes, not JSON: ApiClient.post only sends JSON.
-        payload = client._request(
-            "POST",
-            "/data/import",
-            params=params,
-            content=file.read_bytes(),
-            headers={"Content-Type": "application/octet-stream"},
-        )
+        payload = client.post_content("/data/import", file.read_bytes(), params=params)
     if as_json:
         print_json(payload)
         return
