@@ -71,8 +71,14 @@ class JobReporter:
         items_done: int | None = None,
         items_total: int | None = None,
         context: dict[str, Any] | None = None,
+        *,
+        force: bool = False,
     ) -> bool:
-        """Record progress (throttled); True if written. Raises JobCancelled once cancelled."""
+        """Record progress (throttled unless ``force``); True if written.
+
+        Raises JobCancelled once cancelled. Use ``force`` for a step's last word (the final
+        epoch), which throttling must not drop.
+        """
         try:
             return self.operations.update_progress(
                 self.operation_id,
@@ -81,6 +87,7 @@ class JobReporter:
                 items_done=items_done,
                 items_total=items_total,
                 context=context,
+                force=force,
             )
         except InvalidTransitionError:
             self._last_check = -float("inf")

@@ -74,7 +74,12 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
         device=device,
     )
     reporter.check_cancelled()
-    reporter.progress(percentage=97, current_step="evaluating on the test split")
+    reporter.progress(
+        percentage=97,
+        current_step="evaluating on the test split",
+        context=_last_epoch(outcome),
+        force=True,
+    )
     # The test loss is plain cross-entropy (unweighted), comparable across label schemes.
     test_metrics = evaluate(
         model, prepared.inputs["test"], prepared.labels["test"], loss=config.loss, device=device
@@ -131,6 +136,16 @@ def _report_epoch(reporter: JobReporter, report: EpochReport) -> None:
             "val_accuracy": round(report.val_accuracy, 6),
         },
     )
+
+
+def _last_epoch(outcome: TrainingOutcome) -> dict[str, Any]:
+    history = outcome.history
+    return {
+        "epoch": outcome.epochs_run,
+        "train_loss": round(history["train_loss"][-1], 6),
+        "val_loss": round(history["val_loss"][-1], 6),
+        "val_accuracy": round(history["val_accuracy"][-1], 6),
+    }
 
 
 def _training_metrics(outcome: TrainingOutcome) -> dict[str, Any]:
