@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ktrdr import observability
 from ktrdr.agents.experiments import record_experiment
 from ktrdr.agents.gates import GateThresholds, check_backtest_gate, check_training_gate
 from ktrdr.agents.memory import ExperimentMemory
@@ -98,10 +99,12 @@ class AgentResearchWorker:
         """Tick until the research operation is terminal (or ``stop`` is set: server shutdown)."""
         stop = stop or threading.Event()
         logger.info("research %s: loop started", operation_id)
+        observability.start_cycle(operation_id)
         while not self.step(operation_id):
             self._sleep(operation_id, stop)
             if stop.is_set():
                 logger.info("research %s: loop stopped with the server", operation_id)
+                observability.stop_cycle(operation_id)
                 return
         logger.info("research %s: loop finished", operation_id)
 
@@ -167,6 +170,7 @@ class AgentResearchWorker:
         }[phase](parent.operation_id, child.result_summary or {})
 
     def _designed(self, operation_id: str, result: dict[str, Any]) -> None:
+        observability.spend_recorded("designing", result)
         self._set(
             operation_id,
             strategy_name=result["strategy_name"],
@@ -190,6 +194,7 @@ class AgentResearchWorker:
 
     def _trained(self, operation_id: str, result: dict[str, Any]) -> None:
         passed, reason = check_training_gate(result, self._thresholds(operation_id))
+        observability.gate_checked("training", passed)
         self._set(
             operation_id,
             training_result=result,
@@ -209,6 +214,7 @@ class AgentResearchWorker:
 
     def _backtested(self, operation_id: str, result: dict[str, Any]) -> None:
         passed, reason = check_backtest_gate(result, self._thresholds(operation_id))
+        observability.gate_checked("backtest", passed)
         self._set(
             operation_id, backtest_result=result, backtest_gate={"passed": passed, "reason": reason}
         )
@@ -234,6 +240,7 @@ class AgentResearchWorker:
         self._enter(operation_id, "assessing", assessment_op_id=child)
 
     def _assessed(self, operation_id: str, result: dict[str, Any]) -> None:
+        observability.spend_recorded("assessing", result)
         self._set(
             operation_id,
             assessment_path=result.get("assessment_path"),
@@ -274,8 +281,12 @@ class AgentResearchWorker:
 
     def _record_terminal(self, parent: Operation) -> None:
         record_experiment(self.memory, parent)  # an upsert: recording twice is harmless
+        params = parent.metadata.parameters
+        observability.finish_cycle(parent.operation_id, parent.status.value, params)
 
     def _enter(self, operation_id: str, phase: str, **params: Any) -> None:
+        previous = self.operations.get(operation_id).metadata.parameters
+        observability.phase_finished(operation_id, previous)
         self._set(operation_id, phase=phase, phase_started_at=utc_now().isoformat(), **params)
         self.operations.update_progress(
             operation_id, percentage=PHASE_PROGRESS[phase], current_step=phase, force=True

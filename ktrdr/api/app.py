@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import ktrdr
 from ktrdr.api.envelope import ERROR_RESPONSES
 from ktrdr.api.errors import UnhandledErrorMiddleware, install_error_handlers
+from ktrdr.api.metrics import router as metrics_router
 from ktrdr.api.routers import agent, backtests, data, health, operations, strategies, training
 from ktrdr.api.security import BearerTokenMiddleware, BodySizeLimitMiddleware
 from ktrdr.api.services import Services, build_services
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(metrics_router)
     install_error_handlers(app)
     _add_middleware(app, settings)
     return app

@@ -1,0 +1,187 @@
+"""Research-cycle metrics (Prometheus), spans (OpenTelemetry) and the operation id on log records.
+
+The orchestrator calls the ``*_cycle``, ``phase_*``, ``gate_checked`` and ``spend_recorded``
+functions; the API serves the metrics at ``GET /metrics``. Spans are exported over OTLP only when
+``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; otherwise the OpenTelemetry API is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from opentelemetry import trace
+from prometheus_client import Counter, Histogram
+
+logger = logging.getLogger(__name__)
+
+OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
+SERVICE_NAME = "ktrdr"
+PHASE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, float("inf"))
+OPERATION_ID = re.compile(r"\bop_[a-z_]+_\d{8}_\d{6}_[0-9a-f]{8}\b")
+
+CYCLES = Counter(
+    "agent_cycles", "Research cycles that ended, by outcome.", ["outcome"]
+)  # outcome: completed | failed | gate_failed | cancelled
+PHASE_DURATION = Histogram(
+    "agent_phase_duration_seconds",
+    "Seconds a research cycle spent in a phase (designing, training, backtesting, assessing).",
+    ["phase"],
+    buckets=PHASE_BUCKETS,
+)
+GATE_RESULTS = Counter(
+    "agent_gate_results",
+    "Gate checks, by gate (training, backtest) and result (passed, failed).",
+    ["gate", "result"],
+)
+TOKENS = Counter("agent_tokens", "LLM tokens (input + output) spent, by phase.", ["phase"])
+BUDGET_SPEND = Counter("agent_budget_spend_usd", "LLM spend in USD.")
+
+_cycle_spans: dict[str, trace.Span] = {}
+_spans_lock = threading.Lock()
+_tracing_lock = threading.Lock()
+_tracing = {"configured": False, "exporting": False}
+
+
+# -- research-cycle metrics and spans ---------------------------------------------------------
+
+
+def start_cycle(operation_id: str) -> None:
+    """Open the cycle's span (one per orchestrator loop: a resumed cycle gets a new one)."""
+    span = tracer().start_span("research_cycle", attributes={"ktrdr.operation_id": operation_id})
+    with _spans_lock:
+        previous = _cycle_spans.pop(operation_id, None)
+        _cycle_spans[operation_id] = span
+    if previous is not None:
+        previous.end()
+
+
+def stop_cycle(operation_id: str, reason: str = "interrupted") -> None:
+    """Close the cycle's span without counting an outcome (the loop stopped with the server)."""
+    with _spans_lock:
+        span = _cycle_spans.pop(operation_id, None)
+    if span is not None:
+        span.set_attribute("ktrdr.outcome", reason)
+        span.end()
+
+
+def finish_cycle(operation_id: str, status: str, params: Mapping[str, Any]) -> None:
+    """Count the ended cycle's outcome (``gate_failed`` apart from ``failed``), close its spans.
+
+    ``params`` is the research operation's ``metadata.parameters`` (``phase``, ``outcome``, ...).
+    """
+    outcome = str(params.get("outcome") or status) if status == "failed" else status
+    phase_finished(operation_id, params, outcome)
+    CYCLES.labels(outcome=outcome).inc()
+    stop_cycle(operation_id, outcome)
+
+
+def phase_finished(
+    operation_id: str, params: Mapping[str, Any], outcome: str = "completed"
+) -> None:
+    """Observe how long the current phase took (from its persisted start); emit its span."""
+    phase = params.get("phase", "idle")
+    started_at = params.get("phase_started_at")
+    if phase == "idle" or not started_at:
+        return
+    start = datetime.fromisoformat(started_at) if isinstance(started_at, str) else started_at
+    end = datetime.now(start.tzinfo)
+    PHASE_DURATION.labels(phase=phase).observe(max(0.0, (end - start).total_seconds()))
+    with _spans_lock:
+        parent = _cycle_spans.get(operation_id)
+    parent_context = trace.set_span_in_context(parent) if parent is not None else None
+    span = tracer().start_span(
+        f"research_phase.{phase}",
+        context=parent_context,
+        start_time=_nanos(start),
+        attributes={"ktrdr.operation_id": operation_id, "ktrdr.phase": phase},
+    )
+    span.set_attribute("ktrdr.outcome", outcome)
+    span.end(end_time=_nanos(end))
+
+
+def gate_checked(gate: str, passed: bool) -> None:
+    """Count one gate check, e.g. ``gate_checked("training", False)``."""
+    GATE_RESULTS.labels(gate=gate, result="passed" if passed else "failed").inc()
+
+
+def spend_recorded(phase: str, result: Mapping[str, Any]) -> None:
+    """Count the tokens and USD a design or assessment job reported in its result_summary."""
+    tokens = result.get("tokens") or {}
+    used = int(tokens.get("input", 0) or 0) + int(tokens.get("output", 0) or 0)
+    if used:
+        TOKENS.labels(phase=phase).inc(used)
+    cost = float(result.get("cost_usd") or 0.0)
+    if cost > 0:
+        BUDGET_SPEND.inc(cost)
+
+
+def _nanos(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000_000)
+
+
+# -- tracing setup ----------------------------------------------------------------------------
+
+
+def tracer() -> trace.Tracer:
+    """ktrdr's tracer; exports over OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set."""
+    configure_tracing()
+    return trace.get_tracer("ktrdr")
+
+
+def configure_tracing() -> bool:
+    """Install an OTLP-exporting tracer provider once, if the endpoint is set; True if installed."""
+    with _tracing_lock:
+        if _tracing["configured"]:
+            return _tracing["exporting"]
+        _tracing["configured"] = True
+        if not os.environ.get(OTLP_ENDPOINT_ENV):
+            return False
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        trace.set_tracer_provider(provider)
+        _tracing["exporting"] = True
+        logger.info("tracing: exporting spans to %s", os.environ[OTLP_ENDPOINT_ENV])
+        return True
+
+
+# -- the operation id on log records ----------------------------------------------------------
+
+
+def operation_id_of(record: logging.LogRecord) -> str | None:
+    """The operation a log record is about: the first operation id among its arguments."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    for arg in args:
+        if isinstance(arg, str) and OPERATION_ID.fullmatch(arg):
+            return arg
+    return None
+
+
+def install_log_record_factory() -> None:
+    """Give every log record an ``operation_id`` attribute when it concerns an operation."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "ktrdr_operation_id", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        operation_id = operation_id_of(record)
+        if operation_id is not None and not hasattr(record, "operation_id"):
+            record.operation_id = operation_id
+        return record
+
+    factory.ktrdr_operation_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+install_log_record_factory()
