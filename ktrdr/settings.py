@@ -6,13 +6,55 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _gate_env(name: str) -> AliasChoices:
     """Gate thresholds are read from ``NAME`` (DESIGN §4) or ``KTRDR_NAME``."""
     return AliasChoices(name.lower(), f"KTRDR_{name}", name)
+
+
+def _provider_env(name: str) -> AliasChoices:
+    """Provider credentials and endpoints: the SDKs' own ``NAME`` or ``KTRDR_NAME``."""
+    return AliasChoices(name.lower(), name, f"KTRDR_{name}")
+
+
+class ModelPrice(BaseModel):
+    """USD per million tokens, e.g. ``{input: 3.0, output: 15.0}`` for Claude Sonnet."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+DEFAULT_MODEL_ALIASES: dict[str, str] = {
+    "opus": "claude-opus-4-5",
+    "sonnet": "claude-sonnet-4-5",
+    "haiku": "claude-haiku-4-5",
+    "gpt": "gpt-5",
+    "gpt-mini": "gpt-5-mini",
+}
+DEFAULT_MODEL_PRICES: dict[str, ModelPrice] = {
+    name: ModelPrice(input=price[0], output=price[1])
+    for name, price in {
+        "claude-opus-4-5": (5.0, 25.0),
+        "claude-opus-4-1": (15.0, 75.0),
+        "claude-sonnet-4-5": (3.0, 15.0),
+        "claude-sonnet-4-0": (3.0, 15.0),
+        "claude-haiku-4-5": (1.0, 5.0),
+        "claude-3-5-haiku-latest": (0.8, 4.0),
+        "gpt-5": (1.25, 10.0),
+        "gpt-5-mini": (0.25, 2.0),
+        "gpt-5-nano": (0.05, 0.4),
+        "gpt-4.1": (2.0, 8.0),
+        "gpt-4.1-mini": (0.4, 1.6),
+        "gpt-4o": (2.5, 10.0),
+        "gpt-4o-mini": (0.15, 0.6),
+        "o4-mini": (1.1, 4.4),
+    }.items()
+}
 
 
 DEFAULT_HOME = Path.home() / ".ktrdr"
@@ -46,7 +88,17 @@ class Settings(BaseSettings):
 
     executor: Literal["local", "ray"] = "local"
     workers: int = Field(default=2, ge=1, le=256, description="Local worker processes.")
-    ray_address: str = ""
+    ray_address: str = Field(
+        default="", description="Empty: start a local Ray; 'auto' or 'ray://host:port': join one."
+    )
+    ray_job_resources: dict[str, float] = Field(
+        default_factory=dict,
+        description='Custom Ray resources every Ray job asks for, e.g. {"ktrdr_worker": 1}.',
+    )
+    ray_num_cpus: int | None = Field(default=None, ge=1, description="CPUs of a local Ray.")
+    ray_object_store_mb: int | None = Field(
+        default=None, ge=75, description="Object store MiB of a local Ray (default: Ray's)."
+    )
     training_gpus: float = Field(default=0.0, ge=0)
     training_device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     cancel_grace_seconds: float = Field(default=2.0, ge=0)
@@ -62,6 +114,38 @@ class Settings(BaseSettings):
     agent_max_turns: int = Field(default=6, ge=1)
     agent_daily_budget: float = Field(default=0.0, ge=0, description="USD per day; 0 = unlimited.")
     agent_seed: int = 42
+
+    anthropic_api_key: str | None = Field(
+        default=None, validation_alias=_provider_env("ANTHROPIC_API_KEY"), repr=False
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=_provider_env("ANTHROPIC_BASE_URL")
+    )
+    anthropic_model: str = Field(default="sonnet", description="Default model or alias.")
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=_provider_env("OPENAI_API_KEY"), repr=False
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=_provider_env("OPENAI_BASE_URL"),
+        description="Any OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1.",
+    )
+    openai_model: str = Field(default="gpt-4.1", description="Default model or alias.")
+    llm_timeout_seconds: float = Field(default=120.0, gt=0, description="Per HTTP attempt.")
+    llm_max_retries: int = Field(
+        default=4, ge=0, description="Retries on rate limits, overload, 5xx and timeouts."
+    )
+    llm_model_aliases: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_MODEL_ALIASES),
+        description="Alias -> model id; entries given are added to the defaults.",
+    )
+    llm_prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: dict(DEFAULT_MODEL_PRICES),
+        description="Model id -> USD per million tokens; entries given are added to the defaults.",
+    )
+    llm_cache: bool = Field(
+        default=False, description="Replay cache: identical requests are answered from the store."
+    )
 
     training_gate_min_accuracy: float = Field(
         default=0.40, validation_alias=_gate_env("TRAINING_GATE_MIN_ACCURACY")
@@ -84,6 +168,16 @@ class Settings(BaseSettings):
     backtest_gate_min_sharpe: float = Field(
         default=-0.5, validation_alias=_gate_env("BACKTEST_GATE_MIN_SHARPE")
     )
+
+    @field_validator("llm_model_aliases", mode="after")
+    @classmethod
+    def _extend_aliases(cls, value: dict[str, str]) -> dict[str, str]:
+        return {**DEFAULT_MODEL_ALIASES, **value}
+
+    @field_validator("llm_prices", mode="after")
+    @classmethod
+    def _extend_prices(cls, value: dict[str, ModelPrice]) -> dict[str, ModelPrice]:
+        return {**DEFAULT_MODEL_PRICES, **value}
 
     @property
     def resolved_database_url(self) -> str:

@@ -6,7 +6,9 @@ import logging
 import threading
 from typing import Any
 
+from ktrdr.agents.budget import BudgetLedger
 from ktrdr.agents.gates import GateThresholds, gate_thresholds_dict
+from ktrdr.agents.llm.models import PROVIDERS, cycle_models, require_api_key
 from ktrdr.agents.memory import ExperimentMemory, summarize_experiments
 from ktrdr.agents.research_worker import CHILD_KEY, AgentResearchWorker
 from ktrdr.errors import ActiveCycleExistsError, NotFoundError, ValidationError
@@ -16,8 +18,8 @@ from ktrdr.strategy import StrategyCatalog
 
 logger = logging.getLogger(__name__)
 
-DESIGNERS = ("offline",)
-ASSESSORS = ("offline",)
+DESIGNERS = ("offline", *PROVIDERS)
+ASSESSORS = ("offline", *PROVIDERS)
 STATUS_KEYS = ("training_op_id", "backtest_op_id", "design_op_id", "assessment_op_id")
 
 
@@ -37,6 +39,7 @@ class AgentService:
         self.settings = settings
         self.strategies = strategies
         self.memory: ExperimentMemory = worker.memory
+        self.ledger = BudgetLedger(operations.store.engine, settings)
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -54,18 +57,25 @@ class AgentService:
     ) -> dict[str, Any]:
         """Start a research cycle; ``{"triggered": True, "operation_id": ...}``.
 
-        Refused with ``ActiveCycleExistsError`` beyond ``KTRDR_AGENT_MAX_CONCURRENT_RESEARCHES``;
-        a bad designer, assessor, gate override or unknown strategy is a ``ValidationError`` /
-        ``NotFoundError`` and starts nothing.
+        Refused with ``ActiveCycleExistsError`` beyond ``KTRDR_AGENT_MAX_CONCURRENT_RESEARCHES``
+        and with ``BudgetExhaustedError`` when today's LLM budget is below one cycle's estimate;
+        a bad designer, assessor, model, missing API key, gate override or unknown strategy is a
+        ``ValidationError`` / ``NotFoundError`` and starts nothing.
         """
         designer = _choose("designer", designer or self.settings.agent_designer, DESIGNERS)
         assessor = _choose("assessor", assessor or self.settings.agent_assessor, ASSESSORS)
+        design_by = None if strategy else designer
+        for provider in dict.fromkeys((design_by, assessor)):
+            if provider in PROVIDERS:
+                require_api_key(self.settings, provider)
+        models = cycle_models(self.settings, designer=design_by, assessor=assessor, model=model)
         thresholds = GateThresholds.from_settings(self.settings, gates)
         params: dict[str, Any] = {
             "phase": "idle",
             "designer": "user" if strategy else designer,
             "assessor": assessor,
-            "llm_model": model,
+            "llm_model": models.get("design"),
+            "assessor_model": models.get("assessment"),
             "brief": brief,
             "gates": gate_thresholds_dict(thresholds),
             "seed": self.settings.agent_seed if seed is None else seed,
@@ -86,6 +96,7 @@ class AgentService:
                         "operation_id": active[0].operation_id,
                     },
                 )
+            self.ledger.check_affordable(models)
             operation = self.operations.create(
                 OperationType.AGENT_RESEARCH, metadata={"parameters": params}
             )
@@ -134,14 +145,14 @@ class AgentService:
         return summarize_experiments(self.memory.list(limit=limit), limit=limit)
 
     def budget(self) -> dict[str, Any]:
-        """The daily LLM budget; the offline designer and assessor spend nothing."""
-        limit = self.settings.agent_daily_budget
-        return {
-            "daily_limit_usd": limit or None,
-            "spent_today_usd": 0.0,
-            "remaining_usd": limit or None,
-            "message": "no budget configured" if not limit else None,
-        }
+        """The daily LLM budget: limit, spent today, remaining, cycles of the default setup left."""
+        models = cycle_models(
+            self.settings,
+            designer=self.settings.agent_designer,
+            assessor=self.settings.agent_assessor,
+            model=None,
+        )
+        return self.ledger.summary(models)
 
     def resume_active(self) -> list[str]:
         """Start the loop of every active research (after a server restart); their ids."""

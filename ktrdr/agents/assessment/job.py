@@ -14,7 +14,7 @@ from ktrdr.strategy import load_strategy, strategy_to_dict
 
 logger = logging.getLogger(__name__)
 
-AVAILABLE_ASSESSORS = ("offline",)
+AVAILABLE_ASSESSORS = ("offline", "anthropic", "openai")
 
 
 def run_assessment_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -22,16 +22,20 @@ def run_assessment_job(operation_id: str, request: dict[str, Any]) -> dict[str, 
 
     ``request``: ``{assessor, strategy_name, strategy_path, training_result, backtest_result,
     gates, experiment_id}``. Returns ``{assessment_path, verdict, tokens: {input, output},
-    cost_usd}``; the offline assessor spends no tokens.
+    cost_usd}``; the offline assessor spends no tokens, the LLM assessors are in
+    ``ktrdr.agents.assessment.llm``.
     """
     assessor = request.get("assessor", "offline")
     if assessor not in AVAILABLE_ASSESSORS:
         raise ValidationError(
-            f"assessor {assessor!r} is not available yet; use one of: "
-            f"{', '.join(AVAILABLE_ASSESSORS)}"
+            f"assessor {assessor!r} is not available; use one of: {', '.join(AVAILABLE_ASSESSORS)}"
         )
     if not request.get("strategy_name"):
         raise ValidationError("an assessment request needs a strategy_name")
+    if assessor != "offline":
+        from ktrdr.agents.assessment.llm import assess_with_llm  # the SDKs load only when used
+
+        return assess_with_llm(operation_id, {**request, "assessor": assessor})
     reporter = JobReporter(operation_id)
     reporter.progress(percentage=10, current_step=f"assessing {request['strategy_name']}")
     strategy_path = request.get("strategy_path")

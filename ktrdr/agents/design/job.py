@@ -17,21 +17,25 @@ from ktrdr.strategy import save_strategy
 logger = logging.getLogger(__name__)
 
 JOB_PATH = "ktrdr.agents.design.job:run_design_job"
-AVAILABLE_DESIGNERS = ("offline",)
+AVAILABLE_DESIGNERS = ("offline", "anthropic", "openai")
 
 
 def run_design_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
     """Design one strategy and save ``strategies/<name>.yaml``; return the design summary.
 
-    ``request``: ``{designer: "offline", brief, seed, model, symbol?, timeframe?}``; the offline
-    designer ignores ``model`` (it calls no LLM) and reports no tokens and no cost.
+    ``request``: ``{designer: "offline"|"anthropic"|"openai", brief, seed, model, symbol?,
+    timeframe?}``; the offline designer ignores ``model`` (it calls no LLM) and reports no
+    tokens and no cost; the LLM designers are in ``ktrdr.agents.design.llm``.
     """
     designer = request.get("designer") or "offline"
     if designer not in AVAILABLE_DESIGNERS:
         raise ValidationError(
-            f"designer {designer!r} is not available yet; "
-            f"available: {', '.join(AVAILABLE_DESIGNERS)}"
+            f"designer {designer!r} is not available; available: {', '.join(AVAILABLE_DESIGNERS)}"
         )
+    if designer != "offline":
+        from ktrdr.agents.design.llm import design_with_llm  # the SDKs load only when used
+
+        return design_with_llm(operation_id, {**request, "designer": designer})
     settings = get_settings()
     seed = int(request.get("seed") if request.get("seed") is not None else settings.agent_seed)
     reporter = JobReporter(operation_id)

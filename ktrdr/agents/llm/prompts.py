@@ -1,0 +1,141 @@
+"""Compact prompt parts: strategy format, indicator catalogue, available data, past experiments."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ktrdr.agents.memory import ExperimentRecord, summarize_experiments
+from ktrdr.data.repository import DatasetInfo
+from ktrdr.strategy import StrategyConfig
+from ktrdr.strategy.indicator_specs import IndicatorSpec, ParamSpec, list_indicator_specs
+
+PAST_EXPERIMENTS = 20
+_DROPPED_PROPERTIES = ("scope", "deployment", "author", "version")
+
+STRATEGY_FORMAT = """\
+A strategy is one JSON object (the save_strategy_config input):
+- name: ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$, new and descriptive; description, hypothesis and
+  tags are optional.
+- training_data: symbols {mode: single, symbol: S} or {mode: multi_symbol, list: [..]};
+  timeframes {mode: single, timeframe: 1h} or {mode: multi_timeframe, list: [1h, 4h],
+  base_timeframe: 1h}; date_range {start, end} (ISO dates) inside the available data.
+- indicators: id -> {type: <catalogue name>, <param>: value, ...}; ids use letters, digits, _.
+- fuzzy_sets: id -> {indicator: <indicator id or id.output>, <membership>: {type: triangular|
+  trapezoidal|gaussian|sigmoid, parameters: [...]}}; triangular [a<=b<=c], trapezoidal
+  [a<=b<=c<=d], gaussian [mean, sigma>0], sigmoid [center, slope]. Place them on the
+  indicator's real value range (RSI 0-100, MACD histogram around 0 in price units).
+- nn_inputs: list of {fuzzy_set: id, timeframes: all} or {raw_indicator: id[.output],
+  timeframes: [tf], normalization: zscore|minmax|none}.
+- model: {type: mlp, architecture: {hidden_layers: [32, 16], dropout: 0.2, activation: relu},
+  lookback: 1} or {type: lstm|gru, architecture: {hidden_size, num_layers, dropout}, lookback: 24}.
+- decisions: {output_format: classification, confidence_threshold: 0.34-0.9,
+  allow_short_from_flat: true, filters: {min_signal_separation: 4}}.
+- training: labels {source: zigzag, zigzag_threshold: 0.004} | {source: triple_barrier,
+  pt_multiplier, sl_multiplier, max_holding_period, vol_span} | {source: forward_return,
+  horizon}; data_split {train: 0.7, validation: 0.15, test: 0.15}; epochs; learning_rate;
+  batch_size; early_stopping {patience}.
+- backtest (optional): {date_range: {start, end} after training_data.date_range ends (the
+  backtest must not overlap training), costs: {commission_bps: 1.0, slippage_bps: 0.5}}.
+Classes are sell/hold/buy; features never look ahead. zigzag is a label source, never an
+indicator."""
+
+
+def strategy_tool_schema() -> dict[str, Any]:
+    """The strategy model's JSON Schema, trimmed of titles and of keys a designer never sets."""
+    schema = copy.deepcopy(StrategyConfig.model_json_schema())
+    for key in _DROPPED_PROPERTIES:
+        schema["properties"].pop(key, None)
+    schema.get("$defs", {}).pop("JsonValue", None)
+    return _without_titles(schema)
+
+
+def indicator_catalogue(specs: Iterable[IndicatorSpec] | None = None) -> str:
+    """One line per indicator: ``rsi: period:int=14 [2..500]; source=close {..} -> value``."""
+    lines = [_indicator_line(spec) for spec in (specs or list_indicator_specs())]
+    lines.append("Any TA-Lib function also works as talib.<NAME> with TA-Lib's parameter names.")
+    return "\n".join(lines)
+
+
+def data_summary(datasets: Sequence[DatasetInfo]) -> str:
+    """One line per dataset, e.g. ``EURUSD 1h: 5000 bars, 2017-04-19 .. 2018-02-07``."""
+    lines = [
+        f"{d.symbol} {d.timeframe}: {d.bars} bars, {d.first.date()} .. {d.last.date()}"
+        for d in sorted(datasets, key=lambda d: (d.symbol, d.timeframe))
+    ]
+    lines.append("Higher timeframes of a symbol are resampled from its lower ones.")
+    return "\n".join(lines)
+
+
+def experiments_summary(records: Sequence[ExperimentRecord], limit: int = PAST_EXPERIMENTS) -> str:
+    """Past experiments, newest first: what was tried, metrics, gate outcomes, verdicts."""
+    if not records:
+        return "No experiments yet."
+    rows = summarize_experiments(records, limit=limit)
+    return "\n".join(
+        f"- {_outcome(row)} | {_ingredients(record.strategy)}"
+        for row, record in zip(rows, records, strict=False)
+    )
+
+
+def _outcome(row: Mapping[str, Any]) -> str:
+    metrics = ", ".join(
+        f"{key} {row[key]}"
+        for key in ("test_accuracy", "sharpe_ratio", "total_return", "win_rate", "total_trades")
+        if row.get(key) is not None
+    )
+    gates = "; ".join(f"{gate}: {reason}" for gate, reason in (row.get("gates") or {}).items())
+    parts = [f"{row['strategy_name']} [{row['status']}]", metrics, gates]
+    if row.get("verdict"):
+        parts.append(f"verdict {row['verdict']}")
+    if row.get("error"):
+        parts.append(f"error {row['error'][:160]}")
+    return "; ".join(part for part in parts if part)
+
+
+def _ingredients(strategy: Mapping[str, Any]) -> str:
+    if not strategy:
+        return "strategy unknown"
+    indicators = ", ".join(
+        f"{values.get('type')}({', '.join(f'{k}={v}' for k, v in values.items() if k != 'type')})"
+        for values in (strategy.get("indicators") or {}).values()
+        if isinstance(values, Mapping)
+    )
+    model = strategy.get("model") or {}
+    training = strategy.get("training") or {}
+    decisions = strategy.get("decisions") or {}
+    labels = {k: v for k, v in (training.get("labels") or {}).items() if v is not None}
+    return (
+        f"inputs {indicators or '-'}; model {model.get('type')} {model.get('architecture')}; "
+        f"labels {labels}; confidence {decisions.get('confidence_threshold')}"
+    )
+
+
+def _indicator_line(spec: IndicatorSpec) -> str:
+    params = ", ".join(_param_text(param) for param in spec.params) or "no params"
+    outputs = f" -> outputs {', '.join(spec.outputs)}" if spec.outputs else ""
+    return f"{spec.name}: {params}{outputs}"
+
+
+def _param_text(param: ParamSpec) -> str:
+    text = f"{param.name}:{param.kind.__name__}={param.default}"
+    if param.choices:
+        text += " {" + "|".join(str(choice) for choice in param.choices) + "}"
+    elif param.minimum is not None or param.maximum is not None:
+        text += f" [{_number(param.minimum)}..{_number(param.maximum)}]"
+    return text
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _without_titles(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_titles(v) for k, v in value.items() if k != "title"}
+    if isinstance(value, list):
+        return [_without_titles(item) for item in value]
+    return value
