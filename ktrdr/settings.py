@@ -30,29 +30,30 @@ class ModelPrice(BaseModel):
 
 
 DEFAULT_MODEL_ALIASES: dict[str, str] = {
-    "opus": "claude-opus-4-5",
-    "sonnet": "claude-sonnet-4-5",
+    "opus": "claude-opus-5-5",
+    "sonnet": "claude-sonnet-5-5",
     "haiku": "claude-haiku-4-5",
-    "gpt": "gpt-5",
-    "gpt-mini": "gpt-5-mini",
+    "gpt": "gpt-5.5",
+    "gpt-mini": "gpt-5.4-mini",
+    "gpt-nano": "gpt-5.4-nano",
 }
+# USD per million (input, output) tokens, standard tier, from the providers' price pages
+# (2026); check them before relying on the budget and override with KTRDR_LLM_PRICES.
 DEFAULT_MODEL_PRICES: dict[str, ModelPrice] = {
     name: ModelPrice(input=price[0], output=price[1])
     for name, price in {
-        "claude-opus-4-5": (5.0, 25.0),
-        "claude-opus-4-1": (15.0, 75.0),
-        "claude-sonnet-4-5": (3.0, 15.0),
-        "claude-sonnet-4-0": (3.0, 15.0),
+        "claude-fable-5-1": (10.0, 50.0),
+        "claude-opus-5-5": (4.0, 20.0),
+        "claude-opus-5": (5.0, 25.0),
+        "claude-opus-4-6": (5.0, 25.0),
+        "claude-sonnet-5-5": (2.0, 10.0),
+        "claude-sonnet-5": (2.0, 10.0),
+        "claude-sonnet-4-6": (3.0, 15.0),
         "claude-haiku-4-5": (1.0, 5.0),
-        "claude-3-5-haiku-latest": (0.8, 4.0),
-        "gpt-5": (1.25, 10.0),
-        "gpt-5-mini": (0.25, 2.0),
-        "gpt-5-nano": (0.05, 0.4),
-        "gpt-4.1": (2.0, 8.0),
-        "gpt-4.1-mini": (0.4, 1.6),
-        "gpt-4o": (2.5, 10.0),
-        "gpt-4o-mini": (0.15, 0.6),
-        "o4-mini": (1.1, 4.4),
+        "gpt-5.5": (5.0, 30.0),
+        "gpt-5.4": (2.5, 15.0),
+        "gpt-5.4-mini": (0.75, 4.5),
+        "gpt-5.4-nano": (0.2, 1.25),
     }.items()
 }
 
@@ -130,7 +131,7 @@ class Settings(BaseSettings):
         validation_alias=_provider_env("OPENAI_BASE_URL"),
         description="Any OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1.",
     )
-    openai_model: str = Field(default="gpt-4.1", description="Default model or alias.")
+    openai_model: str = Field(default="gpt-5.4", description="Default model or alias.")
     llm_timeout_seconds: float = Field(default=120.0, gt=0, description="Per HTTP attempt.")
     llm_max_retries: int = Field(
         default=4, ge=0, description="Retries on rate limits, overload, 5xx and timeouts."
@@ -141,7 +142,7 @@ class Settings(BaseSettings):
     )
     llm_prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: dict(DEFAULT_MODEL_PRICES),
-        description="Model id -> USD per million tokens; entries given are added to the defaults.",
+        description="Model id -> USD per million tokens; given entries extend the defaults.",
     )
     llm_cache: bool = Field(
         default=False, description="Replay cache: identical requests are answered from the store."

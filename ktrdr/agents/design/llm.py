@@ -25,7 +25,13 @@ from ktrdr.agents.llm.runtime import job_session, run_job_calls
 from ktrdr.agents.llm.tool_loop import ToolInputError, ToolLoopExhausted, run_tool_loop
 from ktrdr.agents.memory import ExperimentMemory, ExperimentRecord
 from ktrdr.data import DataRepository
-from ktrdr.errors import DataError, JobError, StrategyValidationError, ValidationError
+from ktrdr.errors import (
+    DataError,
+    JobError,
+    NotFoundError,
+    StrategyValidationError,
+    ValidationError,
+)
 from ktrdr.execution import JobReporter, worker_operations
 from ktrdr.settings import Settings, get_settings
 from ktrdr.strategy import StrategyConfig, dump_strategy_yaml, save_strategy, validate_strategy
@@ -138,7 +144,7 @@ def data_issues(config: StrategyConfig, data: DataRepository) -> list[dict[str, 
         for timeframe in config.timeframes():
             try:
                 data.available_range(symbol, timeframe)
-            except (DataError, ValidationError) as exc:
+            except (DataError, NotFoundError, ValidationError) as exc:
                 issues.append({"path": "training_data", "message": exc.message})
     return issues
 

@@ -1,0 +1,252 @@
+"""The LLM designer through the real SDK clients against a fake server: turns, errors, retries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+from support.eventually import eventually
+from support.fake_llm import Failure, FakeLLMServer, Hang, Text, ToolUse, last_tool_result
+from support.fake_llm import quick_strategy as strategy_input
+
+from ktrdr.agents.llm._schema import llm_spend
+from ktrdr.agents.workers import DESIGN_JOB
+from ktrdr.execution import JobSpec
+from ktrdr.execution.worker import run_job
+from ktrdr.operations import OperationsService, OperationStatus, OperationType
+from ktrdr.strategy import load_strategy
+
+PROVIDERS = ["anthropic", "openai"]
+DEFAULT_MODEL = {"anthropic": "claude-sonnet-5-5", "openai": "gpt-5.4"}
+PRICE = {"claude-sonnet-5-5": (2.0, 10.0), "gpt-5.4": (2.5, 15.0)}
+
+
+def cost(model: str, calls: list[tuple[int, int]]) -> float:
+    price_in, price_out = PRICE[model]
+    return sum(i * price_in + o * price_out for i, o in calls) / 1e6
+
+
+def design(operations: OperationsService, child: str, provider: str, **request: object) -> str:
+    """Run the design job as a worker does; the outcome (completed, failed, cancelled)."""
+    request = {"designer": provider, "brief": "EURUSD", **request}
+    return run_job(JobSpec(operation_id=child, job=DESIGN_JOB, request=request), operations)
+
+
+def save(strategy: dict) -> ToolUse:
+    return ToolUse("save_strategy_config", strategy)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_valid_strategy_on_the_first_turn_is_saved_with_its_cost(
+    provider, fake_llm, llm_env, operations, child_of_research, ktrdr_home
+) -> None:
+    server = fake_llm([save(strategy_input())])
+    llm_env(server)
+    research, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, provider) == "completed"
+
+    result = operations.get(child).result_summary
+    model = DEFAULT_MODEL[provider]
+    assert result["strategy_name"] == "llm_eurusd_rsi"
+    assert result["designer"] == provider and result["llm_model"] == model
+    assert result["tokens"] == {"input": 1200, "output": 300}
+    assert result["cost_usd"] == pytest.approx(cost(model, [(1200, 300)]))
+    saved = load_strategy(result["strategy_path"])
+    assert saved.model.architecture.hidden_layers == [8]
+    assert result["strategy_path"] == str(ktrdr_home / "strategies" / "llm_eurusd_rsi.yaml")
+    with operations.store.engine.connect() as conn:
+        rows = conn.execute(select(llm_spend)).mappings().all()
+    assert [(r["operation_id"], r["research_id"], r["purpose"], r["model"]) for r in rows] == [
+        (child, research, "design", model)
+    ]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_prompt_gives_format_catalogue_data_brief_and_one_tool(
+    provider, fake_llm, llm_env, operations, child_of_research
+) -> None:
+    server = fake_llm([save(strategy_input())])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    design(operations, child, provider, brief="mean reversion on EURUSD")
+
+    body = server.requests[0].body
+    prompt = str(body["messages"])
+    assert "EURUSD 1h: 5000 bars, 2017-04-19 .. 2018-02-07" in prompt
+    assert "macd: fast_period:int=12 [2..200]" in prompt
+    assert "mean reversion on EURUSD" in prompt
+    assert "No experiments yet." in prompt
+    tool = body["tools"][0]
+    schema = tool["input_schema"] if provider == "anthropic" else tool["function"]["parameters"]
+    assert {"training_data", "indicators", "nn_inputs", "model"} <= set(schema["required"])
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_invalid_strategy_goes_back_with_its_error_paths_and_is_corrected(
+    provider, fake_llm, llm_env, operations, child_of_research
+) -> None:
+    broken = strategy_input()
+    broken["fuzzy_sets"]["rsi_zone"]["oversold"] = {"type": "gaussian", "parameters": [1, 2, 3]}
+    server = fake_llm([save(broken), save(strategy_input())])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, provider) == "completed"
+
+    assert len(server.requests) == 2
+    feedback = last_tool_result(server.requests[1].body)
+    assert "fuzzy_sets.rsi_zone.oversold" in feedback
+    assert "gaussian takes 2 parameters" in feedback
+    result = operations.get(child).result_summary
+    assert result["tokens"] == {"input": 2400, "output": 600}
+
+
+def test_a_strategy_on_missing_data_is_refused_naming_the_data(
+    fake_llm, llm_env, operations, child_of_research
+) -> None:
+    elsewhere = strategy_input()
+    elsewhere["training_data"]["symbols"] = {"mode": "single", "symbol": "DOGEUSD"}
+    server = fake_llm([save(elsewhere), save(strategy_input())])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, "anthropic") == "completed"
+
+    feedback = last_tool_result(server.requests[1].body)
+    assert "training_data" in feedback and "DOGEUSD" in feedback
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_never_valid_fails_the_design_with_the_last_errors(
+    provider, fake_llm, llm_env, operations, child_of_research
+) -> None:
+    broken = strategy_input()
+    broken["model"]["lookback"] = 0
+    server = fake_llm(lambda _body: save(broken))
+    llm_env(server, KTRDR_AGENT_MAX_TURNS="3")
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, provider) == "failed"
+
+    message = operations.get(child).error_message
+    assert message.startswith("no valid strategy after 3 attempts: model.lookback")
+    assert len(server.requests) == 3
+
+
+def test_a_text_answer_is_asked_to_call_the_tool(
+    fake_llm, llm_env, operations, child_of_research
+) -> None:
+    server = fake_llm([Text("Let me think."), save(strategy_input())])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, "anthropic") == "completed"
+    assert server.requests[1].body["messages"][-1] == {
+        "role": "user",
+        "content": "Call the save_strategy_config tool now.",
+    }
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("status", [429, 529, 500])
+def test_rate_limits_overload_and_5xx_are_retried(
+    provider, status, fake_llm, llm_env, operations, child_of_research
+) -> None:
+    server = fake_llm([Failure(status), save(strategy_input())])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, provider) == "completed"
+
+    assert len(server.requests) == 2
+    assert operations.get(child).result_summary["tokens"] == {"input": 1200, "output": 300}
+
+
+def test_a_refused_key_fails_at_once_naming_the_variable(
+    fake_llm, llm_env, operations, child_of_research
+) -> None:
+    server = fake_llm([Failure(401), save(strategy_input())])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, "anthropic") == "failed"
+
+    assert "HTTP 401" in operations.get(child).error_message
+    assert "ANTHROPIC_API_KEY" in operations.get(child).error_message
+    assert len(server.requests) == 1
+
+
+def test_retries_give_up_after_the_configured_number(
+    fake_llm, llm_env, operations, child_of_research
+) -> None:
+    server = fake_llm(lambda _body: Failure(529))
+    llm_env(server, KTRDR_LLM_MAX_RETRIES="2")
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, "anthropic") == "failed"
+
+    assert "gave up after 3 attempts" in operations.get(child).error_message
+    assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_cancelling_interrupts_a_hung_call_within_a_second(
+    provider, fake_llm, llm_env, operations, child_of_research
+) -> None:
+    server = fake_llm([Hang(60)])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+    outcome: list[str] = []
+    runner = threading.Thread(target=lambda: outcome.append(design(operations, child, provider)))
+    runner.start()
+    eventually(lambda: server.requests, "the model call is in flight")
+
+    operations.cancel(child, "cancelled by user")
+    cancelled_at = time.monotonic()
+    runner.join(timeout=10)
+
+    assert time.monotonic() - cancelled_at < 1.0
+    assert outcome == ["cancelled"]
+    assert operations.get(child).status is OperationStatus.CANCELLED
+
+
+def test_the_replay_cache_answers_a_repeated_request_without_http(
+    fake_llm, llm_env, operations, child_of_research
+) -> None:
+    server = fake_llm([save(strategy_input())])
+    llm_env(server, KTRDR_LLM_CACHE="1")
+    _, first = child_of_research(OperationType.AGENT_DESIGN)
+    _, second = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, first, "anthropic") == "completed"
+    assert design(operations, second, "anthropic") == "completed"
+
+    assert len(server.requests) == 1
+    replayed = operations.get(second).result_summary
+    original = operations.get(first).result_summary
+    assert replayed["strategy_path"] == original["strategy_path"]
+    assert replayed["tokens"] == {"input": 0, "output": 0} and replayed["cost_usd"] == 0.0
+    assert replayed["design"]["cache_hits"] == 1
+
+
+def test_a_taken_name_gets_a_suffix_instead_of_overwriting(
+    fake_llm: Callable[..., FakeLLMServer], llm_env, operations, child_of_research, ktrdr_home
+) -> None:
+    other = strategy_input()
+    other["decisions"]["confidence_threshold"] = 0.6
+    server = fake_llm([save(other), save(strategy_input())])
+    llm_env(server)
+    _, first = child_of_research(OperationType.AGENT_DESIGN)
+    _, second = child_of_research(OperationType.AGENT_DESIGN)
+
+    design(operations, first, "anthropic")
+    design(operations, second, "anthropic")
+
+    assert operations.get(second).result_summary["strategy_name"] == "llm_eurusd_rsi_2"
+    first_saved = load_strategy(ktrdr_home / "strategies" / "llm_eurusd_rsi.yaml")
+    assert first_saved.decisions.confidence_threshold == 0.6
