@@ -2,7 +2,8 @@
 
 Ask/tell across research cycles: each design asks the study for a trial; a later design first
 tells the study the score of every finished experiment whose design came from one of its still
-running trials, so the sampler learns which regions of the space pass the gates.
+running trials, so the sampler learns which regions of the space pass the gates. A new study
+starts with the curated ``WARM_START_TRIALS``, so a user's first cycles usually pass both gates.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 
 from ktrdr.agents.design.space import (
+    WARM_START_TRIALS,
     MarketProfile,
     decisions_section,
     feature_sections,
@@ -57,8 +59,8 @@ class OfflineDesigner:
 
     ``OfflineDesigner(settings.resolved_database_url, seed=42).design(brief=None, data=repo,
     memory_records=memory.list())`` -> a validated strategy and ``{study, trial_number, params}``.
-    Deterministic for a seed and a study history: a fresh study with seed 42 always proposes the
-    same first strategy.
+    Deterministic for a seed and a study history: a fresh study first proposes the
+    ``WARM_START_TRIALS`` in order, then what its TPE sampler (seeded by ``seed``) suggests.
     """
 
     def __init__(self, storage_url: str, *, seed: int, study_name: str = DEFAULT_STUDY) -> None:
@@ -81,6 +83,7 @@ class OfflineDesigner:
         start, end = date_range or training_range(data, symbol, timeframe)
         profile = MarketProfile.from_bars(data.load(symbol, timeframe, start, end))
         study = self._study()
+        warm_start(study)
         told = self._learn(study, memory_records)
         study.sampler = optuna.samplers.TPESampler(seed=self.seed + len(study.trials))
         for _attempt in range(MAX_ATTEMPTS):
@@ -167,6 +170,20 @@ class OfflineDesigner:
             "training": training,
             "backtest": {"costs": {"commission_bps": 1.0, "slippage_bps": 0.5}},
         }
+
+
+def warm_start(study: optuna.Study) -> int:
+    """Enqueue ``WARM_START_TRIALS`` into a study without trials; return how many were queued.
+
+    A study that has any trial (waiting, running or finished) is left as it is. Trials already
+    queued with the same parameters are skipped, so two designers racing on a new study queue
+    each warm-start trial once.
+    """
+    if study.get_trials(deepcopy=False):
+        return 0
+    for params in WARM_START_TRIALS:
+        study.enqueue_trial(params, user_attrs={"warm_start": True}, skip_if_exists=True)
+    return len(WARM_START_TRIALS)
 
 
 def strategy_name(symbol: str, timeframe: str, trial_number: int) -> str:

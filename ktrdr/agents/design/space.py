@@ -8,7 +8,7 @@ thresholds — come from the training bars themselves, never from later data.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -295,3 +295,89 @@ def decisions_section(trial: optuna.Trial) -> dict[str, Any]:
         "allow_short_from_flat": True,
         "filters": {"min_signal_separation": trial.suggest_int("min_signal_separation", 0, 6)},
     }
+
+
+# -- warm start --------------------------------------------------------------------------------
+
+
+def _warm_trial(
+    indicators: Sequence[tuple[str, str, Mapping[str, int]]],
+    *,
+    hidden_layers: str,
+    dropout: float,
+    lookback: int,
+    learning_rate: float,
+    min_signal_separation: int,
+) -> dict[str, Any]:
+    """One warm-start trial in the study's parameter names; ``(type, input, params)`` per slot.
+
+    Shared by all: triple-barrier labels 2.0/2.0 x 12 bars, 20 epochs, patience 5, confidence
+    0.40; a fuzzy slot uses the 0.2 quantile tails.
+    """
+    params: dict[str, Any] = {"indicator_count": len(indicators)}
+    for slot, (kind, input_kind, values) in enumerate(indicators):
+        params[f"indicator_{slot}"] = kind
+        params.update({f"indicator_{slot}_{kind}_{name}": v for name, v in values.items()})
+        params[f"indicator_{slot}_input"] = input_kind
+        if input_kind == "fuzzy":
+            params[f"indicator_{slot}_tail"] = 0.2
+    return {
+        **params,
+        "label_source": "triple_barrier",
+        "barrier_pt": 2.0,
+        "barrier_sl": 2.0,
+        "barrier_max_holding": 12,
+        "epochs": 20,
+        "learning_rate": learning_rate,
+        "patience": 5,
+        "hidden_layers": hidden_layers,
+        "dropout": dropout,
+        "lookback": lookback,
+        "confidence_threshold": 0.40,
+        "min_signal_separation": min_signal_separation,
+    }
+
+
+MACD_CLASSIC = {"fast_period": 12, "slow_period": 26, "signal_period": 9}
+# The first designs of a new study: classic indicators with a volatility input (ATR), which lets
+# the model tell the triple barrier's timeouts (HOLD) from its hits, so the test loss drops
+# below 1.0. Measured on EURUSD 1h with seed 42 (acc / loss / trades / win rate / Sharpe):
+# 0.42 / 0.97 / 13 / 54 % / 4.3, 0.45 / 0.98 / 9 / 67 % / 3.0, 0.47 / 0.98 / 10 / 50 % / 2.6.
+WARM_START_TRIALS: tuple[dict[str, Any], ...] = (
+    _warm_trial(
+        [
+            ("atr", "raw", {"period": 3}),
+            ("bollingerbandwidth", "raw", {"period": 20}),
+            ("rsi", "raw", {"period": 14}),
+        ],
+        hidden_layers="64-32",
+        dropout=0.1,
+        lookback=2,
+        learning_rate=0.001,
+        min_signal_separation=0,
+    ),
+    _warm_trial(
+        [
+            ("rsi", "fuzzy", {"period": 14}),
+            ("macd", "raw", MACD_CLASSIC),
+            ("atr", "raw", {"period": 5}),
+        ],
+        hidden_layers="32-16",
+        dropout=0.1,
+        lookback=1,
+        learning_rate=0.001,
+        min_signal_separation=0,
+    ),
+    _warm_trial(
+        [
+            ("macd", "raw", MACD_CLASSIC),
+            ("adx", "fuzzy", {"period": 14}),
+            ("atr", "raw", {"period": 5}),
+        ],
+        hidden_layers="64-32",
+        dropout=0.0,
+        lookback=1,
+        learning_rate=0.0005,
+        min_signal_separation=2,
+    ),
+)
