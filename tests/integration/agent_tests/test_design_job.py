@@ -114,8 +114,8 @@ def test_the_brief_and_request_choose_the_market(operations) -> None:
 
 
 def test_an_unavailable_designer_is_refused(operations) -> None:
-    with pytest.raises(ValidationError, match="designer 'anthropic' is not available yet"):
-        run_design_job(running_design_op(operations), {"designer": "anthropic", "seed": 1})
+    with pytest.raises(ValidationError, match="designer 'mystery' is not available"):
+        run_design_job(running_design_op(operations), {"designer": "mystery", "seed": 1})
 
 
 def test_a_real_worker_runs_the_design_job(operations, ktrdr_home) -> None:

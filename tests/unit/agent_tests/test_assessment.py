@@ -340,8 +340,8 @@ def test_assessment_job_writes_the_file_and_counts_trials(
 
 
 def test_assessment_job_refuses_other_assessors(job_operations: OperationsService) -> None:
-    with pytest.raises(ValidationError, match="assessor 'anthropic' is not available yet"):
-        run_assessment_job("op_agent_assessment_x", {"assessor": "anthropic", "strategy_name": "a"})
+    with pytest.raises(ValidationError, match="assessor 'mystery' is not available"):
+        run_assessment_job("op_agent_assessment_x", {"assessor": "mystery", "strategy_name": "a"})
 
 
 @pytest.mark.parametrize("package", [ktrdr.agents, ktrdr.agents.assessment])
