@@ -86,6 +86,14 @@ class OperationsStore:
             raise NotFoundError(f"operation {operation_id!r} not found")
         return OperationStatus(value)
 
+    def statuses(self, operation_ids: list[str]) -> dict[str, OperationStatus]:
+        """The statuses of several operations in one query (unknown ids are left out)."""
+        query = select(table.c.operation_id, table.c.status).where(
+            table.c.operation_id.in_(operation_ids)
+        )
+        with read_connection(self.engine) as conn:
+            return {row.operation_id: OperationStatus(row.status) for row in conn.execute(query)}
+
     def transition(
         self, operation_id: str, trigger: Trigger, mutate: Mutation | None = None
     ) -> Operation:

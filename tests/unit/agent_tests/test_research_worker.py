@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.eventually import eventually
 
 from ktrdr.agents.memory import ExperimentMemory
 from ktrdr.agents.research_worker import AgentResearchWorker
@@ -64,7 +66,7 @@ class FakeStarter:
 class Cycle:
     """A research operation plus the worker and fakes that drive it."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, poll_interval: float = 0.05) -> None:
         store = OperationsStore.from_url(f"sqlite:///{tmp_path / 'ktrdr.db'}")
         self.ops = OperationsService(store, progress_min_interval=0.0)
         self.design = FakeStarter(self.ops, OperationType.AGENT_DESIGN)
@@ -79,7 +81,7 @@ class Cycle:
             self.training,
             self.backtest,
             memory=self.memory,
-            settings=Settings(home=tmp_path, agent_poll_interval=0.05),
+            settings=Settings(home=tmp_path, agent_poll_interval=poll_interval),
         )
         self.strategy_path = tmp_path / "strategies" / EXAMPLE.name
         self.strategy_path.parent.mkdir(parents=True)
@@ -306,3 +308,15 @@ def test_a_user_strategy_skips_the_design(cycle: Cycle) -> None:
     cycle.worker.step(cycle.id)
     assert cycle.design.calls == []
     assert cycle.params["phase"] == "training"
+
+
+def test_the_loop_wakes_as_soon_as_the_child_finishes(tmp_path: Path) -> None:
+    cycle = Cycle(tmp_path, poll_interval=60.0)
+    cycle.to_training()
+    loop = threading.Thread(target=cycle.worker.run, args=(cycle.id,), daemon=True)
+    loop.start()
+    cycle.finish("training_op_id", PASSING_TRAINING)
+    eventually(lambda: cycle.params["phase"] == "backtesting", "backtest started", timeout=2.0)
+    cycle.ops.cancel(cycle.id)
+    loop.join(timeout=5)
+    assert not loop.is_alive()
