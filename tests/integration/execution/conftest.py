@@ -9,31 +9,18 @@ path too. No product code exists for the tests.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from support.eventually import eventually
 
 from ktrdr.execution import JobSpec, LocalExecutor
 from ktrdr.operations import Operation, OperationsService, OperationsStore
 
 JOBS_MODULE = "integration.execution.sample_jobs"
 T = TypeVar("T")
-DEADLINE_SECONDS = 20.0  # generous: the 2 CPU cores are shared with other test runs
-
-
-def eventually(probe: Callable[[], T], what: str, timeout: float = DEADLINE_SECONDS) -> T:
-    """The first truthy value of ``probe()``, polled until ``timeout``; AssertionError after."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f}s: {what}")
-        time.sleep(0.02)
 
 
 class Jobs:
