@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 from support.eventually import eventually
 
 from ktrdr.agents.design.job import JOB_PATH, run_design_job
+from ktrdr.agents.design.space import WARM_START_TRIALS
 from ktrdr.agents.memory import ExperimentMemory, ExperimentRecord
 from ktrdr.errors import ValidationError
 from ktrdr.execution import JobSpec, LocalExecutor, worker_operations
@@ -58,6 +59,7 @@ def test_the_job_saves_a_strategy_that_loads_back(operations, ktrdr_home) -> Non
     assert result["designer"] == "offline" and result["llm_model"] is None
     assert result["tokens"] == {"input": 0, "output": 0} and result["cost_usd"] == 0.0
     assert result["design"]["study"] == STUDY and result["design"]["trial_number"] == 0
+    assert result["design"]["params"] == WARM_START_TRIALS[0]
     assert result["design"]["params"]["label_source"] == loaded.training.labels.source
     progress = operations.get(operation_id).progress
     assert progress.percentage == 90 and progress.current_step == f"saving {loaded.name}"
@@ -73,7 +75,9 @@ def test_optuna_and_the_ktrdr_schema_share_one_database(operations) -> None:
         assert OperationsService(reopened).get(operation_id).status == OperationStatus.RUNNING
     finally:
         reopened.dispose()
-    assert [t.state for t in study_trials()] == [TrialState.RUNNING, TrialState.RUNNING]
+    states = [t.state for t in study_trials()]
+    assert states[:2] == [TrialState.RUNNING, TrialState.RUNNING]
+    assert states[2:] == [TrialState.WAITING] * (len(WARM_START_TRIALS) - 2)
 
 
 def test_the_next_design_learns_the_recorded_outcome(operations) -> None:

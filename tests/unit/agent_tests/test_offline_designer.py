@@ -18,8 +18,9 @@ from ktrdr.agents.design.offline import (
     resolve_market,
     strategy_name,
     training_range,
+    warm_start,
 )
-from ktrdr.agents.design.space import HOLD_SHARE_BAND, hold_share
+from ktrdr.agents.design.space import HOLD_SHARE_BAND, WARM_START_TRIALS, hold_share
 from ktrdr.agents.memory import ExperimentRecord, experiment_score
 from ktrdr.data import DataRepository
 from ktrdr.errors import ValidationError
@@ -46,6 +47,14 @@ def design_dicts(
 ) -> list[dict[str, Any]]:
     return [
         strategy_to_dict(designer_.design(brief=None, data=data, memory_records=[], **kwargs)[0])
+        for _ in range(count)
+    ]
+
+
+def design_params(designer_: OfflineDesigner, data: DataRepository, count: int) -> list[dict]:
+    """The sampled parameters of ``count`` consecutive designs."""
+    return [
+        designer_.design(brief=None, data=data, memory_records=[])[1]["params"]
         for _ in range(count)
     ]
 
@@ -103,12 +112,49 @@ def test_fifteen_designs_all_validate_and_keep_the_contract(tmp_path, repository
 def test_a_fresh_study_with_the_same_seed_proposes_the_same_strategies(
     tmp_path, repository
 ) -> None:
-    first = design_dicts(designer(tmp_path, "one", seed=5), repository, 3)
-    second = design_dicts(designer(tmp_path, "two", seed=5), repository, 3)
-    other_seed = design_dicts(designer(tmp_path, "three", seed=6), repository, 3)
+    count = len(WARM_START_TRIALS) + 2
+    first = design_dicts(designer(tmp_path, "one", seed=5), repository, count)
+    second = design_dicts(designer(tmp_path, "two", seed=5), repository, count)
 
     assert first == second
-    assert first != other_seed
+
+
+def test_the_sampled_designs_after_the_warm_start_depend_on_the_seed(tmp_path, repository) -> None:
+    warm = len(WARM_START_TRIALS)
+    five = design_params(designer(tmp_path, "one", seed=5), repository, warm + 2)
+    six = design_params(designer(tmp_path, "two", seed=6), repository, warm + 2)
+
+    assert five[:warm] == six[:warm] == list(WARM_START_TRIALS)
+    assert five[warm:] != six[warm:]
+
+
+def test_a_new_study_first_designs_the_warm_start_trials_in_order(tmp_path, repository) -> None:
+    warm = len(WARM_START_TRIALS)
+    params = design_params(designer(tmp_path, "study"), repository, warm + 1)
+
+    assert params[:warm] == list(WARM_START_TRIALS)
+    assert params[warm] not in WARM_START_TRIALS
+    trials = load_study(tmp_path / "study.db").trials
+    assert [t.user_attrs.get("warm_start", False) for t in trials] == [True] * warm + [False]
+
+
+def test_the_warm_start_is_queued_only_into_a_study_without_trials(tmp_path, repository) -> None:
+    design_params(designer(tmp_path, "study"), repository, 1)
+    study = load_study(tmp_path / "study.db")
+
+    assert warm_start(study) == 0
+    again = design_params(designer(tmp_path, "study"), repository, len(WARM_START_TRIALS))
+    assert again[:-1] == list(WARM_START_TRIALS[1:])
+    assert again[-1] not in WARM_START_TRIALS
+    assert len(load_study(tmp_path / "study.db").trials) == len(WARM_START_TRIALS) + 1
+
+
+def test_warm_start_trials_name_every_parameter_their_design_asks_for(tmp_path, repository) -> None:
+    for number, expected in enumerate(WARM_START_TRIALS):
+        design_params(designer(tmp_path, "study"), repository, 1)
+        trial = load_study(tmp_path / "study.db").trials[number]
+        assert trial.params == expected
+        assert trial.distributions.keys() == expected.keys()
 
 
 def test_design_info_names_the_study_trial_and_sampled_params(tmp_path, repository) -> None:
@@ -118,6 +164,7 @@ def test_design_info_names_the_study_trial_and_sampled_params(tmp_path, reposito
 
     assert info["study"] == "ktrdr-offline-designer"
     assert info["trial_number"] == 0
+    assert info["params"] == WARM_START_TRIALS[0]
     assert info["params"]["indicator_count"] >= len(config.indicators)
     assert info["params"]["label_source"] == config.training.labels.source
     trial = load_study(tmp_path / "study.db").trials[0]
@@ -240,7 +287,9 @@ def test_an_invalid_proposal_fails_its_trial_and_the_next_one_is_used(
     assert info["trial_number"] == 1
     assert config.name.endswith("_t0001")
     states = [t.state for t in load_study(tmp_path / "study.db").trials]
-    assert states == [TrialState.FAIL, TrialState.RUNNING]
+    assert states == [TrialState.FAIL, TrialState.RUNNING] + [TrialState.WAITING] * (
+        len(WARM_START_TRIALS) - 2
+    )
 
 
 def test_endlessly_invalid_proposals_raise_after_bounded_attempts(
