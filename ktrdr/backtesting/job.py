@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,9 +19,10 @@ from ktrdr.backtesting.simulator import simulate_positions
 from ktrdr.data import DataRepository
 from ktrdr.errors import DataError
 from ktrdr.execution import JobReporter
-from ktrdr.settings import get_settings
+from ktrdr.execution.artifacts import artifact_sink
 from ktrdr.strategy.indicator_specs import warmup_bars
 from ktrdr.strategy.schema import StrategyConfig
+from ktrdr.training.bundle import MANIFEST_FILE, WEIGHTS_FILE
 from ktrdr.training.evaluation import predict_proba
 from ktrdr.training.models import make_sequences
 from ktrdr.training.predictor import Predictions, Predictor
@@ -70,6 +73,19 @@ def load_backtest_bars(
     return loaded
 
 
+def bundle_files(path: Path) -> dict[str, bytes]:
+    """The files of the bundle folder ``path`` (weights, then bundle.json), to send to a job."""
+    return {name: (Path(path) / name).read_bytes() for name in (WEIGHTS_FILE, MANIFEST_FILE)}
+
+
+def predictor_from_files(files: Mapping[str, bytes]) -> Predictor:
+    """The predictor of a bundle sent as ``bundle_files``, checked like one read from disk."""
+    with tempfile.TemporaryDirectory(prefix="ktrdr-bundle-") as folder:
+        for name, data in files.items():
+            (Path(folder) / Path(name).name).write_bytes(data)
+        return Predictor.load(folder)
+
+
 def predict_from(
     predictor: Predictor,
     bars: Mapping[str, pd.DataFrame],
@@ -105,17 +121,20 @@ def predict_from(
 
 
 def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
-    """Backtest the model in ``request`` and save its trades and equity; the DESIGN §8 summary."""
+    """Backtest the model in ``request`` and save its trades and equity; the DESIGN §8 summary.
+
+    The request carries the model (``bundle_files``) and the bars (``load_backtest_bars``), so
+    the job reads nothing from disk; it writes its files through the artifact sink.
+    """
     started = time.monotonic()
     reporter = JobReporter(operation_id)
-    settings = get_settings()
     symbol = request["symbol"]
-    start, end = pd.Timestamp(request["start_date"]), pd.Timestamp(request["end_date"])
+    start = pd.Timestamp(request["start_date"])
 
-    reporter.progress(percentage=1, current_step="loading model and bars")
-    predictor = Predictor.load(request["model_path"])
+    reporter.progress(percentage=1, current_step="loading model")
+    predictor = predictor_from_files(request["model_files"])
     strategy = predictor.strategy
-    bars = load_backtest_bars(DataRepository(settings.path("data")), strategy, symbol, start, end)
+    bars: BarsByTimeframe = request["bars"]
     reporter.check_cancelled()
 
     reporter.progress(percentage=5, current_step="predicting")
@@ -142,7 +161,9 @@ def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
 
     reporter.check_cancelled()
     reporter.progress(percentage=97, current_step="saving")
-    artifacts = save_artifacts(settings.path("backtests", operation_id), result, positions)
+    sink = artifact_sink()
+    saved = save_artifacts(sink.path("backtests", operation_id), result, positions)
+    artifacts = {kind: str(sink.published(path)) for kind, path in saved.items()}
     logger.info(
         "operation %s: backtested %s on %s %d bars in %.1f s: %d trades, total return %s",
         operation_id,

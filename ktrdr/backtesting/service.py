@@ -17,6 +17,8 @@ from ktrdr.backtesting.job import (
     DEFAULT_CHUNK_ROWS,
     JOB_PATH,
     MIN_BACKTEST_BARS,
+    bundle_files,
+    load_backtest_bars,
     warmup_rows,
 )
 from ktrdr.data import DataRepository, canonical_symbol, canonical_timeframe, parse_timeframe
@@ -104,8 +106,9 @@ class BacktestingService:
         range is ``start_date``/``end_date`` if given, else the strategy's ``backtest.date_range``,
         else everything after the model's training range; it may not overlap the training range
         of the same symbol. ``costs`` ({commission_bps, slippage_bps}) override the strategy's
-        ``backtest.costs``. An invalid request raises (``NotFoundError``, ``ValidationError``,
-        ``DataError``) and creates no operation.
+        ``backtest.costs``. The job gets the model's files and the bars in its request, so it
+        runs the same on a local worker or a remote Ray node. An invalid request raises
+        (``NotFoundError``, ``ValidationError``, ``DataError``) and creates no operation.
         """
         bundle_path = self.resolve_model_path(model_path)
         predictor = Predictor.load(bundle_path)
@@ -123,6 +126,10 @@ class BacktestingService:
             "end_date": backtest_range.end.isoformat(),
             "costs": merged_costs,
             "chunk_rows": self.chunk_rows,
+            "model_files": bundle_files(bundle_path),
+            "bars": load_backtest_bars(
+                self.data, strategy, symbol, backtest_range.start, backtest_range.end
+            ),
         }
         operation = self.operations.create(
             OperationType.BACKTESTING,

@@ -6,8 +6,9 @@ import importlib
 import logging
 import os
 import signal
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -104,7 +105,7 @@ def run_job(spec: JobSpec, operations: OperationsService) -> str:
     started = time.monotonic()
     logger.info("operation %s: job %s started in worker %d", operation_id, spec.job, os.getpid())
     try:
-        result = _call(spec)
+        result = call_job(spec)
     except JobCancelled:
         return _record_cancelled(operations, operation_id)
     except KtrdrError as exc:
@@ -114,6 +115,7 @@ def run_job(spec: JobSpec, operations: OperationsService) -> str:
         message = f"{type(exc).__name__}: {exc}"
         logger.exception("operation %s: job raised %s", operation_id, type(exc).__name__)
     else:
+        result["execution"] = execution_info("local", socket.gethostname(), result)
         outcome = _record_result(operations, operation_id, result)
         logger.info(
             "operation %s: job %s in %.2fs", operation_id, outcome, time.monotonic() - started
@@ -124,7 +126,16 @@ def run_job(spec: JobSpec, operations: OperationsService) -> str:
     )
 
 
-def _call(spec: JobSpec) -> dict[str, Any]:
+def execution_info(executor: str, node: str, result: Mapping[str, Any]) -> dict[str, str]:
+    """Where a job ran, e.g. ``{"executor": "ray", "node": "<node id>", "device": "cuda:0 (...)"}``.
+
+    The device is the one the job reports (training's ``device``), else "cpu".
+    """
+    return {"executor": executor, "node": node, "device": str(result.get("device") or "cpu")}
+
+
+def call_job(spec: JobSpec) -> dict[str, Any]:
+    """Run the job a spec names; its result_summary (None becomes {})."""
     result = load_job(spec.job)(spec.operation_id, dict(spec.request))
     if result is None:
         return {}

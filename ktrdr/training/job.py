@@ -13,11 +13,12 @@ from torch import nn
 
 from ktrdr.data import DataRepository
 from ktrdr.execution import JobReporter
+from ktrdr.execution.artifacts import artifact_sink
 from ktrdr.features.labels import LABEL_NAMES
 from ktrdr.settings import get_settings
 from ktrdr.strategy import strategy_to_dict, validate_strategy
 from ktrdr.strategy.schema import StrategyConfig
-from ktrdr.training.bundle import next_version_dir, save_bundle
+from ktrdr.training.bundle import save_bundle
 from ktrdr.training.dataset import BarsBySymbol, PreparedData, prepare_training_data
 from ktrdr.training.device import device_name, select_device
 from ktrdr.training.evaluation import evaluate
@@ -31,16 +32,19 @@ EPOCHS_SHARE = 90.0  # percent of the progress bar spent in epochs; the rest is 
 
 
 def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
-    """Train the strategy in ``request`` and save its bundle; return the DESIGN §8 summary."""
+    """Train the strategy in ``request`` and save its bundle; return the DESIGN §8 summary.
+
+    The request carries the bars (``load_bars``, loaded by the service) and the bundle folder
+    reserved for the model (``model_dir``, relative to KTRDR_HOME), so the job needs no disk but
+    the artifact sink it writes the bundle into.
+    """
     started = time.monotonic()
     reporter = JobReporter(operation_id)
     strategy = validate_strategy(request["strategy"], source="training request")
     seed = int(request["seed"])
     settings = get_settings()
 
-    reporter.progress(percentage=1, current_step="loading data")
-    bars = load_bars(DataRepository(settings.path("data")), request)
-    reporter.check_cancelled()
+    bars: BarsBySymbol = request["bars"]
     reporter.progress(percentage=3, current_step="features, labels and look-ahead audit")
     prepared = prepare_training_data(strategy, bars)
     reporter.check_cancelled()
@@ -84,9 +88,10 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
     test_metrics = evaluate(
         model, prepared.inputs["test"], prepared.labels["test"], loss=config.loss, device=device
     )
-    model_path = _save(model, strategy, prepared, seed, request, settings.path("models"))
+    sink = artifact_sink()
+    model_path = _save(model, strategy, prepared, seed, request, sink.path(request["model_dir"]))
     return {
-        "model_path": str(model_path),
+        "model_path": str(sink.published(model_path)),
         "training_metrics": _training_metrics(outcome),
         "test_metrics": test_metrics,
         "label_distribution": prepared.label_distribution(),
@@ -163,9 +168,8 @@ def _save(
     prepared: PreparedData,
     seed: int,
     request: dict[str, Any],
-    models_dir: Path,
+    directory: Path,
 ) -> Path:
-    directory = next_version_dir(models_dir, strategy.name)
     starts = [r["start"] for r in prepared.data_range.values()]
     ends = [r["end"] for r in prepared.data_range.values()]
     return save_bundle(

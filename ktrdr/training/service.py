@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from ktrdr.data import DataRepository
-from ktrdr.errors import DataError
+from ktrdr.errors import DataError, ValidationError
 from ktrdr.execution import Executor, JobSpec, ResourceNeeds
 from ktrdr.operations import OperationsService, OperationType
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog, strategy_to_dict, validate_strategy
 from ktrdr.strategy.indicator_specs import warmup_bars
 from ktrdr.strategy.schema import StrategyConfig
+from ktrdr.training.bundle import next_version_dir
 from ktrdr.training.dataset import MIN_SAMPLES
-from ktrdr.training.job import JOB_PATH
+from ktrdr.training.job import JOB_PATH, load_bars
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ class TrainingService:
         """Create the ``training`` operation and submit its job; ``{"operation_id", "success"}``.
 
         An invalid request raises (``ValidationError``, ``NotFoundError``, ``DataError``) and
-        creates no operation.
+        creates no operation. The job gets the bars in its request and a bundle folder reserved
+        here (``models/<name>/v<N>``, empty until the job's bundle is written into it), so it
+        runs the same on a local worker or a remote Ray node.
         """
         config = _with_overrides(self.resolve_strategy(strategy), symbols, timeframes)
         date_range = config.training_data.date_range
@@ -78,6 +81,10 @@ class TrainingService:
             "end_date": end,
             "seed": seed if seed is not None else (config.model.seed or self.settings.agent_seed),
         }
+        request["bars"] = load_bars(self.data, request)
+        resources = ResourceNeeds(cpus=1.0, gpus=max(self.settings.training_gpus, _gpus(config)))
+        model_dir = next_version_dir(self.settings.path("models"), config.name)
+        request["model_dir"] = model_dir.relative_to(self.settings.home).as_posix()
         operation = self.operations.create(
             OperationType.TRAINING,
             parent_operation_id=parent_operation_id,
@@ -89,7 +96,6 @@ class TrainingService:
                 "parameters": {"strategy_name": config.name, "timeframes": config.timeframes()},
             },
         )
-        resources = ResourceNeeds(cpus=1.0, gpus=self.settings.training_gpus)
         self.executor.submit(
             JobSpec(
                 operation_id=operation.operation_id,
@@ -114,6 +120,18 @@ class TrainingService:
                 )
             for timeframe in config.timeframes():
                 self.data.load(symbol, timeframe, start, end)
+
+
+def _gpus(config: StrategyConfig) -> float:
+    """GPUs the strategy asks for in ``deployment: {training_gpus: 1}``; 0 when it does not."""
+    deployment = config.deployment if isinstance(config.deployment, dict) else {}
+    value = deployment.get("training_gpus", 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValidationError(
+            f"strategy {config.name}: deployment.training_gpus must be a number >= 0 "
+            f"(GPUs per training, e.g. 1 or 0.5), got {value!r}"
+        )
+    return float(value)
 
 
 def _with_overrides(

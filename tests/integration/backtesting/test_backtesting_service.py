@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from ktrdr.errors import DataError, NotFoundError, ValidationError
 from ktrdr.operations import OperationStatus, OperationType
 from ktrdr.training.predictor import Predictor
 
-SUMMARY_KEYS = {"metrics", "start_date", "end_date", "bars", "artifacts"}
+SUMMARY_KEYS = {"metrics", "start_date", "end_date", "bars", "artifacts", "execution"}
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,11 @@ def test_a_backtest_completes_with_the_design_summary(
     assert op.status is OperationStatus.COMPLETED, op.error_message
     summary = op.result_summary
     assert set(summary) == SUMMARY_KEYS
+    assert summary["execution"] == {
+        "executor": "local",
+        "node": socket.gethostname(),
+        "device": "cpu",
+    }
     assert tuple(summary["metrics"]) == METRIC_NAMES
     assert all(isinstance(v, (int, float)) or v is None for v in summary["metrics"].values())
     assert summary["bars"] >= 20

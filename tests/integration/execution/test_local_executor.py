@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from integration.execution.conftest import Jobs
 
 JOBS_MODULE = "integration.execution.sample_jobs"
+LOCAL_CPU = {"executor": "local", "node": socket.gethostname(), "device": "cpu"}
 
 
 def test_job_completes_with_its_result_summary(jobs: Jobs) -> None:
@@ -45,7 +47,7 @@ def test_progress_is_visible_in_the_store_while_the_job_runs(jobs: Jobs, tmp_pat
     assert jobs.executor.health()["busy"] == 1
 
     release.touch()
-    assert jobs.finished(operation_id).result_summary == {"pid": pid}
+    assert jobs.finished(operation_id).result_summary == {"pid": pid, "execution": LOCAL_CPU}
     jobs.eventually(lambda: not jobs.executor.is_alive(operation_id), "the job is no longer alive")
 
 
@@ -193,7 +195,7 @@ def test_shutdown_lets_the_running_job_finish_and_refuses_new_jobs(
 
     jobs.executor.shutdown(wait=True)
 
-    assert jobs.operations.get(operation_id).result_summary == {"pid": pid}
+    assert jobs.operations.get(operation_id).result_summary == {"pid": pid, "execution": LOCAL_CPU}
     assert jobs.executor.health()["busy"] == 0
     with pytest.raises(ConflictError, match="shut down"):
         jobs.submit("add", a=1, b=1)

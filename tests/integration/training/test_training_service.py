@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -29,6 +30,7 @@ SUMMARY_KEYS = {
     "feature_names",
     "duration_seconds",
     "device",
+    "execution",
 }
 
 
@@ -39,6 +41,11 @@ def test_training_completes_with_the_design_summary_and_a_bundle(stack: Training
     assert op.status is OperationStatus.COMPLETED, op.error_message
     summary = op.result_summary
     assert set(summary) == SUMMARY_KEYS
+    assert summary["execution"] == {
+        "executor": "local",
+        "node": socket.gethostname(),
+        "device": summary["device"],
+    }
     metrics = summary["training_metrics"]
     assert metrics["epochs_run"] == 3 == len(metrics["history"]["train_loss"])
     assert set(summary["test_metrics"]) >= {

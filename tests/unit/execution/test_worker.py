@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from ktrdr.execution import JobSpec
@@ -20,14 +22,20 @@ def test_a_job_result_becomes_the_result_summary(operations, jobs_module) -> Non
 
     assert outcome == "completed"
     assert operation.status is OperationStatus.COMPLETED
-    assert operation.result_summary == {"operation_id": operation.operation_id, "symbol": "EURUSD"}
+    assert operation.result_summary == {
+        "operation_id": operation.operation_id,
+        "symbol": "EURUSD",
+        "execution": {"executor": "local", "node": socket.gethostname(), "device": "cpu"},
+    }
 
 
-def test_a_job_returning_none_completes_with_an_empty_summary(operations, jobs_module) -> None:
+def test_a_job_returning_none_completes_with_only_where_it_ran(operations, jobs_module) -> None:
     outcome, operation = _run(operations, f"{jobs_module}:nothing")
 
     assert outcome == "completed"
-    assert operation.result_summary == {}
+    assert operation.result_summary == {
+        "execution": {"executor": "local", "node": socket.gethostname(), "device": "cpu"}
+    }
 
 
 @pytest.mark.parametrize(
