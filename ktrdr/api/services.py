@@ -12,6 +12,7 @@ from ktrdr.agents.workers import AssessmentWorker, DesignWorker
 from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataRepository
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
+from ktrdr.execution.base import check_store_for_executor
 from ktrdr.operations import OperationsService, OperationsStore, OperationType
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog
@@ -57,7 +58,12 @@ def strategy_catalog(settings: Settings) -> StrategyCatalog:
 
 
 def build_services(settings: Settings, *, with_executor: bool = True) -> Services:
-    """Open the store, settle jobs lost with a previous server, start the worker pool."""
+    """Open the store, settle jobs lost with a previous server, start the worker pool.
+
+    A Ray cluster with a SQLite store is refused here, before anything starts.
+    """
+    if with_executor:
+        check_store_for_executor(settings)
     settings.home.mkdir(parents=True, exist_ok=True)
     store = OperationsStore.from_url(settings.resolved_database_url)
     operations = OperationsService(store, progress_min_interval=settings.progress_min_interval)

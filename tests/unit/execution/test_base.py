@@ -58,9 +58,15 @@ def test_job_spec_rejects_a_request_that_cannot_reach_a_worker() -> None:
         JobSpec(operation_id="op_training_x", job="jobs:train", request={"f": lambda: 1})
 
 
-def test_create_executor_refuses_ray_until_it_exists(tmp_path: Path, operations) -> None:
-    with pytest.raises(ValidationError, match="ray executor not available yet"):
-        create_executor(Settings(home=tmp_path, executor="ray"), operations)
+@pytest.mark.parametrize("address", ["auto", "ray://head:10001", "10.0.0.5:6379"])
+def test_create_executor_refuses_a_ray_cluster_with_a_sqlite_store(
+    tmp_path: Path, operations, address: str
+) -> None:
+    settings = Settings(home=tmp_path, executor="ray", ray_address=address)
+    with pytest.raises(ValidationError, match="needs a store every node can reach") as raised:
+        create_executor(settings, operations)
+    assert "KTRDR_DATABASE_URL=postgresql" in raised.value.message
+    assert address in raised.value.message
 
 
 def test_create_executor_builds_a_local_pool_from_the_settings(tmp_path: Path, operations) -> None:
