@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 from ktrdr.errors import ValidationError
 from ktrdr.features.builder import FeaturePipeline
+from ktrdr.features.labels import LABEL_NAMES
 from ktrdr.strategy import validate_strategy
 from ktrdr.strategy.schema import StrategyConfig
 from ktrdr.training.bundle import LoadedBundle, load_bundle
@@ -63,12 +64,37 @@ class Predictor:
         """The timeframes the features need, shortest first."""
         return self.strategy.timeframes()
 
-    def predict(self, bars: Mapping[str, pd.DataFrame]) -> Predictions:
-        """Probabilities for every base bar past the warm-up (bars by timeframe, one symbol)."""
-        features = self.pipeline.compute(bars)
-        inputs = self.pipeline.model_inputs(features, self.normalization)
-        values, index = inputs.values, inputs.index
-        if self.strategy.model.type != "mlp":
-            lookback = self.strategy.model.lookback
-            values, index = make_sequences(values, lookback), index[lookback - 1 :]
-        return Predictions(index=index, probabilities=predict_proba(self.bundle.model, values))
+    def predict(
+        self,
+        bars: Mapping[str, pd.DataFrame],
+        *,
+        start: pd.Timestamp | None = None,
+        chunk_rows: int | None = None,
+        on_chunk: Callable[[int, int], None] | None = None,
+    ) -> Predictions:
+        """Probabilities for the base bars (one symbol) past the warm-up, or from ``start`` on.
+
+        Features are computed once over all ``bars`` (earlier bars serve as indicator history);
+        the model then runs ``chunk_rows`` rows at a time, calling ``on_chunk(done, total)`` after
+        each chunk, e.g. to report progress and check for cancellation.
+        """
+        inputs = self.pipeline.model_inputs(self.pipeline.compute(bars), self.normalization)
+        recurrent = self.strategy.model.type != "mlp"
+        window = self.strategy.model.lookback - 1 if recurrent else 0
+        first = window
+        if start is not None:
+            first = max(window, int(inputs.index.searchsorted(start, "left")))
+        size = len(inputs.index)
+        step = chunk_rows or max(1, size - first)
+        chunks = []
+        for begin in range(first, size, step):
+            stop = min(begin + step, size)
+            rows = inputs.values[begin - window : stop]
+            if recurrent:
+                # A copy: the windows are a read-only view, which torch warns about.
+                rows = make_sequences(rows, window + 1).copy()
+            chunks.append(predict_proba(self.bundle.model, rows))
+            if on_chunk is not None:
+                on_chunk(stop - first, size - first)
+        probabilities = np.concatenate(chunks) if chunks else np.empty((0, len(LABEL_NAMES)))
+        return Predictions(index=inputs.index[first:], probabilities=probabilities)
