@@ -30,7 +30,8 @@ def server(tmp_path: Path, ray_cluster: RayCluster, postgres_url: str) -> Iterat
     home.mkdir()
     write_quick_strategy(home, epochs=2)
     write_quick_strategy(home, "slow_eurusd", epochs=400)
-    running = ServerProcess(home, **ray_cluster.server_env(postgres_url)).start()
+    env = ray_cluster.server_env(postgres_url, KTRDR_AGENT_MAX_CONCURRENT_RESEARCHES="3")
+    running = ServerProcess(home, **env).start()
     yield running
     running.stop()
 
@@ -98,6 +99,34 @@ def test_cancel_during_training_stops_the_ray_task(server: ServerProcess) -> Non
     assert server.operation(research_id)["status"] == "cancelled"
     epochs = training["progress"]["context"]["epoch"]
     assert epochs < 400
+
+
+def test_three_concurrent_cycles_all_complete_on_the_cluster(
+    server: ServerProcess, ray_cluster: RayCluster
+) -> None:
+    research_ids = [
+        trigger(server, strategy="quick_eurusd", gates=LENIENT_GATES, seed=seed)
+        for seed in (1, 2, 3)
+    ]
+    status = server.get("/agent/status")
+    assert {r["operation_id"] for r in status["active_researches"]} == set(research_ids)
+    refused = server.post("/agent/trigger", {"strategy": "quick_eurusd"})
+    assert refused.status_code == 409
+    assert refused.json()["reason"] == "active_cycle_exists"
+
+    researches = [finished(server, research_id) for research_id in research_ids]
+    assert [r["status"] for r in researches] == ["completed"] * 3, [
+        r["error_message"] for r in researches
+    ]
+    worker_node = ray_cluster.worker_node()["node_id"]
+    models = set()
+    for research in researches:
+        params = research["metadata"]["parameters"]
+        for key in ("training_result", "backtest_result"):
+            assert params[key]["execution"]["node"] == worker_node
+        models.add(params["training_result"]["model_path"])
+    assert len(models) == 3  # each training got its own bundle version
+    assert server.get("/agent/status")["active_researches"] == []
 
 
 def test_killing_the_worker_node_fails_the_job_with_the_node_named(
