@@ -104,7 +104,7 @@ def _check_timeframe_selection(value: Any) -> Any:
             f"timeframes must be 'all' or a non-empty list of the strategy's timeframes, "
             f"got {value!r}"
         )
-    unknown = [tf for tf in value if tf not in TIMEFRAME_MINUTES]
+    unknown = [tf for tf in value if not isinstance(tf, str) or tf not in TIMEFRAME_MINUTES]
     if unknown:
         raise invalid(
             f"unknown timeframe(s) {', '.join(map(str, unknown))}; "

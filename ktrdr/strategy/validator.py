@@ -159,7 +159,8 @@ def _strategy_timeframes(training_data: Any) -> set[str] | None:
     listed = [selection.get("timeframe")] if mode == "single" else selection.get("list")
     if mode not in ("single", "multi_timeframe") or not isinstance(listed, list):
         return None
-    return set(listed) if all(tf in TIMEFRAME_MINUTES for tf in listed) else None
+    known = all(isinstance(tf, str) and tf in TIMEFRAME_MINUTES for tf in listed)
+    return set(listed) if known else None
 
 
 def _check_nn_inputs(
@@ -181,7 +182,7 @@ def _check_nn_inputs(
         used = timeframes if selected == "all" else selected
         if not isinstance(used, list | set):
             continue
-        outside = [tf for tf in used if tf not in timeframes]
+        outside = [tf for tf in used if not isinstance(tf, str) or tf not in timeframes]
         if outside:
             issues.append(
                 issue(
