@@ -1,0 +1,71 @@
+"""Schemathesis against the OpenAPI schema: generated requests never get a 5xx, and every
+response matches its documented schema and content type.
+
+The app runs with its real services and a real worker pool over a temp KTRDR_HOME. Excluded:
+``POST /agent/trigger`` (an empty body starts a real research cycle, minutes of CPU) and
+``POST /data/import`` (multipart uploads; its refusals are tested in tests/integration/surfaces).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+)
+
+from ktrdr.api import build_services, create_app
+from ktrdr.settings import Settings
+
+EXCLUDED = {("POST", "/api/v1/agent/trigger"), ("POST", "/api/v1/data/import")}
+CHECKS = (not_a_server_error, response_schema_conformance, content_type_conformance)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    home = tmp_path_factory.mktemp("schema") / "home"
+    config = Settings(home=home, database_url=None, api_token=None, cors_origins=[], workers=1)
+    services = build_services(config)
+    try:
+        with TestClient(create_app(config, services=services)):
+            yield create_app(config, services=services)
+    finally:
+        services.close()
+
+
+def test_no_5xx_and_responses_match_the_schema(app: FastAPI) -> None:
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    tested = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) in EXCLUDED:
+            continue
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        def calls_validate(case: schemathesis.Case) -> None:
+            case.call_and_validate(checks=CHECKS)
+
+        calls_validate()
+        tested.append(f"{operation.method.upper()} {operation.path}")
+    documented = sum(len(methods) for methods in app.openapi()["paths"].values())
+    assert len(tested) == documented - len(EXCLUDED), tested
+
+
+def test_the_excluded_endpoints_exist(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    for method, path in EXCLUDED:
+        assert method.lower() in paths[path], path
+
+
+def test_the_schema_is_served(app: FastAPI) -> None:
+    with TestClient(app) as client:
+        assert Path(client.get("/api/v1/openapi.json").json()["openapi"]).name.startswith("3.")
