@@ -69,3 +69,63 @@ def test_the_excluded_endpoints_exist(app: FastAPI) -> None:
 def test_the_schema_is_served(app: FastAPI) -> None:
     with TestClient(app) as client:
         assert Path(client.get("/api/v1/openapi.json").json()["openapi"]).name.startswith("3.")
+
+
+ALIAS_BOMB = "\n".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    + [
+        f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]"
+        for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
+)
+
+
+def test_a_yaml_alias_bomb_is_refused_as_an_invalid_strategy(app: FastAPI) -> None:
+    with TestClient(app) as client:
+        response = client.post("/api/v1/strategies/validate", json={"yaml": ALIAS_BOMB})
+    assert response.status_code == 200
+    result = response.json()["data"]
+    assert result["valid"] is False
+    assert "YAML aliases" in result["issues"][0]["message"]
+
+
+@pytest.mark.parametrize("name", ["..%2F..%2Fetc%2Fpasswd", "..%2Fx", ".hidden", "a%20b"])
+def test_strategy_names_that_try_path_traversal_are_refused(app: FastAPI, name: str) -> None:
+    with TestClient(app) as client:
+        response = client.get(f"/api/v1/strategies/{name}")
+    assert response.status_code in {404, 422}
+    assert response.json()["success"] is False
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"model_path": "../../etc", "symbol": "EURUSD"},
+        {"model_path": "quick", "symbol": "../EURUSD"},
+    ],
+)
+def test_backtests_with_traversing_names_are_refused(app: FastAPI, body: dict) -> None:
+    with TestClient(app) as client:
+        response = client.post("/api/v1/backtests/start", json=body)
+    assert response.status_code in {404, 422}, response.text
+    assert response.json()["success"] is False
+
+
+def test_a_body_over_1_mib_is_a_413(app: FastAPI) -> None:
+    with TestClient(app) as client:
+        response = client.post(
+            "/api/v1/strategies/validate", json={"yaml": "#" * (1024 * 1024 + 1)}
+        )
+    assert response.status_code == 413
+    assert response.json()["error"]["details"]["max_bytes"] == 1024 * 1024
+
+
+def test_a_corrupt_model_bundle_is_a_clear_error(app: FastAPI) -> None:
+    bundle = app.state.services.settings.home / "models" / "broken" / "v1"
+    bundle.mkdir(parents=True)
+    (bundle / "bundle.json").write_text('{"format": "ktrdr-bundle", "trunc')
+    (bundle / "weights.safetensors").write_bytes(b"\x00\x01")
+    with TestClient(app) as client:
+        response = client.post("/api/v1/backtests/start", json={"model_path": str(bundle)})
+    assert 400 <= response.status_code < 500, response.text
+    assert "bundle.json" in response.json()["error"]["message"]
