@@ -19,7 +19,7 @@ from ktrdr.agents.experiments import record_experiment
 from ktrdr.agents.gates import GateThresholds, check_backtest_gate, check_training_gate
 from ktrdr.agents.memory import ExperimentMemory
 from ktrdr.agents.workers import ChildStarter
-from ktrdr.errors import GateFailedError, InvalidTransitionError, KtrdrError
+from ktrdr.errors import GateFailedError, InvalidTransitionError, KtrdrError, TransientError
 from ktrdr.execution import ORPHANED_MESSAGE
 from ktrdr.operations import TERMINAL_STATUSES, Operation, OperationsService, OperationStatus
 from ktrdr.operations.models import utc_now
@@ -100,13 +100,25 @@ class AgentResearchWorker:
         stop = stop or threading.Event()
         logger.info("research %s: loop started", operation_id)
         observability.start_cycle(operation_id)
-        while not self.step(operation_id):
-            self._sleep(operation_id, stop)
+        while not self._tick(operation_id):
+            try:
+                self._sleep(operation_id, stop)
+            except TransientError:
+                stop.wait(self.settings.agent_poll_interval)  # store down: wait, then retry
             if stop.is_set():
                 logger.info("research %s: loop stopped with the server", operation_id)
                 observability.stop_cycle(operation_id)
                 return
         logger.info("research %s: loop finished", operation_id)
+
+    def _tick(self, operation_id: str) -> bool:
+        # A store outage (e.g. PostgreSQL restarting) is waited out: the store still holds the
+        # last persisted phase, so a later tick continues from there.
+        try:
+            return self.step(operation_id)
+        except TransientError as exc:
+            logger.warning("research %s: store unavailable, retrying: %s", operation_id, exc)
+            return False
 
     def step(self, operation_id: str) -> bool:
         """One tick: act on the current phase and persist. True once the research is terminal."""
@@ -124,6 +136,8 @@ class AgentResearchWorker:
                 self._advance(parent, phase)
         except InvalidTransitionError:
             logger.info("research %s: changed under us (cancelled?), re-reading", operation_id)
+        except TransientError:
+            raise  # not the phase's fault: retried on the next tick
         except GateFailedError as exc:
             self._finish_failed(operation_id, exc.message, status="gate_failed")
         except KtrdrError as exc:

@@ -147,19 +147,3 @@ def test_a_second_trigger_gets_409(server: ServerProcess) -> None:
     assert body["error"]["code"] == "active_cycle_exists"
     server.client.delete(f"/agent/cancel/{first}")
 
-
-def test_server_killed_during_training_resumes_and_completes(server: ServerProcess) -> None:
-    research_id = trigger(server, strategy="quick_eurusd", gates=LENIENT_GATES)
-    lost = eventually(lambda: server.get("/agent/status").get("training_op_id"), "training started")
-    server.kill()
-    server.start()
-    research = finished(server, research_id)
-    assert research["status"] == "completed", research["error_message"]
-    params = research["metadata"]["parameters"]
-    lost_training = server.operation(lost)
-    if lost_training["status"] == "failed":
-        assert lost_training["error_message"] == "lost: server restarted"
-        assert params["training_op_id"] != lost
-        assert params["restarted_phases"] == ["training"]
-    statuses = [op["status"] for op in server.get("/operations", active_only=True)["data"]]
-    assert statuses == []
