@@ -73,6 +73,7 @@ class RayExecutor:
         self._jobs: dict[str, _RemoteJob] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._closing = False
         self._connect(env or {}, init_options or {})
         self._task = ray.remote(run_remote_job)
         self._thread = threading.Thread(target=self._watch, name="ktrdr-ray", daemon=True)
@@ -107,7 +108,7 @@ class RayExecutor:
             self._local.submit(spec)
             return
         with self._lock:
-            if self._stopped.is_set():
+            if self._closing:
                 raise ConflictError("the ray executor is shut down; it accepts no jobs")
             if spec.operation_id in self._jobs:
                 raise ConflictError(f"operation {spec.operation_id} was already submitted")
@@ -183,8 +184,10 @@ class RayExecutor:
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop watching; ``wait`` lets the Ray tasks finish first, else they are cancelled."""
-        if self._stopped.is_set():
-            return
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
         while wait and self._jobs:
             time.sleep(POLL_SECONDS)
         self._stopped.set()
