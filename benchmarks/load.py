@@ -177,6 +177,11 @@ pause between requests. An error is any transport failure or non-200 answer.
 
 {markdown_table(headers, rows)}
 
+The clients form a closed loop, so mean latency is about clients ÷ throughput (Little's law).
+The latencies above are mostly time spent queueing for CPU, which the API process, two workers
+training at full speed and the {args.clients} client coroutines all share. They measure what
+this machine can do under that mix, not the cost of a single request.
+
 Machine:
 {machine_markdown(describe_machine(("fastapi", "uvicorn", "sqlalchemy")))}
 """
