@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -23,7 +22,6 @@ logger = logging.getLogger(__name__)
 OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 SERVICE_NAME = "ktrdr"
 PHASE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, float("inf"))
-OPERATION_ID = re.compile(r"\bop_[a-z_]+_\d{8}_\d{6}_[0-9a-f]{8}\b")
 
 CYCLES = Counter(
     "agent_cycles", "Research cycles that ended, by outcome.", ["outcome"]
@@ -153,35 +151,3 @@ def configure_tracing() -> bool:
         _tracing["exporting"] = True
         logger.info("tracing: exporting spans to %s", os.environ[OTLP_ENDPOINT_ENV])
         return True
-
-
-# -- the operation id on log records ----------------------------------------------------------
-
-
-def operation_id_of(record: logging.LogRecord) -> str | None:
-    """The operation a log record is about: the first operation id among its arguments."""
-    args = record.args if isinstance(record.args, tuple) else ()
-    for arg in args:
-        if isinstance(arg, str) and OPERATION_ID.fullmatch(arg):
-            return arg
-    return None
-
-
-def install_log_record_factory() -> None:
-    """Give every log record an ``operation_id`` attribute when it concerns an operation."""
-    current = logging.getLogRecordFactory()
-    if getattr(current, "ktrdr_operation_id", False):
-        return
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = current(*args, **kwargs)
-        operation_id = operation_id_of(record)
-        if operation_id is not None and not hasattr(record, "operation_id"):
-            record.operation_id = operation_id
-        return record
-
-    factory.ktrdr_operation_id = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(factory)
-
-
-install_log_record_factory()

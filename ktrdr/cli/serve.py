@@ -38,7 +38,7 @@ def serve(
     import uvicorn
 
     from ktrdr.api import create_app
-    from ktrdr.api.logging_setup import configure_logging
+    from ktrdr.logging_setup import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)

@@ -16,7 +16,9 @@ from typing import Any
 from ktrdr.errors import InvalidTransitionError, KtrdrError, NotFoundError, ValidationError
 from ktrdr.execution.base import JobSpec
 from ktrdr.execution.reporter import JobCancelled, worker_operations
+from ktrdr.logging_setup import configure_logging
 from ktrdr.operations import OperationsService
+from ktrdr.operations.retry import retry_transient
 from ktrdr.settings import get_settings, reset_settings
 
 logger = logging.getLogger(__name__)
@@ -66,12 +68,9 @@ def _configure_process(config: WorkerConfig) -> None:
     reset_settings()
     # Ctrl-C reaches the whole process group; the executor, not the terminal, stops workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=get_settings().log_level.upper(),
-            format="%(asctime)s %(levelname)s [worker %(process)d] %(name)s: %(message)s",
-        )
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # every worker start migrates
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # every worker start migrates
     for module in config.preload:
         try:
             importlib.import_module(module)
@@ -174,7 +173,7 @@ def _record(
     operations: OperationsService, operation_id: str, outcome: str, write: Callable[[], Any]
 ) -> str:
     try:
-        write()
+        retry_transient(write, f"record the {outcome} outcome of operation {operation_id}")
     except InvalidTransitionError as exc:
         # The operation was cancelled (or failed by the executor) while the job finished.
         logger.info("operation %s: %s outcome not recorded: %s", operation_id, outcome, exc)

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 
-from ktrdr.api.logging_setup import JsonFormatter, configure_logging
+from ktrdr.logging_setup import JsonFormatter, configure_logging
 
 
 def _record(**extra) -> logging.LogRecord:

@@ -17,8 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ktrdr import observability
 from ktrdr.api import Services
-from ktrdr.api.logging_setup import JsonFormatter
 from ktrdr.api.metrics import OperationsCollector
+from ktrdr.logging_setup import JsonFormatter, install_log_record_factory
 from ktrdr.operations import OperationsService, OperationType
 from ktrdr.operations.models import utc_now
 
@@ -183,6 +183,7 @@ def test_tracing_exports_over_otlp_when_the_endpoint_is_set() -> None:
 
 
 def test_log_records_about_an_operation_carry_its_id(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_record_factory()
     op_id = "op_training_20250101_120000_0badf00d"
     with caplog.at_level(logging.INFO, logger="ktrdr.test"):
         logging.getLogger("ktrdr.test").info("operation %s started", op_id)

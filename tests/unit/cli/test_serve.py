@@ -14,7 +14,7 @@ from ktrdr.cli.serve import is_loopback
 def served(monkeypatch) -> list[dict]:
     calls: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
-    monkeypatch.setattr("ktrdr.api.logging_setup.configure_logging", lambda *args: None)
+    monkeypatch.setattr("ktrdr.logging_setup.configure_logging", lambda *args: None)
     return calls
 
 

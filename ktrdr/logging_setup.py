@@ -1,15 +1,17 @@
-"""Logging handlers for the entry points (``ktrdr serve``); library code only gets loggers."""
+"""Logging for the entry points (`ktrdr serve`, worker processes); library code only logs."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 CONTEXT_FIELDS = ("operation_id",)
-TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s [%(process)d] %(name)s: %(message)s"
+OPERATION_ID = re.compile(r"\bop_[a-z_]+_\d{8}_\d{6}_[0-9a-f]{8}\b")
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,6 +40,33 @@ def configure_logging(level: str = "INFO", log_format: Literal["text", "json"] =
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    install_log_record_factory()
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+
+
+def operation_id_of(record: logging.LogRecord) -> str | None:
+    """The operation a log record is about: the first operation id among its arguments."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    for arg in args:
+        if isinstance(arg, str) and OPERATION_ID.fullmatch(arg):
+            return arg
+    return None
+
+
+def install_log_record_factory() -> None:
+    """Give every log record an ``operation_id`` attribute when it concerns an operation."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "ktrdr_operation_id", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        operation_id = operation_id_of(record)
+        if operation_id is not None and not hasattr(record, "operation_id"):
+            record.operation_id = operation_id
+        return record
+
+    factory.ktrdr_operation_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
