@@ -104,6 +104,7 @@ def _agent_service(services: Services) -> AgentService:
         services.training,
         services.backtesting,
         settings=services.settings,
+        job_events=executor.events,
     )
     return AgentService(
         operations, worker, settings=services.settings, strategies=services.strategies

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ktrdr.errors import ValidationError
+from ktrdr.execution.events import JobEvents
 
 if TYPE_CHECKING:
     from ktrdr.operations import OperationsService
@@ -87,7 +88,12 @@ class JobSpec:
 
 @runtime_checkable
 class Executor(Protocol):
-    """Runs jobs somewhere (local processes, a Ray cluster); the store holds their outcome."""
+    """Runs jobs somewhere (local processes, a Ray cluster); the store holds their outcome.
+
+    ``events`` tells in-process listeners (the research loops) as soon as a job has ended.
+    """
+
+    events: JobEvents
 
     def submit(self, spec: JobSpec) -> None:
         """Queue ``spec``; a worker marks the operation running when it starts it."""

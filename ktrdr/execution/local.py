@@ -19,6 +19,7 @@ from typing import Any
 
 from ktrdr.errors import ConflictError, InvalidTransitionError, KtrdrError, ValidationError
 from ktrdr.execution.base import JobSpec
+from ktrdr.execution.events import JobEvents
 from ktrdr.execution.worker import WorkerConfig, worker_main
 from ktrdr.operations import OperationsService, OperationStatus
 
@@ -84,12 +85,14 @@ class LocalExecutor:
         home: Path,
         grace_seconds: float,
         preload: Sequence[str] = (),
+        events: JobEvents | None = None,
     ) -> None:
         if workers < 1:
             raise ValidationError(f"workers must be >= 1, got {workers}")
         if grace_seconds < 0:
             raise ValidationError(f"grace_seconds must be >= 0, got {grace_seconds}")
         self._operations = operations
+        self.events = events or JobEvents()
         self._grace_seconds = grace_seconds
         self._size = workers
         self._config = WorkerConfig(database_url, str(home), tuple(preload))
@@ -331,6 +334,7 @@ class LocalExecutor:
             slot.operation_id = None
             slot.cancel_seen_at = None
         self._lock.notify_all()
+        self.events.job_ended(operation_id)
 
     def _on_exit(self, slot: _Slot) -> None:
         while not slot.connection_closed and slot.connection.poll():
@@ -379,6 +383,7 @@ class LocalExecutor:
             logger.info("operation %s: already ended; worker loss not recorded", operation_id)
         except KtrdrError as exc:
             logger.error("operation %s: worker loss not recorded: %s", operation_id, exc)
+        self.events.job_ended(operation_id)
 
     def _poll_store(self) -> None:
         now = time.monotonic()

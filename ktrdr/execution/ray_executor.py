@@ -68,6 +68,7 @@ class RayExecutor:
         self._home = Path(home)
         self._grace_seconds = grace_seconds
         self._local = local
+        self.events = local.events  # one hub: jobs on Ray and on the local pool alike
         self._remote_jobs = frozenset(remote_jobs)
         self._job_resources = dict(job_resources or {})
         self._jobs: dict[str, _RemoteJob] = {}
@@ -269,6 +270,7 @@ class RayExecutor:
         finally:
             with self._lock:
                 self._jobs.pop(operation_id, None)
+            self.events.job_ended(operation_id)
 
     def _record(self, operation_id: str, outcome: RemoteOutcome) -> None:
         if outcome.status == "completed":

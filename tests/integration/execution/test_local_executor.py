@@ -32,6 +32,15 @@ def test_job_completes_with_its_result_summary(jobs: Jobs) -> None:
     assert operation.progress.percentage == 100.0
 
 
+def test_listeners_hear_of_a_job_once_its_outcome_is_stored(jobs: Jobs) -> None:
+    heard: list[tuple[str, str]] = []
+    jobs.executor.events.subscribe(
+        lambda op_id: heard.append((op_id, jobs.operations.get(op_id).status.value))
+    )
+    operation_id = jobs.submit("add", a=1, b=1)
+    jobs.eventually(lambda: (operation_id, "completed") in heard, "the listener heard of it")
+
+
 def test_progress_is_visible_in_the_store_while_the_job_runs(jobs: Jobs, tmp_path: Path) -> None:
     release = tmp_path / "release"
     operation_id = jobs.submit("hold", release=str(release), stopped=str(tmp_path / "stopped"))
