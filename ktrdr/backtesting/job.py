@@ -6,11 +6,10 @@ import logging
 import math
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ktrdr.backtesting.artifacts import save_artifacts
@@ -23,9 +22,7 @@ from ktrdr.execution.artifacts import artifact_sink
 from ktrdr.strategy.indicator_specs import warmup_bars
 from ktrdr.strategy.schema import StrategyConfig
 from ktrdr.training.bundle import MANIFEST_FILE, WEIGHTS_FILE
-from ktrdr.training.evaluation import predict_proba
-from ktrdr.training.models import make_sequences
-from ktrdr.training.predictor import Predictions, Predictor
+from ktrdr.training.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -86,40 +83,6 @@ def predictor_from_files(files: Mapping[str, bytes]) -> Predictor:
         return Predictor.load(folder)
 
 
-def predict_from(
-    predictor: Predictor,
-    bars: Mapping[str, pd.DataFrame],
-    start: pd.Timestamp,
-    *,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    on_chunk: Callable[[int, int], None] | None = None,
-) -> Predictions:
-    """The predictor's probabilities for the base bars from ``start`` on, in chunks of rows.
-
-    Features are computed once over all ``bars`` (so a chunk boundary never restarts an
-    indicator); the model then runs ``chunk_rows`` rows at a time and ``on_chunk(done, total)``
-    is called after each chunk, e.g. to report progress and check for cancellation.
-    """
-    pipeline = predictor.pipeline
-    inputs = pipeline.model_inputs(pipeline.compute(bars), predictor.normalization)
-    recurrent = predictor.strategy.model.type != "mlp"
-    window = predictor.strategy.model.lookback - 1 if recurrent else 0
-    first = max(window, int(inputs.index.searchsorted(start, "left")))
-    total = len(inputs.index) - first
-    chunks = []
-    for begin in range(first, len(inputs.index), chunk_rows):
-        stop = min(begin + chunk_rows, len(inputs.index))
-        rows = inputs.values[begin - window : stop]
-        if recurrent:
-            # A copy: the windows are a read-only view, which torch warns about.
-            rows = make_sequences(rows, window + 1).copy()
-        chunks.append(predict_proba(predictor.bundle.model, rows))
-        if on_chunk is not None:
-            on_chunk(stop - first, total)
-    probabilities = np.concatenate(chunks) if chunks else np.empty((0, 3))
-    return Predictions(index=inputs.index[first:], probabilities=probabilities)
-
-
 def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
     """Backtest the model in ``request`` and save its trades and equity; the DESIGN §8 summary.
 
@@ -138,10 +101,9 @@ def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
     reporter.check_cancelled()
 
     reporter.progress(percentage=5, current_step="predicting")
-    predictions = predict_from(
-        predictor,
+    predictions = predictor.predict(
         bars,
-        start,
+        start=start,
         chunk_rows=int(request.get("chunk_rows", DEFAULT_CHUNK_ROWS)),
         on_chunk=lambda done, total: _report_chunk(reporter, done, total),
     )

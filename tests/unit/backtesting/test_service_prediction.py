@@ -10,7 +10,7 @@ import pytest
 from support.bars import random_walk_bars
 from support.strategies import make_strategy
 
-from ktrdr.backtesting.job import history_bars, load_backtest_bars, predict_from, warmup_rows
+from ktrdr.backtesting.job import history_bars, load_backtest_bars, warmup_rows
 from ktrdr.data import DataRepository
 from ktrdr.features.builder import FeaturePipeline
 from ktrdr.strategy import strategy_to_dict
@@ -79,8 +79,8 @@ def test_chunked_predictions_from_a_start_equal_one_full_prediction(
     start = bars["1h"].index[150]
     calls: list[tuple[int, int]] = []
 
-    chunked = predict_from(
-        predictor, bars, start, chunk_rows=chunk_rows, on_chunk=lambda d, t: calls.append((d, t))
+    chunked = predictor.predict(
+        bars, start=start, chunk_rows=chunk_rows, on_chunk=lambda d, t: calls.append((d, t))
     )
 
     assert chunked.index[0] == start
@@ -94,7 +94,7 @@ def test_chunked_predictions_from_a_start_equal_one_full_prediction(
 def test_a_start_inside_the_warm_up_predicts_from_the_first_ready_bar(tmp_path: Path) -> None:
     bars = {"1h": random_walk_bars(200)}
     predictor = untrained_predictor(strategy_for(MODELS["lstm_lookback_4"]), bars, tmp_path / "b")
-    chunked = predict_from(predictor, bars, bars["1h"].index[0])
+    chunked = predictor.predict(bars, start=bars["1h"].index[0])
     full = predictor.predict(bars)
     pd.testing.assert_index_equal(chunked.index, full.index)
     assert len(chunked.index) == 200 - 29 - 3  # EMA 30 is NaN for 29 bars; 4-bar windows
