@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from reliability.cycles import PostgresCluster, write_quick_strategy
+from reliability.cycles import PostgresCluster
+from support.cycles import write_quick_strategy
 from support.server import ServerProcess, free_port
 
 

@@ -9,54 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
-from support.eventually import eventually
 from support.server import ServerProcess
 
-from ktrdr.strategy import load_strategy, strategy_to_dict
+from ktrdr.strategy import load_strategy
 from ktrdr.training.predictor import Predictor
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "strategies"
-LENIENT_GATES = {
-    "training_min_accuracy": 0.0,
-    "training_max_loss": 100.0,
-    "training_min_loss_decrease": -100.0,
-    "backtest_min_trades": 0,
-    "backtest_min_win_rate": 0.0,
-    "backtest_max_drawdown": 1.0,
-    "backtest_min_sharpe": -1000.0,
-}
-CYCLE_TIMEOUT = 240.0
-TERMINAL = {"completed", "failed", "cancelled"}
-
-
-def write_quick_strategy(home: Path, name: str, epochs: int) -> str:
-    """The EURUSD example with a tiny model and ``epochs`` epochs, in the server's catalog."""
-    data = strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"))
-    data["name"] = name
-    data["model"]["architecture"]["hidden_layers"] = [8]
-    data["decisions"]["confidence_threshold"] = 0.34  # a tiny model is rarely confident
-    data["training"].update({"epochs": epochs, "early_stopping": {"patience": epochs}})
-    folder = home / "strategies"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return name
-
-
-def trigger(server: ServerProcess, **body: Any) -> str:
-    """Trigger a cycle with lenient gates; its research operation id."""
-    response = server.post("/agent/trigger", {"gates": LENIENT_GATES, **body})
-    assert response.status_code == 202, response.text
-    return response.json()["operation_id"]
-
-
-def finished(server: ServerProcess, operation_id: str) -> dict[str, Any]:
-    """The operation once it is terminal."""
-    return eventually(
-        lambda: (op := server.operation(operation_id))["status"] in TERMINAL and op,
-        f"operation {operation_id} ends",
-        timeout=CYCLE_TIMEOUT,
-    )
 
 
 def assert_nothing_running(server: ServerProcess) -> None:

@@ -10,9 +10,8 @@ from reliability.cycles import (
     assert_artifacts_readable,
     assert_ended_by_the_work,
     assert_nothing_running,
-    finished,
-    trigger,
 )
+from support.cycles import finished, trigger
 from support.eventually import eventually
 from support.server import ServerProcess
 

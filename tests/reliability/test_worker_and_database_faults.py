@@ -14,9 +14,8 @@ from reliability.cycles import (
     PostgresCluster,
     assert_artifacts_readable,
     assert_nothing_running,
-    finished,
-    trigger,
 )
+from support.cycles import finished, trigger
 from support.eventually import eventually
 from support.server import ServerProcess
 

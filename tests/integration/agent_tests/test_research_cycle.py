@@ -7,36 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
+from support.cycles import LENIENT_GATES, finished, trigger, write_quick_strategy
 from support.eventually import eventually
 from support.server import ServerProcess
-
-from ktrdr.strategy import load_strategy, strategy_to_dict
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "strategies"
-LENIENT_GATES = {
-    "training_min_accuracy": 0.0,
-    "training_max_loss": 100.0,
-    "training_min_loss_decrease": -100.0,
-    "backtest_min_trades": 0,
-    "backtest_min_win_rate": 0.0,
-    "backtest_max_drawdown": 1.0,
-    "backtest_min_sharpe": -1000.0,
-}
-CYCLE_TIMEOUT = 240.0
-
-
-def write_quick_strategy(home: Path, name: str = "quick_eurusd", epochs: int = 3) -> str:
-    """The EURUSD example with a tiny model, saved where the server's catalog finds it."""
-    data = strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"))
-    data["name"] = name
-    data["model"]["architecture"]["hidden_layers"] = [8]
-    data["decisions"]["confidence_threshold"] = 0.34  # a tiny model is rarely confident
-    data["training"].update({"epochs": epochs, "early_stopping": {"patience": epochs}})
-    folder = home / "strategies"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return name
 
 
 @pytest.fixture
@@ -48,25 +21,6 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     running = ServerProcess(home).start()
     yield running
     running.stop()
-
-
-def trigger(server: ServerProcess, **body: object) -> str:
-    response = server.post("/agent/trigger", body)
-    assert response.status_code == 202, response.text
-    payload = response.json()
-    assert payload["triggered"] is True
-    return payload["operation_id"]
-
-
-def finished(server: ServerProcess, operation_id: str) -> dict:
-    return eventually(
-        lambda: (
-            (op := server.operation(operation_id))["status"] in {"completed", "failed", "cancelled"}
-            and op
-        ),
-        f"research {operation_id} ends",
-        timeout=CYCLE_TIMEOUT,
-    )
 
 
 def test_full_cycle_with_real_training_and_backtest(server: ServerProcess) -> None:
@@ -146,4 +100,3 @@ def test_a_second_trigger_gets_409(server: ServerProcess) -> None:
     assert body["reason"] == "active_cycle_exists" and body["operation_id"] == first
     assert body["error"]["code"] == "active_cycle_exists"
     server.client.delete(f"/agent/cancel/{first}")
-

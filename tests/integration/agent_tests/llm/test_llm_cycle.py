@@ -9,21 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.cycles import CYCLE_TIMEOUT, LENIENT_GATES
 from support.eventually import eventually
 from support.fake_llm import ASSESSMENT_INPUT, FakeLLMServer, Reply, ToolUse, tool_names
 from support.fake_llm import quick_strategy as strategy_input
 from support.server import ServerProcess
 
-LENIENT_GATES = {
-    "training_min_accuracy": 0.0,
-    "training_max_loss": 100.0,
-    "training_min_loss_decrease": -100.0,
-    "backtest_min_trades": 0,
-    "backtest_min_win_rate": 0.0,
-    "backtest_max_drawdown": 1.0,
-    "backtest_min_sharpe": -1000.0,
-}
-CYCLE_TIMEOUT = 240.0
 MAX_TURNS = 2
 
 
