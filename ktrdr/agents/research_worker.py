@@ -271,6 +271,7 @@ class AgentResearchWorker:
             **self._spend(operation_id, result),
         )
         params = self.operations.get(operation_id).metadata.parameters
+        self._record_ahead(operation_id, OperationStatus.COMPLETED, None)
         self.operations.complete(operation_id, cycle_summary(params))
 
     # -- children that did not complete -----------------------------------------------------
@@ -297,10 +298,18 @@ class AgentResearchWorker:
 
     def _finish_failed(self, operation_id: str, message: str, status: str = "failed") -> None:
         self._set(operation_id, outcome=status)
+        self._record_ahead(operation_id, OperationStatus.FAILED, message)
         self.operations.fail(operation_id, message)
         logger.info("research %s: %s", operation_id, message)
 
     # -- bookkeeping -------------------------------------------------------------------------
+
+    def _record_ahead(self, operation_id: str, status: OperationStatus, error: str | None) -> None:
+        """Record the experiment before the research turns terminal, so whoever sees the
+        outcome also finds the record; ``_record_terminal`` corrects it if a cancel won."""
+        current = self.operations.get(operation_id)
+        outcome = current.model_copy(update={"status": status, "error_message": error})
+        record_experiment(self.memory, outcome)
 
     def _record_terminal(self, parent: Operation) -> None:
         record_experiment(self.memory, parent)  # an upsert: recording twice is harmless

@@ -17,11 +17,11 @@ from support.server import ServerProcess, free_port
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    """A KTRDR_HOME with a 3-epoch and a 20-epoch strategy."""
+    """A KTRDR_HOME with a 3-epoch strategy and a 120-epoch one (seconds of training to hit)."""
     folder = tmp_path / "home"
     folder.mkdir()
     write_quick_strategy(folder, "quick_eurusd", epochs=3)
-    write_quick_strategy(folder, "long_eurusd", epochs=20)
+    write_quick_strategy(folder, "long_eurusd", epochs=120)
     return folder
 
 

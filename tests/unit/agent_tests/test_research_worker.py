@@ -320,3 +320,21 @@ def test_the_loop_wakes_as_soon_as_the_child_finishes(tmp_path: Path) -> None:
     cycle.ops.cancel(cycle.id)
     loop.join(timeout=5)
     assert not loop.is_alive()
+
+
+def test_the_experiment_is_recorded_before_the_cycle_turns_terminal(
+    cycle: Cycle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded_at_fail: list[str] = []
+    real_fail = cycle.ops.fail
+
+    def fail(operation_id: str, message: str):  # type: ignore[no-untyped-def]
+        if operation_id == cycle.id:
+            recorded_at_fail.append(cycle.memory.get(cycle.id).status)
+        return real_fail(operation_id, message)
+
+    monkeypatch.setattr(cycle.ops, "fail", fail)
+    cycle.to_training()
+    cycle.finish("training_op_id", FAILING_TRAINING)
+    cycle.worker.step(cycle.id)
+    assert recorded_at_fail == ["gate_failed"]
