@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from ktrdr import observability
@@ -19,7 +18,13 @@ from ktrdr.agents.experiments import record_experiment
 from ktrdr.agents.gates import GateThresholds, check_backtest_gate, check_training_gate
 from ktrdr.agents.memory import ExperimentMemory
 from ktrdr.agents.workers import ChildStarter
-from ktrdr.errors import GateFailedError, InvalidTransitionError, KtrdrError, TransientError
+from ktrdr.errors import (
+    GateFailedError,
+    InvalidTransitionError,
+    InvariantError,
+    KtrdrError,
+    TransientError,
+)
 from ktrdr.execution import ORPHANED_MESSAGE
 from ktrdr.execution.events import JobEvents
 from ktrdr.operations import TERMINAL_STATUSES, Operation, OperationsService, OperationStatus
@@ -71,7 +76,6 @@ class AgentResearchWorker:
         *,
         memory: ExperimentMemory | None = None,
         settings: Settings | None = None,
-        service_factory: Callable[[], tuple[TrainingStarter, BacktestStarter]] | None = None,
         job_events: JobEvents | None = None,
     ) -> None:
         self.operations = operations_service
@@ -79,7 +83,6 @@ class AgentResearchWorker:
         self.assessment_worker = assessment_worker
         self._training = training_service
         self._backtest = backtest_service
-        self._factory = service_factory
         self.memory = memory or ExperimentMemory(operations_service.store.engine)
         self.settings = settings or get_settings()
         self._wakeups: dict[str, threading.Event] = {}
@@ -88,16 +91,16 @@ class AgentResearchWorker:
 
     @property
     def training_service(self) -> TrainingStarter:
-        """The training service, created on first use in production."""
+        """The real TrainingService (a fake in unit tests)."""
         if self._training is None:
-            self._training, self._backtest = self._services()
+            raise InvariantError("the research worker was built without a training service")
         return self._training
 
     @property
     def backtest_service(self) -> BacktestStarter:
-        """The backtesting service, created on first use in production."""
+        """The real BacktestingService (a fake in unit tests)."""
         if self._backtest is None:
-            self._training, self._backtest = self._services()
+            raise InvariantError("the research worker was built without a backtesting service")
         return self._backtest
 
     def run(self, operation_id: str, stop: threading.Event | None = None) -> None:
@@ -351,11 +354,6 @@ class AgentResearchWorker:
         tokens["output"] = tokens.get("output", 0) + int(used.get("output", 0))
         cost = float(params.get("cost_usd") or 0.0) + float(result.get("cost_usd") or 0.0)
         return {"tokens": tokens, "cost_usd": round(cost, 6)}
-
-    def _services(self) -> tuple[TrainingStarter, BacktestStarter]:
-        if self._factory is None:
-            raise KtrdrError("no training/backtesting services configured for the research worker")
-        return self._factory()
 
     def _on_job_ended(self, operation_id: str) -> None:
         parent = self.operations.get(operation_id).parent_operation_id

@@ -89,14 +89,13 @@ def build_services(settings: Settings, *, with_executor: bool = True) -> Service
     services.backtesting = BacktestingService(
         operations, services.executor, settings=settings, data=services.data
     )
-    services.agent = _agent_service(services)
+    services.agent = _agent_service(services, services.executor)
     services.agent.resume_active()
     return services
 
 
-def _agent_service(services: Services) -> AgentService:
-    operations, executor = services.operations, services.executor
-    assert executor is not None
+def _agent_service(services: Services, executor: Executor) -> AgentService:
+    operations = services.operations
     worker = AgentResearchWorker(
         operations,
         DesignWorker(operations, executor),
