@@ -57,9 +57,10 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front: a deferred transaction that upgrades to a write
-        # fails with "database is locked" without waiting for the busy timeout.
-        mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # fails with "database is locked" without waiting for the busy timeout. Reads run in
+        # autocommit, each statement its own snapshot: no BEGIN/ROLLBACK round trip per read.
+        if conn.get_execution_options().get("write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
