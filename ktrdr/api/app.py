@@ -13,7 +13,7 @@ import ktrdr
 from ktrdr.api.envelope import ERROR_RESPONSES
 from ktrdr.api.errors import UnhandledErrorMiddleware, install_error_handlers
 from ktrdr.api.metrics import router as metrics_router
-from ktrdr.api.routers import agent, backtests, data, health, operations, strategies, training
+from ktrdr.api.routers import agent, backtests, data, health, operations, page, strategies, training
 from ktrdr.api.security import BearerTokenMiddleware, BodySizeLimitMiddleware
 from ktrdr.api.services import Services, build_services
 from ktrdr.settings import Settings, get_settings
@@ -30,7 +30,7 @@ ROUTERS = (
     backtests.router,
     agent.router,
 )
-OPEN_ROUTES = frozenset({("GET", f"{API_PREFIX}/health")})
+OPEN_ROUTES = frozenset({("GET", f"{API_PREFIX}/health"), ("GET", "/")})
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(metrics_router)
+    app.include_router(page.router)
     install_error_handlers(app)
     _add_middleware(app, settings)
     return app
