@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ktrdr.cli.client import api_client
-from ktrdr.cli.follow import Operation, follow_operation, format_value, summary_table
-from ktrdr.cli.output import console, print_json
+from ktrdr.cli.follow import Operation, format_value, start_job, summary_table
+from ktrdr.cli.output import console
 
 # (result key, label, format) in the order people read them.
 METRIC_ROWS = (
@@ -47,22 +46,15 @@ def backtest(
 ) -> None:
     """Backtest a trained model on bars outside its training range."""
     body = {"model_path": model, "symbol": symbol, "start_date": start, "end_date": end}
-    with api_client(ctx) as client:
-        payload = client.post("/backtests/start", {k: v for k, v in body.items() if v is not None})
-        if follow:
-            follow_operation(
-                client,
-                payload["operation_id"],
-                render_summary=render_backtest_summary,
-                as_json=as_json,
-            )
-            return
-    if as_json:
-        print_json(payload)
-        return
-    operation_id = payload["operation_id"]
-    console().print(f"backtest started: {operation_id}")
-    console().print(f"check on it with `ktrdr operations status {operation_id}`")
+    start_job(
+        ctx,
+        "/backtests/start",
+        body,
+        noun="backtest",
+        follow=follow,
+        as_json=as_json,
+        render_summary=render_backtest_summary,
+    )
 
 
 def render_backtest_summary(operation: Operation) -> None:

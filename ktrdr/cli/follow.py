@@ -26,7 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ktrdr.cli.client import ApiClient
+from ktrdr.cli.client import ApiClient, api_client
 from ktrdr.cli.output import console, print_json
 
 POLL_INTERVAL_SECONDS = 0.5
@@ -152,6 +152,32 @@ def follow_operation(
     if not as_json:
         render_summary(operation)
     return operation
+
+
+def start_job(
+    ctx: typer.Context,
+    path: str,
+    body: dict[str, Any],
+    *,
+    noun: str,
+    follow: bool,
+    as_json: bool,
+    render_summary: SummaryRenderer,
+) -> None:
+    """POST a job request (``None`` fields left out); follow it, or say how to check on it."""
+    with api_client(ctx) as client:
+        payload = client.post(path, {k: v for k, v in body.items() if v is not None})
+        if follow:
+            follow_operation(
+                client, payload["operation_id"], render_summary=render_summary, as_json=as_json
+            )
+            return
+    if as_json:
+        print_json(payload)
+        return
+    operation_id = payload["operation_id"]
+    console().print(f"{noun} started: {operation_id}")
+    console().print(f"check on it with `ktrdr operations status {operation_id}`")
 
 
 def wait_for_operation(

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ktrdr.cli.client import api_client
-from ktrdr.cli.follow import Operation, follow_operation, format_value, summary_table
-from ktrdr.cli.output import console, format_duration, print_json
+from ktrdr.cli.follow import Operation, format_value, start_job, summary_table
+from ktrdr.cli.output import console, format_duration
 from ktrdr.errors import KtrdrError
 from ktrdr.strategy import load_strategy, strategy_to_dict
 
@@ -46,22 +45,15 @@ def train(
         "end_date": end,
         "seed": seed,
     }
-    with api_client(ctx) as client:
-        payload = client.post("/training/start", {k: v for k, v in body.items() if v is not None})
-        if follow:
-            follow_operation(
-                client,
-                payload["operation_id"],
-                render_summary=render_training_summary,
-                as_json=as_json,
-            )
-            return
-    if as_json:
-        print_json(payload)
-        return
-    operation_id = payload["operation_id"]
-    console().print(f"training started: {operation_id}")
-    console().print(f"check on it with `ktrdr operations status {operation_id}`")
+    start_job(
+        ctx,
+        "/training/start",
+        body,
+        noun="training",
+        follow=follow,
+        as_json=as_json,
+        render_summary=render_training_summary,
+    )
 
 
 def strategy_reference(strategy: str) -> str | dict[str, Any]:
