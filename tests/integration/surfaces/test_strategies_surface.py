@@ -95,7 +95,7 @@ def test_list_and_show_come_from_the_server(plain_server):
     for path in EXAMPLE_FILES:
         assert path.stem in listed.stdout
     assert shown.exit_code == 0, shown.output
-    assert "confidence_threshold: 0.55" in shown.stdout
+    assert "confidence_threshold: 0.4" in shown.stdout
     data = json.loads(raw.stdout)["data"]
     assert data["name"] == "eurusd_rsi_macd_mlp"
     assert data["path"] == str(EXAMPLE)
