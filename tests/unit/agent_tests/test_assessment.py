@@ -77,8 +77,13 @@ def backtest(**metrics: float | None) -> dict[str, Any]:
 
 @pytest.fixture
 def mlp_strategy() -> dict[str, Any]:
-    """The eurusd_rsi_macd_mlp example as a dict (hidden_layers, zigzag labels, threshold 0.55)."""
-    return strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"))
+    """The eurusd_rsi_macd_mlp example as a dict (hidden_layers, zigzag labels), threshold 0.55."""
+    return _with_threshold(strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml")))
+
+
+def _with_threshold(strategy: dict[str, Any], threshold: float = 0.55) -> dict[str, Any]:
+    strategy["decisions"]["confidence_threshold"] = threshold
+    return strategy
 
 
 def test_healthy_cycle_is_promising_and_cites_numbers() -> None:
@@ -300,7 +305,8 @@ def test_assessment_job_writes_the_file_and_counts_trials(
     job_operations: OperationsService, ktrdr_home: Path
 ) -> None:
     strategies = ktrdr_home / "strategies"
-    strategy_path = save_strategy(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"), strategies)
+    example = strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"))
+    strategy_path = save_strategy(_with_threshold(example), strategies)
     ExperimentMemory(job_operations.store.engine).record(
         ExperimentRecord(
             experiment_id="op_agent_research_20260101_000000_00000001",
