@@ -1,14 +1,14 @@
 """`make demo`: a full research cycle on the bundled data with the offline designer.
 
-Starts `ktrdr serve` on a free loopback port with a throw-away KTRDR_HOME, runs
-`ktrdr agent trigger --follow`, prints the outcome, and stops the server.
+Starts `ktrdr serve` on a free loopback port with a throw-away KTRDR_HOME in the temp folder,
+runs `ktrdr agent trigger --follow`, prints the outcome, and stops the server; the cycle's
+files (strategy, model, trades, assessment) stay in that folder to look at.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -76,7 +76,7 @@ def main() -> int:
     outcome = cycle.get("status", "unknown")
     reason = cycle.get("error_message") or cycle.get("verdict") or ""
     print(f"demo: research cycle {outcome} in {took:.1f}s: {reason}", flush=True)
-    shutil.rmtree(home, ignore_errors=True)
+    print(f"demo: its files stay in {home} (a throw-away KTRDR_HOME; delete it when done)")
     gated = outcome == "failed" and reason.startswith(GATE_FAILURES)
     return 0 if outcome == "completed" or gated else 1
 
