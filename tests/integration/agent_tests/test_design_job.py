@@ -9,7 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from support.eventually import eventually
+from support.eventually import terminal
 
 from ktrdr.agents.design.job import JOB_PATH, run_design_job
 from ktrdr.agents.design.space import WARM_START_TRIALS
@@ -135,11 +135,7 @@ def test_a_real_worker_runs_the_design_job(operations, ktrdr_home) -> None:
         executor.submit(
             JobSpec(operation_id=operation.operation_id, job=JOB_PATH, request={"seed": 9})
         )
-        done = eventually(
-            lambda: (op := operations.get(operation.operation_id)).is_terminal and op,
-            "the design operation finishes",
-            timeout=120,
-        )
+        done = terminal(operations, operation.operation_id, timeout=120)
     finally:
         executor.shutdown(wait=False)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.eventually import eventually
+from support.eventually import terminal
 
 from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataRepository
@@ -36,11 +36,7 @@ class BacktestStack:
 
     def finished(self, operation_id: str, timeout: float = 60.0) -> Operation:
         """The operation once it is terminal."""
-        return eventually(
-            lambda: (op := self.operations.get(operation_id)).is_terminal and op,
-            f"operation {operation_id} ends",
-            timeout=timeout,
-        )
+        return terminal(self.operations, operation_id, timeout)
 
     def service(self, **options: Any) -> BacktestingService:
         """Another BacktestingService on the same store and pool, e.g. ``chunk_rows=2``."""
@@ -88,11 +84,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BacktestStack]:
         strategies=StrategyCatalog(settings.path("strategies"), [EXAMPLES]),
     )
     trained_id = training.start_training(tiny_strategy(), seed=3)["operation_id"]
-    trained = eventually(
-        lambda: (op := operations.get(trained_id)).is_terminal and op,
-        "the model is trained",
-        timeout=120,
-    )
+    trained = terminal(operations, trained_id, timeout=120)
     assert trained.status is OperationStatus.COMPLETED, trained.error_message
     backtesting = BacktestingService(operations, executor, settings=settings, data=data)
     yield BacktestStack(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from support.eventually import eventually
+from support.eventually import eventually, terminal
 
 from ktrdr.execution import JobSpec, LocalExecutor
 from ktrdr.operations import Operation, OperationsService, OperationsStore
@@ -41,10 +41,7 @@ class Jobs:
 
     def finished(self, operation_id: str) -> Operation:
         """The operation once it is completed, failed or cancelled."""
-        return eventually(
-            lambda: (op := self.operations.get(operation_id)).is_terminal and op,
-            f"operation {operation_id} ends",
-        )
+        return terminal(self.operations, operation_id)
 
     def worker_pid(self, operation_id: str) -> int:
         """The pid a running test job reported in its progress context."""

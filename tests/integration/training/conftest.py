@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.eventually import eventually
+from support.eventually import terminal
 
 from ktrdr.data import DataRepository
 from ktrdr.execution import LocalExecutor
@@ -32,11 +32,7 @@ class TrainingStack:
 
     def finished(self, operation_id: str, timeout: float = 120.0) -> Operation:
         """The operation once it is terminal."""
-        return eventually(
-            lambda: (op := self.operations.get(operation_id)).is_terminal and op,
-            f"operation {operation_id} ends",
-            timeout=timeout,
-        )
+        return terminal(self.operations, operation_id, timeout)
 
 
 def quick_strategy(**training: Any) -> dict[str, Any]:
