@@ -1,8 +1,9 @@
 """Research-cycle metrics (Prometheus), spans (OpenTelemetry) and the operation id on log records.
 
-The orchestrator calls the ``*_cycle``, ``phase_*``, ``gate_checked`` and ``spend_recorded``
-functions; the API serves the metrics at ``GET /metrics``. Spans are exported over OTLP only when
-``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; otherwise the OpenTelemetry API is a no-op.
+The research cycle's events reach the ``*_cycle``, ``phase_finished``, ``gate_checked`` and
+``spend_recorded`` functions (``ktrdr/agents/cycle/telemetry.py``); the API serves the metrics at
+``GET /metrics``. Spans are exported over OTLP only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set;
+otherwise the OpenTelemetry API is a no-op.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from opentelemetry import trace
 from prometheus_client import Counter, Histogram
@@ -68,35 +67,33 @@ def stop_cycle(operation_id: str, reason: str = "interrupted") -> None:
         span.end()
 
 
-def finish_cycle(operation_id: str, status: str, params: Mapping[str, Any]) -> None:
-    """Count the ended cycle's outcome (``gate_failed`` apart from ``failed``), close its spans.
+def finish_cycle(
+    operation_id: str, outcome: str, phase: str, phase_started_at: datetime | None
+) -> None:
+    """Count the ended cycle's ``outcome`` (``gate_failed`` apart from ``failed``), close its spans.
 
-    ``params`` is the research operation's ``metadata.parameters`` (``phase``, ``outcome``, ...).
+    ``phase`` and ``phase_started_at`` are the phase the cycle ended in and when it began.
     """
-    outcome = str(params.get("outcome") or status) if status == "failed" else status
-    phase_finished(operation_id, params, outcome)
+    phase_finished(operation_id, phase, phase_started_at, outcome)
     CYCLES.labels(outcome=outcome).inc()
     stop_cycle(operation_id, outcome)
 
 
 def phase_finished(
-    operation_id: str, params: Mapping[str, Any], outcome: str = "completed"
+    operation_id: str, phase: str, started_at: datetime | None, outcome: str = "completed"
 ) -> None:
-    """Observe how long the current phase took (from its persisted start); emit its span."""
-    phase = params.get("phase", "idle")
-    started_at = params.get("phase_started_at")
-    if phase == "idle" or not started_at:
+    """Observe how long ``phase`` took (since ``started_at``); emit its span. No-op for idle."""
+    if phase == "idle" or started_at is None:
         return
-    start = datetime.fromisoformat(started_at) if isinstance(started_at, str) else started_at
-    end = datetime.now(start.tzinfo)
-    PHASE_DURATION.labels(phase=phase).observe(max(0.0, (end - start).total_seconds()))
+    end = datetime.now(started_at.tzinfo)
+    PHASE_DURATION.labels(phase=phase).observe(max(0.0, (end - started_at).total_seconds()))
     with _spans_lock:
         parent = _cycle_spans.get(operation_id)
     parent_context = trace.set_span_in_context(parent) if parent is not None else None
     span = tracer().start_span(
         f"research_phase.{phase}",
         context=parent_context,
-        start_time=_nanos(start),
+        start_time=_nanos(started_at),
         attributes={"ktrdr.operation_id": operation_id, "ktrdr.phase": phase},
     )
     span.set_attribute("ktrdr.outcome", outcome)
@@ -108,15 +105,12 @@ def gate_checked(gate: str, passed: bool) -> None:
     GATE_RESULTS.labels(gate=gate, result="passed" if passed else "failed").inc()
 
 
-def spend_recorded(phase: str, result: Mapping[str, Any]) -> None:
-    """Count the tokens and USD a design or assessment job reported in its result_summary."""
-    tokens = result.get("tokens") or {}
-    used = int(tokens.get("input", 0) or 0) + int(tokens.get("output", 0) or 0)
-    if used:
-        TOKENS.labels(phase=phase).inc(used)
-    cost = float(result.get("cost_usd") or 0.0)
-    if cost > 0:
-        BUDGET_SPEND.inc(cost)
+def spend_recorded(phase: str, tokens: int, cost_usd: float) -> None:
+    """Count the LLM tokens (input + output) and USD a design or assessment job spent."""
+    if tokens:
+        TOKENS.labels(phase=phase).inc(tokens)
+    if cost_usd > 0:
+        BUDGET_SPEND.inc(cost_usd)
 
 
 def _nanos(moment: datetime) -> int:

@@ -4,43 +4,50 @@ from __future__ import annotations
 
 from typing import Any
 
+from ktrdr.agents.cycle.events import CycleConcluded, CycleEvent, CycleFinished
+from ktrdr.agents.cycle.state import CycleState, cycle_outcome
 from ktrdr.agents.memory import ExperimentMemory, ExperimentRecord
-from ktrdr.operations import Operation, OperationStatus
+from ktrdr.operations import Operation
 from ktrdr.strategy import load_strategy, strategy_to_dict
 
 
-def experiment_status(operation: Operation) -> str:
-    """``completed``, ``gate_failed``, ``failed`` or ``cancelled`` for a terminal research op."""
-    if operation.status is OperationStatus.COMPLETED:
-        return "completed"
-    if operation.status is OperationStatus.CANCELLED:
-        return "cancelled"
-    return (
-        "gate_failed" if operation.metadata.parameters.get("outcome") == "gate_failed" else "failed"
-    )
+class ExperimentRecorder:
+    """The cycle-event subscriber that keeps the experiment memory.
+
+    It records on ``CycleConcluded`` (before the research turns terminal, so whoever sees the
+    outcome also finds the record) and again on ``CycleFinished`` (an upsert: it corrects the
+    record when a cancel won the race, and records cycles cancelled from outside).
+    """
+
+    def __init__(self, memory: ExperimentMemory) -> None:
+        self.memory = memory
+
+    def __call__(self, event: CycleEvent) -> None:
+        """Record the experiment of a concluded or finished cycle; ignore other events."""
+        if isinstance(event, CycleConcluded | CycleFinished):
+            record_experiment(self.memory, event.operation, event.state)
 
 
-def record_experiment(memory: ExperimentMemory, operation: Operation) -> ExperimentRecord:
+def record_experiment(
+    memory: ExperimentMemory, operation: Operation, state: CycleState | None = None
+) -> ExperimentRecord:
     """Write (or overwrite) the experiment of a terminal research operation."""
-    params = operation.metadata.parameters
-    training = params.get("training_result") or {}
-    backtest = params.get("backtest_result") or {}
+    state = state or CycleState.from_parameters(operation.metadata.parameters)
+    training = state.training_result or {}
+    backtest = state.backtest_result or {}
+    gates = {gate: outcome for gate, outcome in state.gate_outcomes().items() if outcome}
     record = ExperimentRecord(
         experiment_id=operation.operation_id,
         created_at=operation.created_at,
-        strategy_name=params.get("strategy_name") or "(not designed)",
-        designer=params.get("designer", "offline"),
-        status=experiment_status(operation),
-        strategy=_strategy(params.get("strategy_path")),
-        design=params.get("design") or {},
+        strategy_name=state.strategy_name or "(not designed)",
+        designer=state.designer,
+        status=cycle_outcome(operation.status, state),
+        strategy=_strategy(state.strategy_path),
+        design=state.design,
         training_metrics=training.get("test_metrics"),
         backtest_metrics=backtest.get("metrics"),
-        gates={
-            gate: params[key]
-            for gate, key in (("training", "training_gate"), ("backtest", "backtest_gate"))
-            if params.get(key)
-        },
-        verdict=params.get("verdict"),
+        gates=gates,
+        verdict=state.verdict,
         error=operation.error_message,
     )
     return memory.record(record)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from typing import Any
 
 from ktrdr.agents.budget import BudgetLedger
+from ktrdr.agents.cycle.events import CycleConcluded, CycleEvent, CycleFinished
+from ktrdr.agents.cycle.phases import Phase
+from ktrdr.agents.cycle.state import CycleState, Tokens
 from ktrdr.agents.gates import GateThresholds, gate_thresholds_dict
 from ktrdr.agents.llm.models import PROVIDERS, cycle_models, require_api_key
 from ktrdr.agents.memory import ExperimentMemory, summarize_experiments
-from ktrdr.agents.research_worker import CHILD_KEY, AgentResearchWorker
+from ktrdr.agents.research_worker import AgentResearchWorker
 from ktrdr.errors import ActiveCycleExistsError, NotFoundError, ValidationError
 from ktrdr.operations import Operation, OperationsService, OperationType
+from ktrdr.operations.models import utc_now
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog
 
@@ -43,6 +48,8 @@ class AgentService:
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._last_events: dict[str, dict[str, Any]] = {}
+        worker.events.subscribe(self._on_cycle_event)
 
     def trigger(
         self,
@@ -70,21 +77,23 @@ class AgentService:
                 require_api_key(self.settings, provider)
         models = cycle_models(self.settings, designer=design_by, assessor=assessor, model=model)
         thresholds = GateThresholds.from_settings(self.settings, gates)
-        params: dict[str, Any] = {
-            "phase": "idle",
-            "designer": "user" if strategy else designer,
-            "assessor": assessor,
-            "llm_model": models.get("design"),
-            "assessor_model": models.get("assessment"),
-            "brief": brief,
-            "gates": gate_thresholds_dict(thresholds),
-            "seed": self.settings.agent_seed if seed is None else seed,
-            "tokens": {"input": 0, "output": 0},
-            "cost_usd": 0.0,
-        }
+        state = CycleState(
+            phase=Phase.IDLE,
+            designer="user" if strategy else designer,
+            assessor=assessor,
+            llm_model=models.get("design"),
+            assessor_model=models.get("assessment"),
+            brief=brief,
+            gates=gate_thresholds_dict(thresholds),
+            seed=self.settings.agent_seed if seed is None else seed,
+            tokens=Tokens(),
+            cost_usd=0.0,
+        )
         if strategy:
             config, path = self.strategies.resolve(strategy)
-            params.update(strategy_name=config.name, strategy_path=str(path))
+            state = state.model_copy(
+                update={"strategy_name": config.name, "strategy_path": str(path)}
+            )
         with self._lock:
             active = self.active()
             if len(active) >= self.settings.agent_max_concurrent_researches:
@@ -98,7 +107,7 @@ class AgentService:
                 )
             self.ledger.check_affordable(models)
             operation = self.operations.create(
-                OperationType.AGENT_RESEARCH, metadata={"parameters": params}
+                OperationType.AGENT_RESEARCH, metadata={"parameters": state.to_parameters()}
             )
             self._launch(operation.operation_id)
         return {"triggered": True, "operation_id": operation.operation_id}
@@ -190,16 +199,32 @@ class AgentService:
             self._threads.pop(operation_id, None)
 
     def _describe(self, operation: Operation) -> dict[str, Any]:
-        params = operation.metadata.parameters
-        phase = params.get("phase", "idle")
+        state = CycleState.from_parameters(operation.metadata.parameters)
         return {
             "operation_id": operation.operation_id,
-            "phase": phase,
+            "phase": state.phase.value,
             "progress": operation.progress.model_dump(mode="json"),
-            "strategy_name": params.get("strategy_name"),
-            "child_operation_id": params.get(CHILD_KEY.get(phase, "")),
-            **{key: params.get(key) for key in STATUS_KEYS},
+            "strategy_name": state.strategy_name,
+            "child_operation_id": state.child_id(),
+            **{key: getattr(state, key) for key in STATUS_KEYS},
             "started_at": operation.started_at.isoformat() if operation.started_at else None,
+            "last_event": self._last_events.get(operation.operation_id),
+        }
+
+    def _on_cycle_event(self, event: CycleEvent) -> None:
+        """Keep each active cycle's latest event for ``status`` (what just happened)."""
+        if isinstance(event, CycleConcluded | CycleFinished):
+            self._last_events.pop(event.operation_id, None)
+            return
+        facts = {
+            field.name: getattr(event, field.name)
+            for field in dataclasses.fields(event)
+            if isinstance(getattr(event, field.name), str | int | float | bool | None)
+        }
+        self._last_events[event.operation_id] = {
+            "event": type(event).__name__,
+            "at": utc_now().isoformat(),
+            **facts,
         }
 
     def _last_cycle(self) -> dict[str, Any] | None:
@@ -207,13 +232,13 @@ class AgentService:
             operation_type=OperationType.AGENT_RESEARCH, limit=20
         ).items:
             if operation.is_terminal:
-                params = operation.metadata.parameters
+                state = CycleState.from_parameters(operation.metadata.parameters)
                 return {
                     "operation_id": operation.operation_id,
                     "status": operation.status.value,
-                    "phase": params.get("phase"),
-                    "strategy_name": params.get("strategy_name"),
-                    "verdict": params.get("verdict"),
+                    "phase": state.phase.value,
+                    "strategy_name": state.strategy_name,
+                    "verdict": state.verdict,
                     "error_message": operation.error_message,
                     "completed_at": operation.completed_at.isoformat()
                     if operation.completed_at

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from ktrdr.execution import Executor, JobSpec, ResourceNeeds
 from ktrdr.operations import OperationsService, OperationType
@@ -11,15 +11,9 @@ DESIGN_JOB = "ktrdr.agents.design.job:run_design_job"
 ASSESSMENT_JOB = "ktrdr.agents.assessment.job:run_assessment_job"
 
 
-class ChildStarter(Protocol):
-    """Starts one kind of child operation of a research cycle and returns its id."""
-
-    def start(self, parent_operation_id: str, request: dict[str, Any]) -> str:
-        """Create the child operation, submit its job, return the operation id."""
-        ...
-
-
 class _JobStarter:
+    """Starts a child operation as an executor job (a ``ChildStarter`` of the research cycle)."""
+
     operation_type: OperationType
     job: str
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from ktrdr.execution.base import Executor, JobSpec, ResourceNeeds, create_executor
 from ktrdr.execution.local import LocalExecutor
-from ktrdr.execution.recovery import ORPHANED_MESSAGE, fail_orphaned_jobs
+from ktrdr.execution.recovery import fail_orphaned_jobs
 from ktrdr.execution.reporter import JobCancelled, JobReporter, worker_operations
 
 __all__ = [
-    "ORPHANED_MESSAGE",
     "Executor",
     "JobCancelled",
     "JobReporter",

@@ -105,6 +105,31 @@ class OperationsService:
 
         return self.store.mutate(operation_id, apply)
 
+    def record_state(
+        self,
+        operation_id: str,
+        parameters: dict[str, Any],
+        *,
+        percentage: float | None = None,
+        current_step: str | None = None,
+    ) -> Operation:
+        """Replace an active operation's ``metadata.parameters`` (and progress) in one write."""
+
+        def apply(current: Operation) -> dict[str, Any]:
+            changes: dict[str, Any] = {
+                "metadata": current.metadata.model_copy(update={"parameters": parameters})
+            }
+            if percentage is not None or current_step is not None:
+                progress = current.progress.model_copy(deep=True)
+                if percentage is not None:
+                    progress.percentage = max(0.0, min(100.0, float(percentage)))
+                if current_step is not None:
+                    progress.current_step = current_step
+                changes["progress"] = progress
+            return changes
+
+        return self.store.mutate(operation_id, apply)
+
     def complete(
         self, operation_id: str, result_summary: dict[str, Any] | None = None
     ) -> Operation:
@@ -121,10 +146,15 @@ class OperationsService:
         )
         return operation
 
-    def fail(self, operation_id: str, error_message: str) -> Operation:
-        """Mark an active operation failed with a message that says why."""
+    def fail(self, operation_id: str, error_message: str, *, code: str | None = None) -> Operation:
+        """Mark an active operation failed with a message that says why (and a ``FailureCode``)."""
         operation = self.store.transition(
-            operation_id, Trigger.FAIL, lambda _op: {"error_message": error_message}
+            operation_id,
+            Trigger.FAIL,
+            lambda _op: {
+                "error_message": error_message,
+                "error_code": None if code is None else str(code),
+            },
         )
         self._forget(operation_id)
         logger.info("operation %s failed: %s", operation_id, error_message)

@@ -74,6 +74,10 @@ def test_cancel_during_training_cancels_the_cycle_and_the_training_within_a_seco
     training_id = eventually(
         lambda: server.get("/agent/status").get("training_op_id"), "training started"
     )
+    (active,) = server.get("/agent/status")["active_researches"]
+    assert active["last_event"]["event"] == "PhaseEntered"
+    assert active["last_event"]["phase"] == "training"
+    assert active["last_event"]["child_operation_id"] == training_id
     eventually(
         lambda: (server.operation(training_id)["progress"]["context"] or {}).get("epoch"),
         "first epoch done",

@@ -10,10 +10,24 @@ from typing import Any
 import pytest
 from support.eventually import eventually
 
+from ktrdr.agents.cycle import (
+    CycleConcluded,
+    CycleEvent,
+    CycleFinished,
+    GateChecked,
+    Phase,
+    PhaseEntered,
+)
 from ktrdr.agents.memory import ExperimentMemory
 from ktrdr.agents.research_worker import AgentResearchWorker
-from ktrdr.execution import ORPHANED_MESSAGE
-from ktrdr.operations import OperationsService, OperationsStore, OperationStatus, OperationType
+from ktrdr.errors import DataError
+from ktrdr.operations import (
+    FailureCode,
+    OperationsService,
+    OperationsStore,
+    OperationStatus,
+    OperationType,
+)
 from ktrdr.settings import Settings
 
 EXAMPLE = (
@@ -46,20 +60,23 @@ class FakeStarter:
         self.operations = operations
         self.kind = kind
         self.calls: list[dict[str, Any]] = []
+        self.refusal: Exception | None = None
 
     def _child(self, parent: str, call: dict[str, Any]) -> str:
         self.calls.append(call)
+        if self.refusal is not None:
+            raise self.refusal
         return self.operations.create(self.kind, parent_operation_id=parent).operation_id
 
     def start(self, parent_operation_id: str, request: dict[str, Any]) -> str:
         return self._child(parent_operation_id, request)
 
-    def start_training(self, strategy: Any, **kwargs: Any) -> dict[str, Any]:
-        op_id = self._child(kwargs["parent_operation_id"], {"strategy": strategy, **kwargs})
+    def start_training(self, strategy: Any, *, parent_operation_id: str | None = None) -> Any:
+        op_id = self._child(parent_operation_id or "", {"strategy": strategy})
         return {"operation_id": op_id, "success": True}
 
-    def start_backtest(self, model_path: str, **kwargs: Any) -> dict[str, Any]:
-        op_id = self._child(kwargs["parent_operation_id"], {"model_path": model_path, **kwargs})
+    def start_backtest(self, model_path: str, *, parent_operation_id: str | None = None) -> Any:
+        op_id = self._child(parent_operation_id or "", {"model_path": model_path})
         return {"operation_id": op_id, "success": True}
 
 
@@ -83,6 +100,8 @@ class Cycle:
             memory=self.memory,
             settings=Settings(home=tmp_path, agent_poll_interval=poll_interval),
         )
+        self.events: list[CycleEvent] = []
+        self.worker.events.subscribe(self.events.append)
         self.strategy_path = tmp_path / "strategies" / EXAMPLE.name
         self.strategy_path.parent.mkdir(parents=True)
         shutil.copy(EXAMPLE, self.strategy_path)
@@ -99,10 +118,10 @@ class Cycle:
         self.ops.start(child)
         self.ops.complete(child, result)
 
-    def fail_child(self, key: str, message: str) -> None:
+    def fail_child(self, key: str, message: str, code: str | None = None) -> None:
         child = self.params[key]
         self.ops.start(child)
-        self.ops.fail(child, message)
+        self.ops.fail(child, message, code=code)
 
     def to_training(self) -> None:
         self.worker.step(self.id)
@@ -140,10 +159,9 @@ def test_idle_starts_the_design(cycle: Cycle) -> None:
 def test_completed_design_starts_the_real_training_with_the_strategy_config(cycle: Cycle) -> None:
     cycle.to_training()
     (call,) = cycle.training.calls
-    assert call["symbols"] == ["SP500", "NASDAQ"]
-    assert call["timeframes"] == ["1d"]
     assert call["strategy"].name == "sp500_nasdaq_pooled_mlp"
-    assert call["parent_operation_id"] == cycle.id
+    assert call["strategy"].symbols() == ["SP500", "NASDAQ"]
+    assert cycle.ops.get(cycle.params["training_op_id"]).parent_operation_id == cycle.id
     params = cycle.params
     assert params["phase"] == "training"
     assert params["strategy_name"] == "sp500_nasdaq_pooled_mlp"
@@ -255,15 +273,80 @@ def test_failed_design_fails_the_cycle(cycle: Cycle) -> None:
 
 
 def test_a_child_lost_with_the_server_is_restarted_once(cycle: Cycle) -> None:
+    lost = "lost: server restarted"
     cycle.to_training()
     first = cycle.params["training_op_id"]
-    cycle.fail_child("training_op_id", ORPHANED_MESSAGE)
+    cycle.fail_child("training_op_id", lost, code=FailureCode.ORPHANED)
     assert cycle.worker.step(cycle.id) is False
     second = cycle.params["training_op_id"]
     assert second != first and len(cycle.training.calls) == 2
-    cycle.fail_child("training_op_id", ORPHANED_MESSAGE)
+    assert cycle.params["restarted_phases"] == ["training"]
+    cycle.fail_child("training_op_id", lost, code=FailureCode.ORPHANED)
     assert cycle.worker.step(cycle.id) is True
-    assert cycle.ops.get(cycle.id).error_message == f"Training failed: {ORPHANED_MESSAGE}"
+    assert cycle.ops.get(cycle.id).error_message == f"Training failed: {lost}"
+
+
+def test_a_failure_that_only_reads_like_a_lost_child_is_not_restarted(cycle: Cycle) -> None:
+    cycle.to_training()
+    cycle.fail_child("training_op_id", "lost: server restarted")  # the message, but no code
+    assert cycle.worker.step(cycle.id) is True
+    assert len(cycle.training.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("phase_setup", "starter", "noun"),
+    [
+        ("to_training", "backtest", "Backtest"),
+        ("to_backtesting", "assess", "Assessment"),
+        ("worker_step", "design", "Design"),
+    ],
+)
+def test_a_child_that_cannot_start_fails_the_cycle_in_its_own_phase_name(
+    cycle: Cycle, phase_setup: str, starter: str, noun: str
+) -> None:
+    refusal = DataError("no EURUSD 1h bars after the model's training range")
+    getattr(cycle, starter).refusal = refusal
+    if phase_setup == "worker_step":
+        assert cycle.worker.step(cycle.id) is True
+    else:
+        getattr(cycle, phase_setup)()
+        key = "training_op_id" if starter == "backtest" else "backtest_op_id"
+        cycle.finish(key, PASSING_TRAINING if starter == "backtest" else PASSING_BACKTEST)
+        assert cycle.worker.step(cycle.id) is True
+    op = cycle.ops.get(cycle.id)
+    assert op.status is OperationStatus.FAILED
+    assert op.error_message == f"{noun} failed: {refusal.message}"
+    assert cycle.memory.get(cycle.id).status == "failed"
+
+
+def test_a_cycle_publishes_its_events_in_order(cycle: Cycle) -> None:
+    cycle.to_assessing()
+    cycle.finish("assessment_op_id", {"assessment_path": "/a.json", "verdict": "promising"})
+    cycle.worker.step(cycle.id)
+    entered = [e.phase for e in cycle.events if isinstance(e, PhaseEntered)]
+    assert entered == [Phase.DESIGNING, Phase.TRAINING, Phase.BACKTESTING, Phase.ASSESSING]
+    gates = [(e.gate, e.passed) for e in cycle.events if isinstance(e, GateChecked)]
+    assert gates == [("training", True), ("backtest", True)]
+    concluded, finished = cycle.events[-2:]
+    assert isinstance(concluded, CycleConcluded) and isinstance(finished, CycleFinished)
+    assert concluded.operation.status is OperationStatus.COMPLETED
+    assert finished.operation.status is OperationStatus.COMPLETED
+
+
+def test_the_state_is_written_once_per_transition(
+    cycle: Cycle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[str] = []
+    real = cycle.ops.record_state
+
+    def record_state(operation_id: str, parameters: dict[str, Any], **kwargs: Any) -> Any:
+        writes.append(parameters["phase"])
+        return real(operation_id, parameters, **kwargs)
+
+    monkeypatch.setattr(cycle.ops, "record_state", record_state)
+    monkeypatch.setattr(cycle.ops, "update_parameters", None)  # the old per-key writes are gone
+    cycle.to_backtesting()
+    assert writes == ["designing", "training", "backtesting"]
 
 
 @pytest.mark.parametrize("phase_setup", ["to_training", "to_backtesting", "to_assessing"])
@@ -328,10 +411,10 @@ def test_the_experiment_is_recorded_before_the_cycle_turns_terminal(
     recorded_at_fail: list[str] = []
     real_fail = cycle.ops.fail
 
-    def fail(operation_id: str, message: str):  # type: ignore[no-untyped-def]
+    def fail(operation_id: str, message: str, **kwargs: Any):  # type: ignore[no-untyped-def]
         if operation_id == cycle.id:
             recorded_at_fail.append(cycle.memory.get(cycle.id).status)
-        return real_fail(operation_id, message)
+        return real_fail(operation_id, message, **kwargs)
 
     monkeypatch.setattr(cycle.ops, "fail", fail)
     cycle.to_training()

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from support.fake_llm import EXAMPLE
 
 from ktrdr.agents.budget import BudgetLedger
+from ktrdr.agents.cycle import CycleEvents
 from ktrdr.agents.memory import ExperimentMemory
 from ktrdr.agents.service import AgentService
 from ktrdr.api import build_services, create_app
@@ -26,6 +27,7 @@ class IdleWorker:
 
     def __init__(self, memory: ExperimentMemory) -> None:
         self.memory = memory
+        self.events = CycleEvents()
         self.started: list[str] = []
 
     def run(self, operation_id: str, stop: threading.Event) -> None:
