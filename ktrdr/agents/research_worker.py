@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 
 from ktrdr.agents.cycle.events import (
     CycleConcluded,
@@ -44,7 +45,6 @@ from ktrdr.operations import (
     OperationsService,
     OperationStatus,
 )
-from ktrdr.operations.models import utc_now
 from ktrdr.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ class AgentResearchWorker:
         except KtrdrError as exc:
             return self._conclude(parent, state, f"{spec.noun} failed: {exc.message}")
         entered = state.model_copy(
-            update={spec.child_key: child, "phase": phase, "phase_started_at": utc_now()}
+            update={spec.child_key: child, "phase": phase, "phase_started_at": datetime.now(UTC)}
         )
         self.operations.record_state(
             parent.operation_id,

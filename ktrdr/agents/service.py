@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from ktrdr.agents.budget import BudgetLedger
@@ -12,12 +13,11 @@ from ktrdr.agents.cycle.events import CycleConcluded, CycleEvent, CycleFinished
 from ktrdr.agents.cycle.phases import Phase
 from ktrdr.agents.cycle.state import CycleState, Tokens
 from ktrdr.agents.gates import GateThresholds, gate_thresholds_dict
-from ktrdr.agents.llm.models import PROVIDERS, cycle_models, require_api_key
+from ktrdr.agents.llm import PROVIDERS, cycle_models, require_api_key
 from ktrdr.agents.memory import ExperimentMemory, summarize_experiments
 from ktrdr.agents.research_worker import AgentResearchWorker
 from ktrdr.errors import ActiveCycleExistsError, NotFoundError, ValidationError
 from ktrdr.operations import Operation, OperationsService, OperationType
-from ktrdr.operations.models import utc_now
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog
 
@@ -223,7 +223,7 @@ class AgentService:
         }
         self._last_events[event.operation_id] = {
             "event": type(event).__name__,
-            "at": utc_now().isoformat(),
+            "at": datetime.now(UTC).isoformat(),
             **facts,
         }
 
