@@ -85,8 +85,8 @@ def check_dataset(
 def _fx_bars(start: pd.Timestamp, end: pd.Timestamp, step: pd.Timedelta) -> pd.DatetimeIndex:
     every = pd.date_range(start, end, freq=step)
     if step >= pd.Timedelta(days=1):
-        return every[every.dayofweek < 5]
-    since_monday = every - every.normalize() + pd.to_timedelta(every.dayofweek, unit="D")
+        return every[every.day_of_week < 5]
+    since_monday = every - every.normalize() + pd.to_timedelta(every.day_of_week, unit="D")
     closed = (since_monday >= FX_CLOSE) & (since_monday < FX_OPEN)
     return every[~np.asarray(closed)]
 
@@ -122,7 +122,7 @@ def _runs(
     """Consecutive stamps (``step`` apart) as (first, last, count), in time order."""
     if len(stamps) == 0:
         return []
-    breaks = np.flatnonzero(np.diff(stamps.asi8) != step.value) + 1
+    breaks = np.flatnonzero(np.asarray((stamps[1:] - stamps[:-1]) != step)) + 1
     bounds = zip(
         np.concatenate(([0], breaks)), np.concatenate((breaks, [len(stamps)])), strict=True
     )
