@@ -1,12 +1,14 @@
 """Fetch bars from a source into the repository: only the missing ranges, page by page.
 
-Each validated page is merged and stored at once, so an interrupted fetch keeps what it had and
-the next run resumes after the last stored bar. Provenance is recorded beside the data set.
+Validated pages are merged and stored every couple of seconds and whenever the fetch stops
+(completed, cancelled or failed), so an interrupted fetch keeps what it had and the next run
+resumes after the last stored bar. Provenance is recorded beside the data set.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -14,13 +16,14 @@ from typing import Any
 import pandas as pd
 
 from ktrdr.data.provenance import record_run
-from ktrdr.data.providers import Provider, check_base_url, provider_for
+from ktrdr.data.providers import Provider, check_base_url, check_source, provider_for
 from ktrdr.data.repository import DataRepository, canonical_symbol, is_date_only, to_utc
 from ktrdr.data.timeframes import canonical_timeframe, parse_timeframe
 from ktrdr.errors import DataError, ValidationError
 
 logger = logging.getLogger(__name__)
 
+SAVE_INTERVAL_SECONDS = 2.0  # validated pages reach the disk at least this often, and at the end
 ProgressCallback = Callable[[int, int, str], None]  # bars fetched, bars expected, step
 CancelCheck = Callable[[], bool]
 
@@ -63,8 +66,11 @@ def prepare(request: FetchRequest, now: pd.Timestamp | None = None) -> PreparedF
         raise ValidationError("symbol is empty; give the source's symbol, e.g. BTC/USDT")
     timeframe = canonical_timeframe(request.timeframe)
     name = canonical_symbol(request.name or request.symbol.strip().replace("/", "-"))
+    source = check_source(request.source)
     if request.base_url is not None:
         check_base_url(request.base_url)
+        if source == "yfinance":
+            provider_for(source, base_url=request.base_url)  # refuses it, saying why
     step = parse_timeframe(timeframe)
     last_closed = (now or pd.Timestamp.now(tz="UTC")).floor(step) - step
     start = None if request.start is None else to_utc(request.start, "start")
@@ -126,13 +132,17 @@ def run_fetch(
     }
     state = _Progress(on_progress, expected)
     state.report("resolving" if ranges else "up to date")
+    unsaved, saved_at = False, time.monotonic()
     try:
         for range_start, range_end in ranges:
             for page in provider.pages(symbol, timeframe, range_start, range_end):
                 stored, added, dropped = _merge(stored, page)
-                repository.write_bars(name, timeframe, stored)
+                unsaved = unsaved or added > 0
                 run["bars_added"] += added
                 run["duplicates_dropped"] += dropped
+                if unsaved and time.monotonic() - saved_at >= SAVE_INTERVAL_SECONDS:
+                    repository.write_bars(name, timeframe, stored)
+                    unsaved, saved_at = False, time.monotonic()
                 state.advance(len(page), f"fetched up to {page.index[-1].isoformat()}")
                 if is_cancelled is not None and is_cancelled():
                     run["status"] = "cancelled"
@@ -149,6 +159,8 @@ def run_fetch(
         run["status"] = "failed"
         raise
     finally:
+        if unsaved and stored is not None:
+            repository.write_bars(name, timeframe, stored)
         if run["bars_added"] or run["status"] == "completed":
             record_run(
                 repository.data_file(name, timeframe),

@@ -41,15 +41,31 @@ def provider_for(source: str, *, base_url: str | None = None) -> Provider:
     """The provider named by ``source``; ``base_url`` replaces the scheme and host of its URLs."""
     if base_url is not None:
         check_base_url(base_url)
-    kind, _, exchange = source.strip().partition(":")
-    if kind == "ccxt" and exchange:
+    kind, _, exchange = check_source(source).partition(":")
+    if kind == "ccxt":
         from ktrdr.data.providers.ccxt_provider import CcxtProvider
 
-        return CcxtProvider(exchange.strip().lower(), base_url=base_url)
-    if kind == "yfinance" and not exchange:
-        from ktrdr.data.providers.yfinance_provider import YfinanceProvider
+        return CcxtProvider(exchange, base_url=base_url)
+    from ktrdr.data.providers.yfinance_provider import YfinanceProvider
 
-        return YfinanceProvider(base_url=base_url)
+    return YfinanceProvider(base_url=base_url)
+
+
+def check_source(source: str) -> str:
+    """The canonical source name ("CCXT:Binance" -> "ccxt:binance"); unknown ones refused."""
+    kind, _, exchange = source.strip().lower().partition(":")
+    if kind == "yfinance" and not exchange:
+        return kind
+    if kind == "ccxt" and exchange.strip():
+        import ccxt
+
+        if exchange.strip() not in ccxt.exchanges:
+            raise ValidationError(
+                f"unknown exchange {exchange.strip()!r} for source ccxt; ccxt knows e.g. binance, "
+                "coinbase, kraken, bybit, okx (ccxt.exchanges lists all)",
+                details={"exchange": exchange},
+            )
+        return f"ccxt:{exchange.strip()}"
     raise ValidationError(
         f"unknown source {source!r}; use {SOURCES_HELP}", details={"source": source}
     )

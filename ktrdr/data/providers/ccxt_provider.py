@@ -26,12 +26,7 @@ class CcxtProvider:
     """Spot bars from one ccxt exchange; the exchange's rate limit is respected by ccxt itself."""
 
     def __init__(self, exchange: str, *, base_url: str | None = None) -> None:
-        if exchange not in ccxt.exchanges:
-            raise ValidationError(
-                f"unknown exchange {exchange!r} for source ccxt; ccxt knows e.g. binance, "
-                "coinbase, kraken, bybit, okx (ccxt.exchanges lists all)",
-                details={"exchange": exchange},
-            )
+        """``exchange`` is a name in ``ccxt.exchanges`` (checked by ``check_source``)."""
         self.source = f"ccxt:{exchange}"
         self.exchange = getattr(ccxt, exchange)(
             {"enableRateLimit": True, "timeout": TIMEOUT_MS, "options": {"defaultType": "spot"}}
