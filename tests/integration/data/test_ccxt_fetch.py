@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from support.fake_binance import fake_binance
 
+from ktrdr.agents.design.offline import OfflineDesigner
 from ktrdr.data import DataRepository
 from ktrdr.data.fetch import FetchRequest, prepare, run_fetch
 from ktrdr.data.provenance import read_provenance
@@ -145,3 +146,20 @@ def test_bars_symbol_accepts_the_stored_spelling(repository, exchange):
 
     assert summary["source_symbol"] == "BTC/USDT" and summary["symbol"] == "BTC-USDT"
     assert summary["bars_added"] == 24
+
+
+def test_the_offline_designer_researches_fetched_data_by_its_stored_name(
+    repository, exchange, tmp_path
+):
+    _fetch(repository, exchange, end="2021-04-30")
+    designer = OfflineDesigner(f"sqlite:///{tmp_path / 'optuna.db'}", seed=1)
+
+    config, _ = designer.design(
+        brief=None, data=repository, memory_records=[], symbol="BTC-USDT", timeframe="1h"
+    )
+    from_brief, _ = designer.design(
+        brief="trend following on btc-usdt hourly", data=repository, memory_records=[]
+    )
+
+    assert (config.symbols(), config.timeframes()) == (["BTC-USDT"], ["1h"])
+    assert (from_brief.symbols(), from_brief.timeframes()) == (["BTC-USDT"], ["1h"])
