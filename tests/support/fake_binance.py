@@ -19,6 +19,7 @@ import pandas as pd
 HOUR_MS = 3_600_000
 INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": HOUR_MS, "4h": 4 * HOUR_MS}
 INTERVAL_MS["1d"] = 24 * HOUR_MS
+LISTED_SINCE = pd.Timestamp("2020-01-01", tz="UTC")  # the first bar the exchange has
 MAX_LIMIT = 100  # Binance allows 1000; a small page makes a month of hours take 8 pages
 
 
@@ -27,7 +28,7 @@ class FakeBinance:
     """The exchange's state: listed markets, the first bar it has, and the test hooks."""
 
     markets: tuple[tuple[str, str], ...] = (("BTC", "USDT"), ("ETH", "USDT"))
-    listed_since: pd.Timestamp = pd.Timestamp("2020-01-01", tz="UTC")
+    listed_since: pd.Timestamp = LISTED_SINCE
     throttle_next: int = 0  # answer this many kline requests with 429 first
     broken_bar_at: pd.Timestamp | None = None  # this bar's high is below its open
     hold_after: int | None = None  # kline requests after this many wait for ``release``
@@ -127,7 +128,7 @@ def _market(base: str, quote: str) -> dict[str, object]:
 
 def _handler(exchange: FakeBinance) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
             if parts.path == "/api/v3/exchangeInfo":
