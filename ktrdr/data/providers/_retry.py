@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ktrdr.errors import DataError
+from ktrdr.errors import DataError, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ RETRY_JITTER = 0.25  # each wait is stretched or shrunk by up to 25 % so clients
 MAX_RETRIES = 5
 
 
-class RetryableSourceError(DataError):
+class RetryableSourceError(TransientError):
     """A rate limit (429) or server error (5xx): worth another attempt."""
 
     code = "source_retryable"
@@ -45,6 +45,6 @@ def call_with_retries(attempt: Callable[[], T], *, label: str, max_retries: int 
                     details={"attempts": number + 1},
                 ) from exc
             delay = retry_delay(number)
-            logger.warning("%s: %s; retry %d in %.2f s", label, exc.message, number + 1, delay)
+            logger.debug("%s: %s; retry %d in %.2f s", label, exc.message, number + 1, delay)
             time.sleep(delay)
             number += 1

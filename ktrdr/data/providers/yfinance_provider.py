@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -93,7 +94,10 @@ class YfinanceProvider:
             since = until
 
 
-def _history(ticker, interval: str, since, until, label: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _history(
+    ticker: Any, interval: str, since: pd.Timestamp, until: pd.Timestamp, label: str
+) -> pd.DataFrame:
+    """One ``Ticker.history`` call; rate limits and 5xx retryable, the rest one clear error."""
     try:
         return ticker.history(
             interval=interval,
