@@ -163,3 +163,14 @@ def test_the_offline_designer_researches_fetched_data_by_its_stored_name(
 
     assert (config.symbols(), config.timeframes()) == (["BTC-USDT"], ["1h"])
     assert (from_brief.symbols(), from_brief.timeframes()) == (["BTC-USDT"], ["1h"])
+
+
+def test_importing_a_file_over_fetched_data_drops_its_provenance(repository, exchange, tmp_path):
+    _fetch(repository, exchange, end="2021-01-02")
+    path = tmp_path / "own.csv"
+    repository.load("BTC-USDT", "1h").to_csv(path)
+
+    repository.import_file(path, "BTC-USDT", "1h")
+
+    (info,) = repository.list()
+    assert info.source == "imported" and info.provenance is None

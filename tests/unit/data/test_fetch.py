@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ktrdr.data.fetch import FetchRequest, missing_ranges, prepare
+from ktrdr.data import DataRepository
+from ktrdr.data.fetch import FetchRequest, missing_ranges, prepare, run_fetch
 from ktrdr.data.providers import provider_for, rebase_url
 from ktrdr.data.providers._retry import (
     RETRY_MAX_SECONDS,
@@ -108,3 +109,38 @@ def test_backoff_doubles_with_jitter_and_is_capped():
     assert 0.18 <= retry_delay(0) <= 0.32
     assert 0.37 <= retry_delay(1) <= 0.63
     assert retry_delay(30) <= RETRY_MAX_SECONDS * 1.25
+
+
+class _OverlappingSource:
+    """A source whose pages repeat bars already stored (as some exchanges do at range edges)."""
+
+    source = "ccxt:test"
+
+    def __init__(self, pages):
+        self._pages = pages
+
+    def calendar_for(self, symbol):
+        return "crypto"
+
+    def resolve_symbol(self, symbol):
+        return symbol
+
+    def pages(self, symbol, timeframe, start, end):
+        yield from self._pages
+
+
+def test_duplicates_keep_the_stored_bar_and_are_counted(tmp_path, make_bars):
+    repository = DataRepository(tmp_path, bundled=False)
+    stored = make_bars("2024-01-01", 10, "h")
+    repository.write_bars("ABC", "1h", stored)
+    overlapping = make_bars("2024-01-01 08:00", 5, "h", first_open=500.0)
+    request = _request(symbol="ABC", start="2024-01-01", end="2024-01-01 12:00")
+
+    summary = run_fetch(
+        repository, prepare(request, NOW), provider=_OverlappingSource([overlapping])
+    )
+
+    assert (summary["bars_added"], summary["duplicates_dropped"]) == (3, 2)
+    bars = repository.load("ABC", "1h")
+    assert bars.loc[stored.index[8], "open"] == stored["open"].iloc[8]
+    assert len(bars) == 13
