@@ -13,7 +13,17 @@ import ktrdr
 from ktrdr.api.envelope import ERROR_RESPONSES
 from ktrdr.api.errors import UnhandledErrorMiddleware, install_error_handlers
 from ktrdr.api.metrics import router as metrics_router
-from ktrdr.api.routers import agent, backtests, data, health, operations, page, strategies, training
+from ktrdr.api.routers import (
+    agent,
+    backtests,
+    data,
+    data_fetch,
+    health,
+    operations,
+    page,
+    strategies,
+    training,
+)
 from ktrdr.api.security import BearerTokenMiddleware, BodySizeLimitMiddleware
 from ktrdr.api.services import Services, build_services
 from ktrdr.settings import Settings, get_settings
@@ -25,6 +35,7 @@ ROUTERS = (
     health.router,
     operations.router,
     data.router,
+    data_fetch.router,
     strategies.router,
     training.router,
     backtests.router,

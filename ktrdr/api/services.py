@@ -11,6 +11,7 @@ from ktrdr.agents.service import AgentService
 from ktrdr.agents.workers import AssessmentWorker, DesignWorker
 from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataRepository
+from ktrdr.data.fetch_service import DataFetchService
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
 from ktrdr.execution.base import check_store_for_executor
 from ktrdr.operations import OperationsService, OperationsStore, OperationType
@@ -26,6 +27,7 @@ JOB_TYPES = (
     OperationType.BACKTESTING,
     OperationType.AGENT_DESIGN,
     OperationType.AGENT_ASSESSMENT,
+    OperationType.DATA_FETCH,
 )
 
 
@@ -37,6 +39,7 @@ class Services:
     operations: OperationsService
     data: DataRepository
     strategies: StrategyCatalog
+    fetch: DataFetchService
     executor: Executor | None = None
     training: TrainingService | None = None
     backtesting: BacktestingService | None = None
@@ -67,11 +70,13 @@ def build_services(settings: Settings, *, with_executor: bool = True) -> Service
     settings.home.mkdir(parents=True, exist_ok=True)
     store = OperationsStore.from_url(settings.resolved_database_url)
     operations = OperationsService(store, progress_min_interval=settings.progress_min_interval)
+    data = DataRepository(settings.path("data"))
     services = Services(
         settings=settings,
         operations=operations,
-        data=DataRepository(settings.path("data")),
+        data=data,
         strategies=strategy_catalog(settings),
+        fetch=DataFetchService(operations, data),
     )
     if not with_executor:
         return services

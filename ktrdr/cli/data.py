@@ -1,4 +1,4 @@
-"""``ktrdr data list|import``: the server's market data, and adding a CSV or Parquet file."""
+"""``ktrdr data list|import|fetch|update|check``: the server's market data and adding to it."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ktrdr.cli.client import api_client
+from ktrdr.cli.client import ApiClient, api_client
+from ktrdr.cli.follow import DETACH_EXIT_CODE, Operation, follow_operation, wait_for_operation
 from ktrdr.cli.output import console, format_time, print_json
 
-app = typer.Typer(help="List and import market data.", no_args_is_help=True)
+app = typer.Typer(help="List, import, fetch and check market data.", no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")]
 DATA_COLUMNS = ("symbol", "timeframe", "bars", "first", "last", "source")
@@ -66,6 +67,135 @@ def datasets_table(datasets: list[dict[str, object]]) -> Table:
             f"{info['bars']:,}",
             format_time(str(info["first"])),
             format_time(str(info["last"])),
-            str(info["source"]),
+            _source_label(info),
         )
     return table
+
+
+def _source_label(info: dict[str, object]) -> str:
+    provenance = info.get("provenance")
+    if isinstance(provenance, dict):
+        return f"{provenance['source']} {provenance['symbol']}"
+    return str(info["source"])
+
+
+FollowOption = Annotated[
+    bool, typer.Option("--follow", "-f", help="Show live progress while it runs.")
+]
+
+
+@app.command("fetch")
+def fetch_data(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Argument(help="The source's symbol, e.g. BTC/USDT or AAPL.")],
+    source: Annotated[
+        str, typer.Option("--source", help="ccxt:<exchange> (e.g. ccxt:binance) or yfinance.")
+    ],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="Bar timeframe, e.g. 1h.")],
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day (needed for a new data set).")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last day; default: now.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--as", help="Store as this symbol (default: / -> -).")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Replace the source's scheme and host.")
+    ] = None,
+    follow: FollowOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Fetch bars from an exchange or data vendor; only what is not stored yet is requested."""
+    body = {
+        "symbol": symbol,
+        "source": source,
+        "timeframe": timeframe,
+        "start": start,
+        "end": end,
+        "name": name,
+        "base_url": base_url,
+    }
+    with api_client(ctx) as client:
+        payload = client.post("/data/fetch", {k: v for k, v in body.items() if v is not None})
+        _await_fetch(client, payload["operation_id"], follow=follow, as_json=as_json)
+
+
+@app.command("update")
+def update_data(
+    ctx: typer.Context,
+    symbol: Annotated[str | None, typer.Argument(help="Only this stored symbol.")] = None,
+    follow: FollowOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Bring every fetched data set (or SYMBOL's) up to now."""
+    with api_client(ctx) as client:
+        payload = client.post("/data/update", {"symbol": symbol} if symbol else {})
+        for operation_id in payload["data"]["operation_ids"]:
+            _await_fetch(client, operation_id, follow=follow, as_json=as_json)
+
+
+@app.command("check")
+def check_data(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Argument(help="A stored symbol, e.g. BTC-USDT.")],
+    timeframe: Annotated[str, typer.Argument(help="Its timeframe, e.g. 1h.")],
+    calendar: Annotated[
+        str | None,
+        typer.Option(
+            "--calendar", help="crypto, fx or an exchange code (XNYS); default: source's."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Report missing bars against the trading calendar and zero-volume runs; nothing is filled."""
+    params = {"symbol": symbol, "timeframe": timeframe}
+    if calendar:
+        params["calendar"] = calendar
+    with api_client(ctx) as client:
+        payload = client.get("/data/check", params=params)
+    if as_json:
+        print_json(payload)
+        return
+    report = payload["data"]
+    out = console()
+    out.print(
+        f"{report['symbol']} {report['timeframe']} ({report['calendar']} calendar): "
+        f"{report['bars']:,} bars of {report['expected']:,} expected, "
+        f"{report['missing']:,} missing, {report['zero_volume_bars']:,} with zero volume, "
+        f"{report['off_calendar']:,} off the calendar, "
+        f"{report['duplicates_fixed']:,} duplicates fixed on merge"
+    )
+    for gap in report["missing_ranges"]:
+        out.print(f"  missing {gap['bars']:,} bars: {gap['first']} .. {gap['last']}")
+    for run in report["zero_volume_runs"]:
+        out.print(f"  zero volume, {run['bars']:,} bars: {run['first']} .. {run['last']}")
+
+
+def _await_fetch(client: ApiClient, operation_id: str, *, follow: bool, as_json: bool) -> None:
+    """Wait for the fetch (live bars with ``follow``); its summary, or its error and exit 1."""
+    if follow or as_json:
+        follow_operation(client, operation_id, render_summary=_fetch_summary, as_json=as_json)
+        return
+    try:
+        operation = wait_for_operation(client, operation_id)
+    except KeyboardInterrupt:
+        typer.echo(
+            f"detached from {operation_id}; it keeps running — check on it with "
+            f"`ktrdr operations status {operation_id}`",
+            err=True,
+        )
+        raise typer.Exit(DETACH_EXIT_CODE) from None
+    if operation["status"] != "completed":
+        reason = operation.get("error_message") or operation["status"]
+        typer.echo(f"error: fetch {operation_id} {operation['status']}: {reason}", err=True)
+        raise typer.Exit(1)
+    _fetch_summary(operation)
+
+
+def _fetch_summary(operation: Operation) -> None:
+    result = operation.get("result_summary") or {}
+    console().print(
+        f"{result.get('symbol')} {result.get('timeframe')}: {result.get('bars_added', 0):,} bars "
+        f"added from {result.get('source')}, {result.get('bars', 0):,} stored "
+        f"({format_time(result.get('first'))} .. {format_time(result.get('last'))})"
+    )

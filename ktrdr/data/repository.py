@@ -9,12 +9,13 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
 from ktrdr.data import _cache
 from ktrdr.data.io import read_bars_file
+from ktrdr.data.provenance import provenance_path, read_provenance
 from ktrdr.data.resample import resample_bars
 from ktrdr.data.timeframes import TIMEFRAMES, canonical_timeframe, parse_timeframe
 from ktrdr.errors import DataError, NotFoundError, ValidationError
@@ -25,7 +26,7 @@ SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 DateLike = str | date | datetime | pd.Timestamp
 
-Source = Literal["imported", "bundled"]
+Source = Literal["imported", "bundled", "fetched"]
 _Key = tuple[str, str]  # (symbol, timeframe)
 
 
@@ -39,6 +40,7 @@ class DatasetInfo:
     first: pd.Timestamp
     last: pd.Timestamp
     source: Source
+    provenance: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,27 @@ class DataRepository:
         _check_spacing(bars, timeframe, source=str(path))
         target = self.data_dir / f"{symbol}_{timeframe}.parquet"
         _write_atomically(bars, target)
+        provenance_path(target).unlink(missing_ok=True)  # the imported file replaces fetched bars
         logger.info("imported %d %s %s bars from %s", len(bars), symbol, timeframe, path)
         entry = _Stored(symbol, timeframe, "imported", str(target))
         return self._info(entry, bars)
+
+    def data_file(self, symbol: str, timeframe: str) -> Path:
+        """Where ``symbol`` at ``timeframe`` is stored (whether or not it exists yet)."""
+        return (
+            self.data_dir / f"{canonical_symbol(symbol)}_{canonical_timeframe(timeframe)}.parquet"
+        )
+
+    def stored_bars(self, symbol: str, timeframe: str) -> pd.DataFrame | None:
+        """The bars stored in ``data_dir`` for exactly this symbol and timeframe, or None."""
+        path = self.data_file(symbol, timeframe)
+        return _cache.read_cached(path) if path.is_file() else None
+
+    def write_bars(self, symbol: str, timeframe: str, bars: pd.DataFrame) -> Path:
+        """Store validated ``bars`` atomically as ``<SYMBOL>_<tf>.parquet``; return the path."""
+        target = self.data_file(symbol, timeframe)
+        _write_atomically(bars, target)
+        return target
 
     def _stored(self) -> dict[_Key, _Stored]:
         found: dict[_Key, _Stored] = {}
@@ -161,13 +181,15 @@ class DataRepository:
 
     @staticmethod
     def _info(entry: _Stored, bars: pd.DataFrame) -> DatasetInfo:
+        provenance = read_provenance(Path(entry.location)) if entry.source != "bundled" else None
         return DatasetInfo(
             symbol=entry.symbol,
             timeframe=entry.timeframe,
             bars=len(bars),
             first=bars.index[0],
             last=bars.index[-1],
-            source=entry.source,
+            source="fetched" if provenance else entry.source,
+            provenance=provenance,
         )
 
 
@@ -179,20 +201,21 @@ def slice_bars(
     ``end`` given as a date without time ("2018-01-31") includes that whole day; naive bounds
     are UTC; ``start`` after ``end`` raises ValidationError.
     """
-    lower = 0 if start is None else bars.index.searchsorted(_to_utc(start, "start"), "left")
+    lower = 0 if start is None else bars.index.searchsorted(to_utc(start, "start"), "left")
     upper = len(bars)
     if end is not None:
-        end_stamp = _to_utc(end, "end")
-        if _is_date_only(end):
+        end_stamp = to_utc(end, "end")
+        if is_date_only(end):
             upper = bars.index.searchsorted(end_stamp + pd.Timedelta(days=1), "left")
         else:
             upper = bars.index.searchsorted(end_stamp, "right")
-        if start is not None and _to_utc(start, "start") > end_stamp:
+        if start is not None and to_utc(start, "start") > end_stamp:
             raise ValidationError(f"start {start} is after end {end}")
     return bars.iloc[lower:upper].copy()
 
 
-def _to_utc(value: DateLike, name: str) -> pd.Timestamp:
+def to_utc(value: DateLike, name: str) -> pd.Timestamp:
+    """``value`` as a UTC timestamp (naive = UTC); ValidationError naming ``name`` if not a date."""
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
@@ -205,7 +228,8 @@ def _to_utc(value: DateLike, name: str) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
 
 
-def _is_date_only(value: DateLike) -> bool:
+def is_date_only(value: DateLike) -> bool:
+    """True for a date without a time ("2018-01-31" or a ``datetime.date``)."""
     if isinstance(value, str):
         return DATE_ONLY.fullmatch(value.strip()) is not None
     return isinstance(value, date) and not isinstance(value, datetime)

@@ -21,6 +21,7 @@ class OperationType(StrEnum):
     BACKTESTING = "backtesting"
     AGENT_ASSESSMENT = "agent_assessment"
     DATA_IMPORT = "data_import"
+    DATA_FETCH = "data_fetch"
 
 
 class OperationStatus(StrEnum):

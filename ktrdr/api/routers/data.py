@@ -26,7 +26,7 @@ router = APIRouter(prefix="/data", tags=["data"])
 
 @router.get("", response_model=Envelope[list[dict[str, Any]]])
 def list_data(services: ServicesDep) -> JSONResponse:
-    """Every stored data set: symbol, timeframe, bar count, first and last bar, source."""
+    """Every stored data set: symbol, timeframe, bars, first and last bar, source, provenance."""
     return ok([dataset_dict(info) for info in services.data.list()])
 
 
@@ -64,6 +64,7 @@ def dataset_dict(info: DatasetInfo) -> dict[str, Any]:
         "first": info.first.isoformat(),
         "last": info.last.isoformat(),
         "source": info.source,
+        "provenance": info.provenance,
     }
 
 

@@ -45,6 +45,7 @@ def test_data_list_shows_the_bundled_sets(plain_server):
         "first": "2017-04-19T09:00:00+00:00",
         "last": "2018-02-07T15:00:00+00:00",
         "source": "bundled",
+        "provenance": None,
     }
 
 

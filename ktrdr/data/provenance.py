@@ -1,0 +1,45 @@
+"""Where a data set came from: ``<SYMBOL>_<tf>.provenance.json`` beside its Parquet file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+MAX_RUNS_KEPT = 100
+
+
+def provenance_path(data_file: Path) -> Path:
+    """``BTC-USDT_1h.parquet`` -> ``BTC-USDT_1h.provenance.json``."""
+    return data_file.with_name(data_file.name.removesuffix(".parquet") + ".provenance.json")
+
+
+def read_provenance(data_file: Path) -> dict[str, Any] | None:
+    """The provenance stored beside ``data_file``, or None for imported or bundled data."""
+    path = provenance_path(data_file)
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def record_run(data_file: Path, base: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """Store ``base`` (source, exchange, symbol, request) with ``run`` appended to its runs."""
+    previous = read_provenance(data_file) or {}
+    runs = [*previous.get("runs", []), run][-MAX_RUNS_KEPT:]
+    provenance = {**base, "fetched_at": run["fetched_at"], "runs": runs}
+    _write_json(provenance_path(data_file), provenance)
+    return provenance
+
+
+def _write_json(target: Path, payload: dict[str, Any]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(payload, stream, indent=2, sort_keys=True)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
