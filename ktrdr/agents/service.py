@@ -16,6 +16,7 @@ from ktrdr.agents.gates import GateThresholds, gate_thresholds_dict
 from ktrdr.agents.llm import PROVIDERS, cycle_models, require_api_key
 from ktrdr.agents.memory import ExperimentMemory, summarize_experiments
 from ktrdr.agents.research_worker import AgentResearchWorker
+from ktrdr.data import DataRepository, canonical_symbol, canonical_timeframe
 from ktrdr.errors import ActiveCycleExistsError, NotFoundError, ValidationError
 from ktrdr.operations import Operation, OperationsService, OperationType
 from ktrdr.settings import Settings
@@ -61,14 +62,18 @@ class AgentService:
         strategy: str | None = None,
         gates: dict[str, Any] | None = None,
         seed: int | None = None,
+        symbol: str | None = None,
+        timeframe: str | None = None,
     ) -> dict[str, Any]:
         """Start a research cycle; ``{"triggered": True, "operation_id": ...}``.
 
         Refused with ``ActiveCycleExistsError`` beyond ``KTRDR_AGENT_MAX_CONCURRENT_RESEARCHES``
         and with ``BudgetExhaustedError`` when today's LLM budget is below one cycle's estimate;
-        a bad designer, assessor, model, missing API key, gate override or unknown strategy is a
-        ``ValidationError`` / ``NotFoundError`` and starts nothing.
+        a bad designer, assessor, model, missing API key, gate override, unknown strategy or a
+        ``symbol``/``timeframe`` without stored bars is a ``ValidationError`` / ``NotFoundError``
+        / ``DataError`` and starts nothing.
         """
+        market = self._market(symbol, timeframe, strategy)
         designer = _choose("designer", designer or self.settings.agent_designer, DESIGNERS)
         assessor = _choose("assessor", assessor or self.settings.agent_assessor, ASSESSORS)
         design_by = None if strategy else designer
@@ -88,6 +93,7 @@ class AgentService:
             seed=self.settings.agent_seed if seed is None else seed,
             tokens=Tokens(),
             cost_usd=0.0,
+            **market,
         )
         if strategy:
             config, path = self.strategies.resolve(strategy)
@@ -107,10 +113,33 @@ class AgentService:
                 )
             self.ledger.check_affordable(models)
             operation = self.operations.create(
-                OperationType.AGENT_RESEARCH, metadata={"parameters": state.to_parameters()}
+                OperationType.AGENT_RESEARCH,
+                metadata={**market, "parameters": state.to_parameters()},
             )
             self._launch(operation.operation_id)
         return {"triggered": True, "operation_id": operation.operation_id}
+
+    def _market(
+        self, symbol: str | None, timeframe: str | None, strategy: str | None
+    ) -> dict[str, str]:
+        """The data set a designed strategy must use; it must hold bars before anything starts."""
+        if symbol is None and timeframe is None:
+            return {}
+        if strategy:
+            raise ValidationError(
+                "symbol and timeframe choose the market of a designed strategy; "
+                f"strategy {strategy!r} brings its own",
+                details={"field": "symbol"},
+            )
+        if symbol is None or timeframe is None:
+            missing = "symbol" if symbol is None else "timeframe"
+            raise ValidationError(
+                f"{missing} is needed with {'timeframe' if symbol is None else 'symbol'}",
+                details={"field": missing},
+            )
+        symbol, timeframe = canonical_symbol(symbol), canonical_timeframe(timeframe)
+        DataRepository(self.settings.path("data")).available_range(symbol, timeframe)
+        return {"symbol": symbol, "timeframe": timeframe}
 
     def active(self) -> list[Operation]:
         """Active research operations, newest first."""

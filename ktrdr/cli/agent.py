@@ -47,6 +47,10 @@ def trigger(
         str | None, typer.Option(help="Train this strategy instead of designing one.")
     ] = None,
     brief: Annotated[str | None, typer.Option(help="What to research, in words.")] = None,
+    symbol: Annotated[
+        str | None, typer.Option(help="Market to design for (stored data), e.g. BTC-USDT.")
+    ] = None,
+    timeframe: Annotated[str | None, typer.Option(help="Its timeframe, e.g. 1h.")] = None,
     gate: Annotated[
         list[str] | None,
         typer.Option(
@@ -62,6 +66,8 @@ def trigger(
         "model": model,
         "strategy": strategy,
         "brief": brief,
+        "symbol": symbol,
+        "timeframe": timeframe,
         "gates": _gate_overrides(gate),
     }
     with api_client(ctx) as client:

@@ -54,6 +54,8 @@ class CycleState(BaseModel):
     llm_model: str | None = None
     assessor_model: str | None = None
     brief: str | None = None
+    symbol: str | None = None  # the market to design for (None: the designer chooses)
+    timeframe: str | None = None
     seed: int | None = None
     gates: dict[str, float | int] = Field(default_factory=dict)  # the trigger's gate thresholds
     # the children, one per phase

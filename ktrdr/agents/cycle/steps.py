@@ -105,6 +105,8 @@ def start_design(services: CycleServices, operation_id: str, state: CycleState) 
         "brief": state.brief,
         "seed": services.settings.agent_seed if state.seed is None else state.seed,
         "model": state.llm_model,
+        "symbol": state.symbol,
+        "timeframe": state.timeframe,
     }
     return services.design.start(operation_id, request)
 

@@ -31,6 +31,8 @@ class TriggerRequest(BaseModel):
     strategy: str | None = Field(default=None, description="Train this strategy, skip design")
     gates: dict[str, float] | None = Field(default=None, description="Gate threshold overrides")
     seed: int | None = None
+    symbol: str | None = Field(default=None, description="Market to design for, e.g. BTC-USDT")
+    timeframe: str | None = Field(default=None, description="Its timeframe, e.g. 1h")
 
 
 def _flat(data: dict[str, Any], status_code: int = 200) -> JSONResponse:

@@ -221,3 +221,35 @@ def test_a_user_strategy_with_an_llm_designer_needs_no_designer_key(
 
     params = agent.operations.get(started["operation_id"]).metadata.parameters
     assert params["designer"] == "user" and params["llm_model"] is None
+
+
+def test_the_trigger_names_the_market_to_design_for(make_app) -> None:
+    client, agent = make_app()
+
+    response = client.post("/api/v1/agent/trigger", json={"symbol": "eurusd", "timeframe": "1H"})
+
+    assert response.status_code == 202
+    research = agent.operations.get(response.json()["operation_id"])
+    assert (research.metadata.symbol, research.metadata.timeframe) == ("EURUSD", "1h")
+    params = research.metadata.parameters
+    assert (params["symbol"], params["timeframe"]) == ("EURUSD", "1h")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"symbol": "BTC-USDT", "timeframe": "1h"}, 404, "BTC-USDT"),
+        ({"symbol": "EURUSD"}, 422, "timeframe is needed with symbol"),
+        ({"symbol": "EURUSD", "timeframe": "1h", "strategy": "x"}, 422, "brings its own"),
+    ],
+)
+def test_a_market_without_data_or_half_named_starts_nothing(
+    make_app, body: dict, status: int, words: str
+) -> None:
+    client, agent = make_app()
+
+    response = client.post("/api/v1/agent/trigger", json=body)
+
+    assert response.status_code == status, response.json()
+    assert words in response.json()["error"]["message"]
+    assert agent.active() == []
