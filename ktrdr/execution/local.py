@@ -21,7 +21,7 @@ from ktrdr.errors import ConflictError, InvalidTransitionError, KtrdrError, Vali
 from ktrdr.execution.base import JobSpec
 from ktrdr.execution.events import JobEvents
 from ktrdr.execution.worker import WorkerConfig, worker_main
-from ktrdr.operations import OperationsService, OperationStatus
+from ktrdr.operations import FailureCode, OperationsService, OperationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -352,7 +352,9 @@ class LocalExecutor:
             logger.info("operation %s: job force-stopped", slot.operation_id)
         else:
             self._fail_lost(
-                slot.operation_id, describe_exit(slot.process.pid, slot.process.exitcode)
+                slot.operation_id,
+                describe_exit(slot.process.pid, slot.process.exitcode),
+                code=FailureCode.WORKER_LOST,
             )
 
     def _replace(self, slot: _Slot) -> None:
@@ -375,10 +377,12 @@ class LocalExecutor:
         while self._queue:
             self._fail_lost(self._queue.popleft().operation_id, message)
 
-    def _fail_lost(self, operation_id: str, message: str) -> None:
+    def _fail_lost(
+        self, operation_id: str, message: str, *, code: FailureCode | None = None
+    ) -> None:
         logger.error("operation %s: %s", operation_id, message)
         try:
-            self._operations.fail(operation_id, message)
+            self._operations.fail(operation_id, message, code=code)
         except InvalidTransitionError:
             logger.info("operation %s: already ended; worker loss not recorded", operation_id)
         except KtrdrError as exc:

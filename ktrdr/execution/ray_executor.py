@@ -16,7 +16,7 @@ from ktrdr.execution.artifacts import write_artifacts
 from ktrdr.execution.base import Executor, JobSpec
 from ktrdr.execution.local import FORCE_STOP_REASON
 from ktrdr.execution.ray_task import NODE_KEY, RemoteOutcome, run_remote_job
-from ktrdr.operations import OperationsService, OperationStatus
+from ktrdr.operations import FailureCode, OperationsService, OperationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -313,7 +313,9 @@ class RayExecutor:
         if isinstance(exc, self._ray.exceptions.RayTaskError):
             self._fail(operation_id, f"the Ray task failed outside the job: {exc}")
             return
-        self._fail(operation_id, self._loss_message(operation_id, exc))
+        self._fail(
+            operation_id, self._loss_message(operation_id, exc), code=FailureCode.WORKER_LOST
+        )
 
     def _loss_message(self, operation_id: str, exc: Exception) -> str:
         """E.g. "lost with Ray node 5f3a… (10.0.0.7): the node died while running the job"."""
@@ -335,9 +337,9 @@ class RayExecutor:
             f"lost on {node}: its worker process died while running the job ({type(exc).__name__})"
         )
 
-    def _fail(self, operation_id: str, message: str) -> None:
+    def _fail(self, operation_id: str, message: str, *, code: FailureCode | None = None) -> None:
         logger.error("operation %s: %s", operation_id, message)
         try:
-            self._operations.fail(operation_id, message)
+            self._operations.fail(operation_id, message, code=code)
         except InvalidTransitionError:
             logger.info("operation %s: already ended; failure not recorded", operation_id)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from ktrdr.errors import InvalidTransitionError
 from ktrdr.execution.base import Executor
-from ktrdr.operations import MAX_PAGE_SIZE, OperationsService, OperationType
+from ktrdr.operations import MAX_PAGE_SIZE, FailureCode, OperationsService, OperationType
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,8 @@ def fail_orphaned_jobs(
     """Fail every pending or running operation of these types that no live executor runs.
 
     E.g. ``fail_orphaned_jobs(ops, ["training", "backtesting"])`` after a restart fails each
-    unfinished training and backtest with "lost: server restarted"; the ids failed.
+    unfinished training and backtest with "lost: server restarted" and the code
+    ``FailureCode.ORPHANED``; the ids failed.
     """
     orphans = [
         operation_id
@@ -35,7 +36,7 @@ def fail_orphaned_jobs(
     failed = []
     for operation_id in orphans:
         try:
-            operations.fail(operation_id, message)
+            operations.fail(operation_id, message, code=FailureCode.ORPHANED)
         except InvalidTransitionError:
             logger.info("operation %s: ended meanwhile; not failed as orphaned", operation_id)
             continue

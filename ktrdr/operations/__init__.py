@@ -6,6 +6,7 @@ from ktrdr.operations.models import (
     ACTIVE_STATUSES,
     CANCELABLE_STATUSES,
     TERMINAL_STATUSES,
+    FailureCode,
     Operation,
     OperationId,
     OperationMetadata,
@@ -20,6 +21,7 @@ from ktrdr.operations.store import MAX_PAGE_SIZE, OperationsStore
 __all__ = [
     "ACTIVE_STATUSES",
     "CANCELABLE_STATUSES",
+    "FailureCode",
     "MAX_PAGE_SIZE",
     "TERMINAL_STATUSES",
     "Operation",

@@ -33,6 +33,17 @@ class OperationStatus(StrEnum):
     CANCELLED = "cancelled"  # terminal: stopped on request (or its parent was)
 
 
+class FailureCode(StrEnum):
+    """Why a failed operation failed, when a caller must act on it (``Operation.error_code``)."""
+
+    # Its job was left unfinished by a server that stopped (settled at the next start): the
+    # research cycle restarts such a phase once with a new child.
+    ORPHANED = "orphaned"
+    # Its worker process or Ray node died while running the job (killed, out of memory): the
+    # failure stands; the message names the process or node.
+    WORKER_LOST = "worker_lost"
+
+
 class Trigger(StrEnum):
     """What is asked of an operation."""
 
@@ -118,6 +129,7 @@ class Operation(BaseModel):
     metadata: OperationMetadata = Field(default_factory=OperationMetadata)
     result_summary: dict[str, Any] | None = None
     error_message: str | None = None
+    error_code: str | None = None  # a FailureCode value when the failure is one callers act on
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -21,6 +21,7 @@ operations = Table(
     Column("op_metadata", JSON, nullable=False),
     Column("result_summary", JSON, nullable=True),
     Column("error_message", Text, nullable=True),
+    Column("error_code", String(32), nullable=True),
     Index("ix_operations_type_created", "operation_type", "created_at"),
     Index("ix_operations_status_created", "status", "created_at"),
     Index("ix_operations_parent", "parent_operation_id"),

@@ -121,10 +121,15 @@ class OperationsService:
         )
         return operation
 
-    def fail(self, operation_id: str, error_message: str) -> Operation:
-        """Mark an active operation failed with a message that says why."""
+    def fail(self, operation_id: str, error_message: str, *, code: str | None = None) -> Operation:
+        """Mark an active operation failed with a message that says why (and a ``FailureCode``)."""
         operation = self.store.transition(
-            operation_id, Trigger.FAIL, lambda _op: {"error_message": error_message}
+            operation_id,
+            Trigger.FAIL,
+            lambda _op: {
+                "error_message": error_message,
+                "error_code": None if code is None else str(code),
+            },
         )
         self._forget(operation_id)
         logger.info("operation %s failed: %s", operation_id, error_message)

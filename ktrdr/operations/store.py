@@ -226,6 +226,7 @@ def _to_row(operation: Operation) -> dict[str, Any]:
         "op_metadata": OperationMetadata.model_validate(operation.metadata).model_dump(mode="json"),
         "result_summary": operation.result_summary,
         "error_message": operation.error_message,
+        "error_code": operation.error_code,
     }
 
 
@@ -248,4 +249,5 @@ def _from_row(row: RowMapping) -> Operation:
         metadata=row["op_metadata"],
         result_summary=row["result_summary"],
         error_message=row["error_message"],
+        error_code=row["error_code"],
     )

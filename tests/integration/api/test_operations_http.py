@@ -110,6 +110,17 @@ def test_a_late_completion_of_a_cancelled_operation_is_refused(live_server):
     assert body["result_summary"] is None
 
 
+def test_a_failed_operation_shows_its_failure_code_over_http(live_server):
+    op_id = _running(live_server.services, "training")
+    live_server.services.operations.fail(op_id, "lost: server restarted", code="orphaned")
+
+    body = _get(live_server, f"/operations/{op_id}").json()["data"]
+
+    assert body["status"] == "failed"
+    assert body["error_message"] == "lost: server restarted"
+    assert body["error_code"] == "orphaned"
+
+
 def test_cancelling_a_finished_operation_is_a_409_envelope(live_server):
     operations = live_server.services.operations
     op_id = _running(live_server.services, "backtesting")

@@ -13,7 +13,7 @@ import pytest
 
 from ktrdr.errors import ConflictError
 from ktrdr.execution import JobSpec
-from ktrdr.operations import OperationStatus
+from ktrdr.operations import FailureCode, OperationStatus
 
 if TYPE_CHECKING:
     from integration.execution.conftest import Jobs
@@ -136,6 +136,7 @@ def test_a_killed_worker_fails_its_operation_and_the_pool_keeps_serving(
     assert operation.status is OperationStatus.FAILED
     assert f"worker process {pid} died (killed by signal SIGKILL)" in operation.error_message
     assert "out of memory or killed" in operation.error_message
+    assert operation.error_code == FailureCode.WORKER_LOST
     jobs.replaced(pid)
     assert jobs.finished(jobs.submit("add", a=4, b=4)).result_summary["sum"] == 8
 

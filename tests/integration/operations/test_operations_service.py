@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ktrdr.errors import InvalidTransitionError, NotFoundError, ValidationError
-from ktrdr.operations import OperationsService, OperationsStore, OperationStatus
+from ktrdr.operations import FailureCode, OperationsService, OperationsStore, OperationStatus
 
 
 def _running(operations: OperationsService, kind: str, parent: str | None = None) -> str:
@@ -49,6 +49,21 @@ def test_cancel_cascades_to_every_active_descendant(operations: OperationsServic
         assert operations.is_cancelled(op_id)
     assert operations.get(finished).status is OperationStatus.COMPLETED
     assert "cancelled" in (operations.get(grandchild).error_message or "")
+
+
+def test_failure_code_is_stored_with_the_message(operations: OperationsService) -> None:
+    lost = _running(operations, "training")
+    broken = _running(operations, "training")
+
+    operations.fail(lost, "lost: server restarted", code=FailureCode.ORPHANED)
+    operations.fail(broken, "no bars after the training range")
+
+    stored = operations.get(lost)
+    assert stored.status is OperationStatus.FAILED
+    assert (stored.error_code, stored.error_message) == ("orphaned", "lost: server restarted")
+    assert stored.model_dump(mode="json")["error_code"] == "orphaned"
+    assert operations.get(broken).error_code is None
+    assert operations.get(broken).error_message == "no bars after the training range"
 
 
 def test_late_complete_of_cancelled_operation_is_refused(operations: OperationsService) -> None:

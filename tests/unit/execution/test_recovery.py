@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ktrdr.execution import ORPHANED_MESSAGE, fail_orphaned_jobs
-from ktrdr.operations import OperationsService, OperationStatus
+from ktrdr.execution import fail_orphaned_jobs
+from ktrdr.operations import FailureCode, OperationsService, OperationStatus
 
 
 class FakeExecutor:
@@ -37,7 +37,8 @@ def test_unfinished_jobs_of_the_given_types_fail_as_lost(operations) -> None:
     for operation_id in (pending, running):
         operation = operations.get(operation_id)
         assert operation.status is OperationStatus.FAILED
-        assert operation.error_message == ORPHANED_MESSAGE == "lost: server restarted"
+        assert operation.error_code == FailureCode.ORPHANED
+        assert operation.error_message == "lost: server restarted"
     assert operations.get(done).status is OperationStatus.COMPLETED
     assert operations.get(research).status is OperationStatus.RUNNING
 
@@ -52,6 +53,7 @@ def test_jobs_a_live_executor_runs_are_kept(operations) -> None:
 
     assert failed == [lost]
     assert operations.get(lost).error_message == "lost: worker gone"
+    assert operations.get(lost).error_code == FailureCode.ORPHANED
     assert operations.get(kept).status is OperationStatus.RUNNING
 
 
