@@ -21,9 +21,9 @@ from ktrdr.operations.store import MAX_PAGE_SIZE, OperationsStore
 __all__ = [
     "ACTIVE_STATUSES",
     "CANCELABLE_STATUSES",
-    "FailureCode",
     "MAX_PAGE_SIZE",
     "TERMINAL_STATUSES",
+    "FailureCode",
     "Operation",
     "OperationId",
     "OperationMetadata",
