@@ -12,7 +12,7 @@ from ktrdr.agents.workers import AssessmentWorker, DesignWorker
 from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataRepository
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
-from ktrdr.execution.base import check_store_for_executor
+from ktrdr.execution.factory import check_store_for_executor
 from ktrdr.operations import OperationsService, OperationsStore, OperationType
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog
