@@ -11,15 +11,15 @@ import logging
 import math
 import numbers
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, func, insert, select, update
+from sqlalchemy import JSON, Engine, RowMapping, delete, func, insert, select
 
-from ktrdr.agents._memory_schema import experiments as table
 from ktrdr.errors import NotFoundError, ValidationError
 from ktrdr.operations.database import read_connection, write_transaction
+from ktrdr.operations.schema import experiments as table
 
 logger = logging.getLogger(__name__)
 
@@ -77,17 +77,10 @@ class ExperimentMemory:
 
     def record(self, record: ExperimentRecord) -> ExperimentRecord:
         """Insert the record, or replace the one with the same ``experiment_id``."""
-        row = _to_row(record)
         with write_transaction(self.engine) as conn:
-            exists = conn.execute(
-                select(table.c.experiment_id).where(table.c.experiment_id == record.experiment_id)
-            ).first()
-            if exists is None:
-                conn.execute(insert(table).values(**row))
-            else:
-                conn.execute(
-                    update(table).where(table.c.experiment_id == record.experiment_id).values(**row)
-                )
+            # Replace whole: one statement writes the columns, whether the row existed or not.
+            conn.execute(delete(table).where(table.c.experiment_id == record.experiment_id))
+            conn.execute(insert(table).values(**_to_row(record)))
         logger.info(
             "experiment %s recorded: %s %s",
             record.experiment_id,
@@ -229,39 +222,18 @@ def _plain_json(value: Any) -> Any:
     return str(value)
 
 
+_FIELDS = tuple(f.name for f in fields(ExperimentRecord))  # each one is a column of the table
+_JSON_FIELDS = frozenset(name for name in _FIELDS if isinstance(table.c[name].type, JSON))
+
+
 def _to_row(record: ExperimentRecord) -> dict[str, Any]:
-    return {
-        "experiment_id": record.experiment_id,
-        "created_at": record.created_at.astimezone(UTC),
-        "updated_at": datetime.now(UTC),
-        "strategy_name": record.strategy_name,
-        "designer": record.designer,
-        "status": record.status,
-        "strategy": _plain_json(record.strategy),
-        "design": _plain_json(record.design),
-        "training_metrics": _plain_json(record.training_metrics),
-        "backtest_metrics": _plain_json(record.backtest_metrics),
-        "gates": _plain_json(record.gates),
-        "verdict": record.verdict,
-        "error": record.error,
-    }
+    row = {name: getattr(record, name) for name in _FIELDS}
+    row.update({name: _plain_json(row[name]) for name in _JSON_FIELDS})
+    return row | {"created_at": record.created_at.astimezone(UTC), "updated_at": datetime.now(UTC)}
 
 
 def _from_row(row: RowMapping) -> ExperimentRecord:
     created_at = row["created_at"]
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=UTC)  # SQLite hands back naive UTC datetimes
-    return ExperimentRecord(
-        experiment_id=row["experiment_id"],
-        created_at=created_at,
-        strategy_name=row["strategy_name"],
-        designer=row["designer"],
-        status=row["status"],
-        strategy=row["strategy"],
-        design=row["design"],
-        training_metrics=row["training_metrics"],
-        backtest_metrics=row["backtest_metrics"],
-        gates=row["gates"],
-        verdict=row["verdict"],
-        error=row["error"],
-    )
+    return ExperimentRecord(**({name: row[name] for name in _FIELDS} | {"created_at": created_at}))

@@ -13,7 +13,7 @@ from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataRepository
 from ktrdr.data.fetch_service import DataFetchService
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
-from ktrdr.execution.base import check_store_for_executor
+from ktrdr.execution.factory import check_store_for_executor
 from ktrdr.operations import OperationsService, OperationsStore, OperationType
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog

@@ -6,7 +6,8 @@ Services submit a ``JobSpec`` to an ``Executor`` (``create_executor``); inside t
 
 from __future__ import annotations
 
-from ktrdr.execution.base import Executor, JobSpec, ResourceNeeds, create_executor
+from ktrdr.execution.base import Executor, JobSpec, ResourceNeeds
+from ktrdr.execution.factory import create_executor
 from ktrdr.execution.local import LocalExecutor
 from ktrdr.execution.recovery import fail_orphaned_jobs
 from ktrdr.execution.reporter import JobCancelled, JobReporter, worker_operations

@@ -17,9 +17,10 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from ktrdr.errors import ConflictError, InvalidTransitionError, KtrdrError, ValidationError
+from ktrdr.errors import InvalidTransitionError, KtrdrError, ValidationError
 from ktrdr.execution.base import JobSpec
 from ktrdr.execution.events import JobEvents
+from ktrdr.execution.outcome import check_submittable, overdue_cancel
 from ktrdr.execution.worker import WorkerConfig, worker_main
 from ktrdr.operations import FailureCode, OperationsService, OperationStatus
 
@@ -119,15 +120,13 @@ class LocalExecutor:
     def submit(self, spec: JobSpec) -> None:
         """Queue a pending operation's job; it starts when a worker is free (FIFO)."""
         with self._lock:
-            if self._closing:
-                raise ConflictError("the local executor is shut down; it accepts no jobs")
-            if self._knows(spec.operation_id):
-                raise ConflictError(f"operation {spec.operation_id} was already submitted")
-            status = self._operations.store.status_of(spec.operation_id)
-            if status is not OperationStatus.PENDING:
-                raise ConflictError(
-                    f"operation {spec.operation_id} is {status.value}; only pending operations run"
-                )
+            check_submittable(
+                self._operations,
+                spec,
+                executor="local",
+                closing=self._closing,
+                known=self._knows(spec.operation_id),
+            )
             self._queue.append(spec)
             if self._boot_error and not self._slots:
                 self._fail_queued(self._boot_error)
@@ -401,10 +400,9 @@ class LocalExecutor:
                     slot.operation_id,
                     self._grace_seconds,
                 )
-            if slot.cancel_seen_at is not None and now - slot.cancel_seen_at >= self._grace_seconds:
-                self._force_stop(
-                    slot, f"still running {self._grace_seconds:.1f}s after cancellation"
-                )
+            reason = overdue_cancel(slot.cancel_seen_at, now, self._grace_seconds)
+            if reason:
+                self._force_stop(slot, reason)
         for spec in list(self._queue):
             if self._is_cancelled(spec.operation_id):
                 self._drop_queued(spec.operation_id)

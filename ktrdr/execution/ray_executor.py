@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ktrdr.errors import ConflictError, InvalidTransitionError, KtrdrError, ValidationError
+from ktrdr.errors import InvalidTransitionError, KtrdrError, ValidationError
 from ktrdr.execution.artifacts import write_artifacts
 from ktrdr.execution.base import Executor, JobSpec
 from ktrdr.execution.local import FORCE_STOP_REASON
+from ktrdr.execution.outcome import UNEXPECTED_CANCEL, check_submittable, overdue_cancel
 from ktrdr.execution.ray_task import NODE_KEY, RemoteOutcome, run_remote_job
-from ktrdr.operations import FailureCode, OperationsService, OperationStatus
+from ktrdr.operations import FailureCode, OperationsService
 
 logger = logging.getLogger(__name__)
 
@@ -109,15 +110,13 @@ class RayExecutor:
             self._local.submit(spec)
             return
         with self._lock:
-            if self._closing:
-                raise ConflictError("the ray executor is shut down; it accepts no jobs")
-            if spec.operation_id in self._jobs:
-                raise ConflictError(f"operation {spec.operation_id} was already submitted")
-            status = self._operations.store.status_of(spec.operation_id)
-            if status is not OperationStatus.PENDING:
-                raise ConflictError(
-                    f"operation {spec.operation_id} is {status.value}; only pending operations run"
-                )
+            check_submittable(
+                self._operations,
+                spec,
+                executor="ray",
+                closing=self._closing,
+                known=spec.operation_id in self._jobs,
+            )
             ref = self._task.options(**self._task_options(spec)).remote(
                 self._ray.put(spec), str(self._home)
             )
@@ -248,8 +247,9 @@ class RayExecutor:
                 return
             job.cancel_seen_at = now
             logger.info("operation %s: cancelled; job has %.1fs", operation_id, self._grace_seconds)
-        if now - job.cancel_seen_at >= self._grace_seconds:
-            self._force_cancel(job, f"still running {self._grace_seconds:.1f}s after cancellation")
+        reason = overdue_cancel(job.cancel_seen_at, now, self._grace_seconds)
+        if reason:
+            self._force_cancel(job, reason)
 
     def _force_cancel(self, job: _RemoteJob, reason: str) -> None:
         if job.force_cancelled:
@@ -278,7 +278,7 @@ class RayExecutor:
         elif outcome.status == "failed":
             self._fail(operation_id, outcome.message or "job failed")
         elif outcome.status == "cancelled" and not self._operations.is_cancelled(operation_id):
-            self._fail(operation_id, "job raised JobCancelled but its operation was not cancelled")
+            self._fail(operation_id, UNEXPECTED_CANCEL)
         else:
             logger.info("operation %s: job %s on %s", operation_id, outcome.status, outcome.address)
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ktrdr.errors import InvalidTransitionError, KtrdrError, NotFoundError, TransientError
+from ktrdr.errors import InvalidTransitionError, NotFoundError, TransientError
 from ktrdr.execution.artifacts import ArtifactSink, using_sink
 from ktrdr.execution.base import JobSpec
-from ktrdr.execution.reporter import JobCancelled, worker_operations
-from ktrdr.execution.worker import call_job, execution_info
+from ktrdr.execution.outcome import run_to_outcome
+from ktrdr.execution.reporter import worker_operations
 from ktrdr.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -64,18 +64,16 @@ def run_remote_job(spec: JobSpec, published_home: str) -> RemoteOutcome:
 
 
 def _run(spec: JobSpec, sink: ArtifactSink, node_id: str, address: str) -> RemoteOutcome:
-    try:
-        result = call_job(spec)
-    except JobCancelled:
-        return RemoteOutcome("cancelled", node_id, address)
-    except KtrdrError as exc:
-        logger.info("operation %s: job failed: %s", spec.operation_id, exc.message)
-        return RemoteOutcome("failed", node_id, address, message=exc.message)
-    except Exception as exc:
-        logger.exception("operation %s: job raised %s", spec.operation_id, type(exc).__name__)
-        return RemoteOutcome("failed", node_id, address, message=f"{type(exc).__name__}: {exc}")
-    result["execution"] = execution_info("ray", node_id, result)
-    return RemoteOutcome("completed", node_id, address, result=result, files=sink.collect())
+    outcome = run_to_outcome(spec, "ray", node_id)
+    files = sink.collect() if outcome.status == "completed" else {}
+    return RemoteOutcome(
+        outcome.status,
+        node_id,
+        address,
+        result=outcome.result,
+        files=files,
+        message=outcome.message,
+    )
 
 
 def _node(node_id: str, address: str) -> dict[str, str]:

@@ -8,22 +8,21 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ktrdr.errors import InvalidTransitionError, KtrdrError, NotFoundError, ValidationError
+from ktrdr.errors import InvalidTransitionError, NotFoundError
 from ktrdr.execution.base import JobSpec
-from ktrdr.execution.reporter import JobCancelled, worker_operations
+from ktrdr.execution.outcome import UNEXPECTED_CANCEL, run_to_outcome
+from ktrdr.execution.reporter import worker_operations
 from ktrdr.logging_setup import configure_logging
 from ktrdr.operations import OperationsService
 from ktrdr.operations.retry import retry_transient
 from ktrdr.settings import get_settings, reset_settings
 
 logger = logging.getLogger(__name__)
-
-Job = Callable[[str, dict[str, Any]], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -78,21 +77,6 @@ def _configure_process(config: WorkerConfig) -> None:
             logger.warning("worker %d could not preload %s", os.getpid(), module, exc_info=True)
 
 
-def load_job(path: str) -> Job:
-    """The function a ``"package.module:function"`` path names."""
-    module_name, _, function_name = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValidationError(f"job {path!r}: cannot import module {module_name!r}: {exc}") from exc
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        raise ValidationError(
-            f"job {path!r}: module {module_name!r} has no function {function_name!r}"
-        )
-    return function  # type: ignore[no-any-return]
-
-
 def run_job(spec: JobSpec, operations: OperationsService) -> str:
     """Run one job and record its outcome; the outcome: completed, failed, cancelled or skipped."""
     operation_id = spec.operation_id
@@ -103,47 +87,17 @@ def run_job(spec: JobSpec, operations: OperationsService) -> str:
         return "skipped"
     started = time.monotonic()
     logger.info("operation %s: job %s started in worker %d", operation_id, spec.job, os.getpid())
-    try:
-        result = call_job(spec)
-    except JobCancelled:
+    outcome = run_to_outcome(spec, "local", socket.gethostname())
+    if outcome.status == "cancelled":
         return _record_cancelled(operations, operation_id)
-    except KtrdrError as exc:
-        message = exc.message
-        logger.info("operation %s: job failed: %s", operation_id, message)
-    except Exception as exc:
-        message = f"{type(exc).__name__}: {exc}"
-        logger.exception("operation %s: job raised %s", operation_id, type(exc).__name__)
-    else:
-        result["execution"] = execution_info("local", socket.gethostname(), result)
-        outcome = _record_result(operations, operation_id, result)
-        logger.info(
-            "operation %s: job %s in %.2fs", operation_id, outcome, time.monotonic() - started
+    if outcome.status == "failed":
+        message = outcome.message or "job failed"
+        return _record(
+            operations, operation_id, "failed", lambda: operations.fail(operation_id, message)
         )
-        return outcome
-    return _record(
-        operations, operation_id, "failed", lambda: operations.fail(operation_id, message)
-    )
-
-
-def execution_info(executor: str, node: str, result: Mapping[str, Any]) -> dict[str, str]:
-    """Where a job ran, e.g. ``{"executor": "ray", "node": "<node id>", "device": "cuda:0 (...)"}``.
-
-    The device is the one the job reports (training's ``device``), else "cpu".
-    """
-    return {"executor": executor, "node": node, "device": str(result.get("device") or "cpu")}
-
-
-def call_job(spec: JobSpec) -> dict[str, Any]:
-    """Run the job a spec names; its result_summary (None becomes {})."""
-    result = load_job(spec.job)(spec.operation_id, dict(spec.request))
-    if result is None:
-        return {}
-    if not isinstance(result, dict):
-        raise ValidationError(
-            f"job {spec.job!r} returned {type(result).__name__}; it must return a dict "
-            "(the operation's result_summary) or None"
-        )
-    return result
+    recorded = _record_result(operations, operation_id, outcome.result or {})
+    logger.info("operation %s: job %s in %.2fs", operation_id, recorded, time.monotonic() - started)
+    return recorded
 
 
 def _record_result(operations: OperationsService, operation_id: str, result: dict[str, Any]) -> str:
@@ -163,9 +117,8 @@ def _record_cancelled(operations: OperationsService, operation_id: str) -> str:
     if operations.is_cancelled(operation_id):
         logger.info("operation %s: job stopped after cancellation", operation_id)
         return "cancelled"
-    message = "job raised JobCancelled but its operation was not cancelled"
     return _record(
-        operations, operation_id, "failed", lambda: operations.fail(operation_id, message)
+        operations, operation_id, "failed", lambda: operations.fail(operation_id, UNEXPECTED_CANCEL)
     )
 
 

@@ -1,8 +1,22 @@
-"""Table definitions of the operations store; every change comes with an Alembic migration."""
+"""Every table of the ktrdr database, in one ``MetaData``; every change comes with a migration.
+
+Alembic (``migrations/env.py``) targets it; a test compares it with a migrated database.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -26,4 +40,56 @@ operations = Table(
     Index("ix_operations_status_created", "status", "created_at"),
     Index("ix_operations_parent", "parent_operation_id"),
     Index("ix_operations_created", "created_at"),
+)
+
+
+# The experiment memory (ktrdr.agents.memory); created by migration 0002.
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", String(96), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("strategy_name", String(64), nullable=False),
+    Column("designer", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("strategy", JSON, nullable=False),
+    Column("design", JSON, nullable=False),
+    Column("training_metrics", JSON, nullable=True),
+    Column("backtest_metrics", JSON, nullable=True),
+    Column("gates", JSON, nullable=False),
+    Column("verdict", String(16), nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_experiments_created", "created_at"),
+)
+
+
+# The LLM budget ledger (ktrdr.agents.budget); created by migration 0003.
+llm_spend = Table(
+    "llm_spend",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("operation_id", String(96), nullable=False),
+    Column("research_id", String(96), nullable=True),
+    Column("purpose", String(16), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Index("ix_llm_spend_day", "day"),
+    Index("ix_llm_spend_model", "model", "created_at"),
+)
+
+# The LLM replay cache (ktrdr.agents.llm.cache); created by migration 0003.
+llm_cache = Table(
+    "llm_cache",
+    metadata,
+    Column("cache_key", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("response", JSON, nullable=False),
 )

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ktrdr.agents.llm._schema import llm_cache as table
 from ktrdr.agents.llm._types import LLMRequest, LLMResponse
 from ktrdr.operations.database import read_connection, write_transaction
+from ktrdr.operations.schema import llm_cache as table
 
 logger = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ import ktrdr.execution as execution
 from ktrdr.errors import ValidationError
 from ktrdr.execution import Executor, JobSpec, LocalExecutor, ResourceNeeds, create_executor
 from ktrdr.execution.local import describe_exit
+from ktrdr.execution.outcome import overdue_cancel
 from ktrdr.settings import Settings
 
 
@@ -100,3 +101,11 @@ def test_all_lists_exactly_the_public_names() -> None:
     }
 
     assert set(execution.__all__) == public
+
+
+def test_a_cancelled_job_is_overdue_only_after_its_grace() -> None:
+    assert overdue_cancel(None, now=100.0, grace_seconds=5) is None
+    assert overdue_cancel(96.0, now=100.0, grace_seconds=5) is None
+    assert overdue_cancel(95.0, now=100.0, grace_seconds=5) == (
+        "still running 5.0s after cancellation"
+    )

@@ -12,11 +12,11 @@ from support.eventually import eventually
 from support.fake_llm import Failure, FakeLLMServer, Hang, Text, ToolUse, last_tool_result
 from support.fake_llm import quick_strategy as strategy_input
 
-from ktrdr.agents.llm._schema import llm_spend
 from ktrdr.agents.workers import DESIGN_JOB
 from ktrdr.execution import JobSpec
 from ktrdr.execution.worker import run_job
 from ktrdr.operations import OperationsService, OperationStatus, OperationType
+from ktrdr.operations.schema import llm_spend
 from ktrdr.strategy import load_strategy
 
 PROVIDERS = ["anthropic", "openai"]
