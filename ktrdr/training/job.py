@@ -11,7 +11,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from ktrdr.data import DataRepository
 from ktrdr.execution import JobReporter
 from ktrdr.execution.artifacts import artifact_sink
 from ktrdr.features.labels import LABEL_NAMES
@@ -27,7 +26,6 @@ from ktrdr.training.trainer import EpochReport, TrainerConfig, TrainingOutcome, 
 
 logger = logging.getLogger(__name__)
 
-JOB_PATH = "ktrdr.training.job:run_training_job"
 EPOCHS_SHARE = 90.0  # percent of the progress bar spent in epochs; the rest is preparation
 
 
@@ -99,17 +97,6 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
         "feature_names": prepared.feature_names,
         "duration_seconds": round(time.monotonic() - started, 3),
         "device": device_name(device),
-    }
-
-
-def load_bars(repository: DataRepository, request: dict[str, Any]) -> BarsBySymbol:
-    """Bars of every requested symbol and timeframe, sliced to the request's date range."""
-    return {
-        symbol: {
-            tf: repository.load(symbol, tf, request.get("start_date"), request.get("end_date"))
-            for tf in request["timeframes"]
-        }
-        for symbol in request["symbols"]
     }
 
 

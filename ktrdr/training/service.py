@@ -14,9 +14,8 @@ from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog, strategy_to_dict, validate_strategy
 from ktrdr.strategy.indicator_specs import warmup_bars
 from ktrdr.strategy.schema import StrategyConfig
-from ktrdr.training.bundle import next_version_dir
-from ktrdr.training.dataset import MIN_SAMPLES
-from ktrdr.training.job import JOB_PATH, load_bars
+from ktrdr.training.inputs import JOB_PATH, MIN_SAMPLES, load_bars
+from ktrdr.training.manifest import next_version_dir
 
 logger = logging.getLogger(__name__)
 
