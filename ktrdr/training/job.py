@@ -15,7 +15,7 @@ from ktrdr.execution import JobReporter
 from ktrdr.execution.artifacts import artifact_sink
 from ktrdr.features.labels import LABEL_NAMES
 from ktrdr.settings import get_settings
-from ktrdr.strategy import strategy_to_dict, validate_strategy
+from ktrdr.strategy import strategy_to_dict
 from ktrdr.strategy.schema import StrategyConfig
 from ktrdr.training.bundle import save_bundle
 from ktrdr.training.dataset import BarsBySymbol, PreparedData, prepare_training_data
@@ -38,7 +38,7 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
     """
     started = time.monotonic()
     reporter = JobReporter(operation_id)
-    strategy = validate_strategy(request["strategy"], source="training request")
+    strategy: StrategyConfig = request["strategy"]  # validated by TrainingService; pickled here
     seed = int(request["seed"])
     settings = get_settings()
 
