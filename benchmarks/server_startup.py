@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -122,7 +123,9 @@ def main() -> None:
             f"\nServer RSS {old['server_mib'] / new['server_mib']:.1f}× smaller, start-up "
             f"{old['startup_s'] / new['startup_s']:.1f}× faster than {args.baseline_label}.\n"
         )
-    command = "PYTHONPATH=. .venv/bin/python benchmarks/server_startup.py " + " ".join(sys.argv[1:])
+    command = "PYTHONPATH=. .venv/bin/python benchmarks/server_startup.py " + shlex.join(
+        sys.argv[1:]
+    )
     report = f"""# Server start-up: idle `ktrdr serve`
 
 `{command.strip()}` — best of {args.runs} starts each: process start → first 200 from
