@@ -32,7 +32,7 @@ def test_overrides_replace_the_symbols_and_timeframes() -> None:
 def test_a_bad_symbol_override_names_the_field() -> None:
     strategy = make_strategy(RSI, [{"raw_indicator": "rsi_14"}])
 
-    with pytest.raises(StrategyValidationError, match="training_data.symbols"):
+    with pytest.raises(StrategyValidationError, match=r"training_data\.symbols"):
         with_overrides(strategy, ["EUR USD", "EUR USD"], None)
 
 
