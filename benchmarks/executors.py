@@ -161,7 +161,9 @@ def submitters(services: Services) -> dict[str, Callable[[], str]]:
     backtesting, training = services.backtesting, services.training
     return {
         "backtest": lambda: backtesting.start_backtest(STRATEGY, **BACKTEST_RANGE)["operation_id"],
-        "training": lambda: training.start_training(STRATEGY)["operation_id"],
+        "training": lambda: training.start_training(training.resolve_strategy(STRATEGY))[
+            "operation_id"
+        ],
     }
 
 
@@ -328,7 +330,14 @@ def main() -> None:
         write_strategy(home, CYCLE_STRATEGY, epochs=40)
         with stack(home, "local", 1) as services:
             assert services.training is not None
-            wait(services, [services.training.start_training(STRATEGY)["operation_id"]])
+            wait(
+                services,
+                [
+                    services.training.start_training(services.training.resolve_strategy(STRATEGY))[
+                        "operation_id"
+                    ]
+                ],
+            )
         for executor in ("local", "ray"):
             batches += measure_executor(home, executor, counts)
         for executor in ("local", "ray"):

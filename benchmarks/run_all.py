@@ -16,6 +16,7 @@ SCRIPTS = (
     "research_cycle.py",
     "executors.py",
     "load.py",
+    "server_startup.py",
 )
 
 

@@ -201,7 +201,7 @@ def measure_throughput(data: Dataset, thread_counts: list[int]) -> list[Run]:
 def time_job(training: TrainingService, operations: OperationsService, strategy: dict) -> JobTiming:
     """Start one training, poll the store every 10 ms for its first epoch, wait for the end."""
     called = time.perf_counter()
-    operation_id = training.start_training(strategy)["operation_id"]
+    operation_id = training.start_training(training.resolve_strategy(strategy))["operation_id"]
     returned, returned_wall = time.perf_counter(), time.time()
     deadline = returned + JOB_TIMEOUT_SECONDS
     first_epoch, epoch = None, 0

@@ -14,65 +14,18 @@ import pandas as pd
 
 from ktrdr.backtesting.artifacts import save_artifacts
 from ktrdr.backtesting.decisions import decide_positions
+from ktrdr.backtesting.inputs import (
+    DEFAULT_CHUNK_ROWS,
+    MIN_BACKTEST_BARS,
+    BarsByTimeframe,
+)
 from ktrdr.backtesting.simulator import simulate_positions
-from ktrdr.data import DataRepository
 from ktrdr.errors import DataError
 from ktrdr.execution import JobReporter
 from ktrdr.execution.artifacts import artifact_sink
-from ktrdr.strategy.indicator_specs import warmup_bars
-from ktrdr.strategy.schema import StrategyConfig
-from ktrdr.training.bundle import MANIFEST_FILE, WEIGHTS_FILE
 from ktrdr.training.predictor import Predictor
 
 logger = logging.getLogger(__name__)
-
-JOB_PATH = "ktrdr.backtesting.job:run_backtest_job"
-MIN_BACKTEST_BARS = 20  # bars with a prediction inside the range; fewer say nothing
-WARMUP_SAFETY_FACTOR = 5  # recursive indicators (EMA, Wilder RSI) settle long after their NaNs
-MIN_HISTORY_BARS = 200
-DEFAULT_CHUNK_ROWS = 20_000  # rows per prediction chunk: a cancel check between two chunks
-
-BarsByTimeframe = dict[str, pd.DataFrame]
-
-
-def warmup_rows(strategy: StrategyConfig) -> int:
-    """Bars at the start of a series that get no prediction: indicator warm-up plus lookback."""
-    indicator_warmup = max(warmup_bars(i.type, i.params) for i in strategy.indicators.values())
-    return indicator_warmup + strategy.model.lookback
-
-
-def history_bars(strategy: StrategyConfig) -> int:
-    """Bars loaded before the range start, per timeframe: the warm-up times a safety factor.
-
-    RSI 14 and MACD 12/26/9 with lookback 1 warm up in 34 bars; 5 x 35 = 175 -> 200 bars.
-    """
-    return max(MIN_HISTORY_BARS, WARMUP_SAFETY_FACTOR * warmup_rows(strategy))
-
-
-def load_backtest_bars(
-    repository: DataRepository,
-    strategy: StrategyConfig,
-    symbol: str,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-) -> BarsByTimeframe:
-    """Every timeframe's bars up to ``end``, with ``history_bars`` before ``start`` for warm-up.
-
-    Bars before ``start`` only feed indicators (they are in the past, so no look-ahead); they
-    may lie inside the training range. Trades use bars from ``start`` on.
-    """
-    keep = history_bars(strategy)
-    loaded: BarsByTimeframe = {}
-    for timeframe in strategy.timeframes():
-        bars = repository.load(symbol, timeframe, None, end)
-        first = int(bars.index.searchsorted(start, "left"))
-        loaded[timeframe] = bars.iloc[max(0, first - keep) :]
-    return loaded
-
-
-def bundle_files(path: Path) -> dict[str, bytes]:
-    """The files of the bundle folder ``path`` (weights, then bundle.json), to send to a job."""
-    return {name: (Path(path) / name).read_bytes() for name in (WEIGHTS_FILE, MANIFEST_FILE)}
 
 
 def predictor_from_files(files: Mapping[str, bytes]) -> Predictor:
@@ -86,8 +39,9 @@ def predictor_from_files(files: Mapping[str, bytes]) -> Predictor:
 def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
     """Backtest the model in ``request`` and save its trades and equity; the DESIGN §8 summary.
 
-    The request carries the model (``bundle_files``) and the bars (``load_backtest_bars``), so
-    the job reads nothing from disk; it writes its files through the artifact sink.
+    The request carries the bars (``backtest_bars``) and the bundle's folder, or its files
+    (``bundle_files``) when it was sent to a node that may not share the disk; the job writes
+    its files through the artifact sink.
     """
     started = time.monotonic()
     reporter = JobReporter(operation_id)
@@ -95,7 +49,10 @@ def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
     start = pd.Timestamp(request["start_date"])
 
     reporter.progress(percentage=1, current_step="loading model")
-    predictor = predictor_from_files(request["model_files"])
+    files = request.get("model_files")
+    predictor = (
+        predictor_from_files(files) if files is not None else Predictor.load(request["model_path"])
+    )
     strategy = predictor.strategy
     bars: BarsByTimeframe = request["bars"]
     reporter.check_cancelled()

@@ -13,27 +13,65 @@ from typing import Any
 import pandas as pd
 import pydantic
 
-from ktrdr.backtesting.job import (
+from ktrdr.backtesting.inputs import (
     DEFAULT_CHUNK_ROWS,
     JOB_PATH,
     MIN_BACKTEST_BARS,
+    backtest_bars,
     bundle_files,
-    load_backtest_bars,
     warmup_rows,
 )
-from ktrdr.data import DataRepository, canonical_symbol, canonical_timeframe, parse_timeframe
+from ktrdr.data import (
+    DataRepository,
+    canonical_symbol,
+    canonical_timeframe,
+    parse_timeframe,
+    slice_bars,
+)
 from ktrdr.errors import DataError, NotFoundError, ValidationError
 from ktrdr.execution import Executor, JobSpec, ResourceNeeds
 from ktrdr.operations import OperationsService, OperationType
 from ktrdr.settings import Settings
-from ktrdr.strategy import Costs, DateRange, StrategyConfig
-from ktrdr.training.bundle import MANIFEST_FILE
-from ktrdr.training.predictor import Predictor
+from ktrdr.strategy import Costs, DateRange, StrategyConfig, validate_strategy
+from ktrdr.training.manifest import (
+    MANIFEST_FILE,
+    WEIGHTS_FILE,
+    check_weights_digest,
+    read_manifest,
+)
 
 logger = logging.getLogger(__name__)
 
 VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 DateLike = str | dt.date | dt.datetime | pd.Timestamp
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """What a backtest request needs of a bundle, read from bundle.json without torch."""
+
+    path: Path
+    metadata: dict[str, Any]
+    strategy: StrategyConfig
+
+    @classmethod
+    def read(cls, path: Path) -> TrainedModel:
+        """The checked bundle.json of bundle folder ``path``; the weights' digest checked too."""
+        manifest = read_manifest(path / MANIFEST_FILE)
+        check_weights_digest(path / WEIGHTS_FILE, manifest["weights_sha256"])
+        strategy = validate_strategy(manifest["strategy"], source=f"{path}/{MANIFEST_FILE}")
+        return cls(path=path, metadata=manifest, strategy=strategy)
+
+    @property
+    def symbols(self) -> list[str]:
+        """The symbols the model was trained on."""
+        return list(self.metadata["symbols"])
+
+    @property
+    def training_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The first and last bar of the whole training set."""
+        trained = self.metadata["training_range"]
+        return pd.Timestamp(trained["start"]), pd.Timestamp(trained["end"])
 
 
 @dataclass(frozen=True)
@@ -106,31 +144,33 @@ class BacktestingService:
         range is ``start_date``/``end_date`` if given, else the strategy's ``backtest.date_range``,
         else everything after the model's training range; it may not overlap the training range
         of the same symbol. ``costs`` ({commission_bps, slippage_bps}) override the strategy's
-        ``backtest.costs``. The job gets the model's files and the bars in its request, so it
-        runs the same on a local worker or a remote Ray node. An invalid request raises
-        (``NotFoundError``, ``ValidationError``, ``DataError``) and creates no operation.
+        ``backtest.costs``. Each timeframe's bars are loaded once; the job gets the traded bars
+        and their warm-up history in its request, and reads the bundle from its folder (local
+        workers) or gets its files in the request (Ray, whose nodes may not share this disk).
+        An invalid request raises (``NotFoundError``, ``ValidationError``, ``DataError``) and
+        creates no operation.
         """
         bundle_path = self.resolve_model_path(model_path)
-        predictor = Predictor.load(bundle_path)
-        strategy = predictor.strategy
-        symbol = canonical_symbol(symbol) if symbol is not None else predictor.symbols[0]
+        model = TrainedModel.read(bundle_path)
+        strategy = model.strategy
+        symbol = canonical_symbol(symbol) if symbol is not None else model.symbols[0]
         timeframe = _check_timeframe(timeframe, strategy.base_timeframe(), strategy.name)
         merged_costs = resolve_costs(strategy.backtest.costs if strategy.backtest else None, costs)
         start, end = requested_range(start_date, end_date, strategy)
-        backtest_range = self._check_range(predictor, symbol, start, end)
+        bars = {tf: self.data.load(symbol, tf) for tf in strategy.timeframes()}
+        backtest_range = self._check_range(model, symbol, bars, start, end)
         request = {
-            "model_path": str(bundle_path),
+            "model_path": str(bundle_path.resolve()),
             "symbol": symbol,
             "timeframe": timeframe,
             "start_date": backtest_range.start.isoformat(),
             "end_date": backtest_range.end.isoformat(),
             "costs": merged_costs,
             "chunk_rows": self.chunk_rows,
-            "model_files": bundle_files(bundle_path),
-            "bars": load_backtest_bars(
-                self.data, strategy, symbol, backtest_range.start, backtest_range.end
-            ),
+            "bars": backtest_bars(bars, strategy, backtest_range.start, backtest_range.end),
         }
+        if self.settings.executor != "local":  # a Ray node may not see this machine's disk
+            request["model_files"] = bundle_files(bundle_path)
         operation = self.operations.create(
             OperationType.BACKTESTING,
             parent_operation_id=parent_operation_id,
@@ -166,26 +206,37 @@ class BacktestingService:
 
     def _check_range(
         self,
-        predictor: Predictor,
+        model: TrainedModel,
         symbol: str,
+        bars: Mapping[str, pd.DataFrame],
         start: DateLike | None,
         end: DateLike | None,
     ) -> BacktestRange:
-        """The traded bars' bounds, refusing overlap with training and too few bars."""
-        strategy = predictor.strategy
-        base = self.data.load(symbol, strategy.base_timeframe())
-        trained = training_range_of(predictor, symbol)
+        """The traded bars' bounds, refusing overlap with training and too few bars.
+
+        ``bars`` holds every timeframe's stored bars of ``symbol``, loaded once by the caller.
+        """
+        strategy = model.strategy
+        base_timeframe = strategy.base_timeframe()
+        base = bars[base_timeframe]
+        trained = training_range_of(model, symbol)
         if start is None:
-            training_end = trained[1] if trained else predictor.training_range[1]
+            training_end = trained[1] if trained else model.training_range[1]
             after = base.index[base.index > training_end]
             if after.empty:
                 raise DataError(
-                    f"no {symbol} {strategy.base_timeframe()} bars after the model's training "
+                    f"no {symbol} {base_timeframe} bars after the model's training "
                     f"range (it ends {_day(training_end)}; the data ends "
                     f"{_day(base.index[-1])}); import newer data or give start_date"
                 )
             start = after[0]
-        in_range = self.data.load(symbol, strategy.base_timeframe(), start, end)
+        in_range = slice_bars(base, start, end)
+        if in_range.empty:
+            raise DataError(
+                f"no {symbol} {base_timeframe} bars between {start} and {end or 'the end'}; "
+                f"the data covers {base.index[0]} to {base.index[-1]}",
+                details={"symbol": symbol, "timeframe": base_timeframe},
+            )
         label = f"{_day(start)}..{_day(end if end is not None else in_range.index[-1])}"
         if trained and in_range.index[0] <= trained[1] and in_range.index[-1] >= trained[0]:
             raise ValidationError(
@@ -193,25 +244,27 @@ class BacktestingService:
                 f"{_day(trained[0])}..{_day(trained[1])}; start after {_day(trained[1])}",
                 details={"symbol": symbol, "training_range": [str(t) for t in trained]},
             )
-        lost = self._warmup_shortfall(strategy, symbol, in_range.index[0])
+        lost = _warmup_shortfall(strategy, bars, in_range.index[0])
         if len(in_range) - lost < MIN_BACKTEST_BARS:
             raise DataError(
                 f"backtest range {label} has {len(in_range)} {symbol} "
-                f"{strategy.base_timeframe()} bars, {lost} of them needed for the indicators' "
+                f"{base_timeframe} bars, {lost} of them needed for the indicators' "
                 f"warm-up; need at least {MIN_BACKTEST_BARS} to trade — widen the range"
             )
         return BacktestRange(start=in_range.index[0], end=in_range.index[-1])
 
-    def _warmup_shortfall(self, strategy: StrategyConfig, symbol: str, first: pd.Timestamp) -> int:
-        """Base bars of the range lost to warm-up because too little history precedes it."""
-        needed = warmup_rows(strategy)
-        base_step = parse_timeframe(strategy.base_timeframe())
-        lost = 0
-        for timeframe in strategy.timeframes():
-            bars = self.data.load(symbol, timeframe)
-            missing = max(0, needed - int(bars.index.searchsorted(first, "left")))
-            lost = max(lost, int(missing * (parse_timeframe(timeframe) / base_step)))
-        return lost
+
+def _warmup_shortfall(
+    strategy: StrategyConfig, bars: Mapping[str, pd.DataFrame], first: pd.Timestamp
+) -> int:
+    """Base bars of the range lost to warm-up because too little history precedes it."""
+    needed = warmup_rows(strategy)
+    base_step = parse_timeframe(strategy.base_timeframe())
+    lost = 0
+    for timeframe in strategy.timeframes():
+        missing = max(0, needed - int(bars[timeframe].index.searchsorted(first, "left")))
+        lost = max(lost, int(missing * (parse_timeframe(timeframe) / base_step)))
+    return lost
 
 
 def resolve_costs(
@@ -241,15 +294,13 @@ def resolve_costs(
         ) from exc
 
 
-def training_range_of(
-    predictor: Predictor, symbol: str
-) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+def training_range_of(model: TrainedModel, symbol: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The bars the model trained on for ``symbol``; None when it never saw that symbol."""
-    ranges = predictor.bundle.metadata.get("data_range") or {}
+    ranges = model.metadata.get("data_range") or {}
     if symbol in ranges:
         return pd.Timestamp(ranges[symbol]["start"]), pd.Timestamp(ranges[symbol]["end"])
-    if symbol in predictor.symbols:
-        return predictor.training_range
+    if symbol in model.symbols:
+        return model.training_range
     return None
 
 

@@ -1,40 +1,44 @@
-"""Train torch classifiers for strategies, evaluate them and store them as model bundles."""
+"""Train torch classifiers for strategies, evaluate them and store them as model bundles.
+
+Names are imported on first use (PEP 562), so importing a torch-free submodule such as
+``ktrdr.training.manifest`` (as the API server does) does not load torch.
+"""
 
 from __future__ import annotations
 
-from ktrdr.training.bundle import LoadedBundle, load_bundle, next_version_dir, save_bundle
-from ktrdr.training.device import device_name, select_device
-from ktrdr.training.evaluation import classification_metrics, evaluate, predict_proba
-from ktrdr.training.losses import FocalLoss, class_weights_from_labels, make_loss
-from ktrdr.training.models import (
-    build_model,
-    is_recurrent,
-    make_sequences,
-    model_lookback,
-    sequence_labels,
-)
-from ktrdr.training.trainer import EpochReport, TrainerConfig, TrainingOutcome, train_model
+import importlib
 
-__all__ = [
-    "EpochReport",
-    "FocalLoss",
-    "LoadedBundle",
-    "TrainerConfig",
-    "TrainingOutcome",
-    "build_model",
-    "class_weights_from_labels",
-    "classification_metrics",
-    "device_name",
-    "evaluate",
-    "is_recurrent",
-    "load_bundle",
-    "make_loss",
-    "make_sequences",
-    "model_lookback",
-    "next_version_dir",
-    "predict_proba",
-    "save_bundle",
-    "select_device",
-    "sequence_labels",
-    "train_model",
-]
+_EXPORTS = {
+    "EpochReport": "trainer",
+    "FocalLoss": "losses",
+    "LoadedBundle": "bundle",
+    "TrainerConfig": "trainer",
+    "TrainingOutcome": "trainer",
+    "build_model": "models",
+    "class_weights_from_labels": "losses",
+    "classification_metrics": "evaluation",
+    "device_name": "device",
+    "evaluate": "evaluation",
+    "is_recurrent": "models",
+    "load_bundle": "bundle",
+    "make_loss": "losses",
+    "make_sequences": "models",
+    "model_lookback": "models",
+    "next_version_dir": "manifest",
+    "predict_proba": "evaluation",
+    "save_bundle": "bundle",
+    "select_device": "device",
+    "sequence_labels": "models",
+    "train_model": "trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    """Import the submodule that defines ``name`` on first access, then keep it here."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

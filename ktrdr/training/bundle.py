@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import platform
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,27 +23,17 @@ from torch import nn
 import ktrdr
 from ktrdr.errors import NotFoundError, ValidationError
 from ktrdr.features.labels import LABEL_NAMES
+from ktrdr.training.manifest import (
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    RESERVED_KEYS,
+    WEIGHTS_FILE,
+    check_weights_digest,
+    read_manifest,
+)
 from ktrdr.training.models import build_model
 
 logger = logging.getLogger(__name__)
-
-FORMAT_VERSION = 1
-WEIGHTS_FILE = "weights.safetensors"
-MANIFEST_FILE = "bundle.json"
-RESERVED_KEYS = (
-    "format_version",
-    "model_section",
-    "n_features",
-    "n_classes",
-    "label_names",
-    "weights_file",
-    "weights_sha256",
-    "versions",
-    "created_at",
-)
-MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-VERSION_DIR_PATTERN = re.compile(r"^v([1-9][0-9]*)$")
-MAX_VERSION_ATTEMPTS = 100
 
 
 @dataclass(frozen=True)
@@ -54,33 +43,6 @@ class LoadedBundle:
     model: nn.Module
     metadata: dict[str, Any]
     path: Path
-
-
-def next_version_dir(models_dir: Path, name: str) -> Path:
-    """Create and return ``models_dir/<name>/v<N>``, N = 1 + the highest existing version.
-
-    The folder is made with ``mkdir(exist_ok=False)``, so two concurrent callers never get the
-    same version: the loser of a race moves on to the next number.
-    """
-    if not MODEL_NAME_PATTERN.match(name):
-        raise ValidationError(
-            f"model name {name!r}: must match {MODEL_NAME_PATTERN.pattern} (letters, digits, _ -)"
-        )
-    parent = Path(models_dir) / name
-    parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(MAX_VERSION_ATTEMPTS):
-        versions = [
-            int(match.group(1))
-            for entry in parent.iterdir()
-            if (match := VERSION_DIR_PATTERN.match(entry.name))
-        ]
-        candidate = parent / f"v{max(versions, default=0) + 1}"
-        try:
-            candidate.mkdir(exist_ok=False)
-        except FileExistsError:
-            continue
-        return candidate
-    raise ValidationError(f"{parent}: no free version after {MAX_VERSION_ATTEMPTS} attempts")
 
 
 def _json_default(value: Any) -> Any:
@@ -186,37 +148,8 @@ def save_bundle(
     return directory
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ValidationError(f"{path}: missing; the bundle is incomplete") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError(f"{path}: not a readable JSON bundle manifest ({exc})") from exc
-    if not isinstance(manifest, dict):
-        raise ValidationError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ValidationError(
-            f"{path}: format_version {manifest.get('format_version')!r} is not supported "
-            f"(expected {FORMAT_VERSION})"
-        )
-    missing = [key for key in RESERVED_KEYS if key not in manifest]
-    if missing:
-        raise ValidationError(f"{path}: missing keys {missing}")
-    return manifest
-
-
 def _read_weights(path: Path, expected_sha256: str) -> dict[str, torch.Tensor]:
-    try:
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    except FileNotFoundError as exc:
-        raise ValidationError(f"{path}: missing; the bundle is incomplete") from exc
-    if digest != expected_sha256:
-        raise ValidationError(
-            f"{path}: SHA-256 {digest[:12]}… does not match bundle.json "
-            f"({str(expected_sha256)[:12]}…); the file is truncated or was modified"
-        )
+    check_weights_digest(path, expected_sha256)
     try:
         return safetensors.torch.load_file(str(path), device="cpu")
     except (safetensors.SafetensorError, OSError, ValueError) as exc:
@@ -232,7 +165,7 @@ def load_bundle(path: Path, *, device: torch.device | str = "cpu") -> LoadedBund
     path = Path(path)
     if not path.is_dir():
         raise NotFoundError(f"model bundle {path}: no such folder")
-    manifest = _read_manifest(path / MANIFEST_FILE)
+    manifest = read_manifest(path / MANIFEST_FILE)
     weights_path = path / WEIGHTS_FILE
     weights = _read_weights(weights_path, manifest["weights_sha256"])
     try:

@@ -16,13 +16,12 @@ from ktrdr.features.builder import FeatureFrame, FeaturePipeline, Normalization
 from ktrdr.features.labels import LABEL_NAMES, label_distribution, make_labels
 from ktrdr.features.splits import chronological_split, horizon_in_sample_space
 from ktrdr.strategy.schema import StrategyConfig
+from ktrdr.training.inputs import MIN_SAMPLES, BarsBySymbol
 from ktrdr.training.models import make_sequences
 
 logger = logging.getLogger(__name__)
 
-BarsBySymbol = Mapping[str, Mapping[str, pd.DataFrame]]
 SPLITS = ("train", "validation", "test")
-MIN_SAMPLES = {"train": 60, "validation": 15, "test": 15}
 
 
 @dataclass(frozen=True)

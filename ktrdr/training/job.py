@@ -11,12 +11,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ktrdr.data import DataRepository
 from ktrdr.execution import JobReporter
 from ktrdr.execution.artifacts import artifact_sink
 from ktrdr.features.labels import LABEL_NAMES
 from ktrdr.settings import get_settings
-from ktrdr.strategy import strategy_to_dict, validate_strategy
+from ktrdr.strategy import strategy_to_dict
 from ktrdr.strategy.schema import StrategyConfig
 from ktrdr.training.bundle import save_bundle
 from ktrdr.training.dataset import BarsBySymbol, PreparedData, prepare_training_data
@@ -27,7 +26,6 @@ from ktrdr.training.trainer import EpochReport, TrainerConfig, TrainingOutcome, 
 
 logger = logging.getLogger(__name__)
 
-JOB_PATH = "ktrdr.training.job:run_training_job"
 EPOCHS_SHARE = 90.0  # percent of the progress bar spent in epochs; the rest is preparation
 
 
@@ -40,7 +38,7 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
     """
     started = time.monotonic()
     reporter = JobReporter(operation_id)
-    strategy = validate_strategy(request["strategy"], source="training request")
+    strategy: StrategyConfig = request["strategy"]  # validated by TrainingService; pickled here
     seed = int(request["seed"])
     settings = get_settings()
 
@@ -99,17 +97,6 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
         "feature_names": prepared.feature_names,
         "duration_seconds": round(time.monotonic() - started, 3),
         "device": device_name(device),
-    }
-
-
-def load_bars(repository: DataRepository, request: dict[str, Any]) -> BarsBySymbol:
-    """Bars of every requested symbol and timeframe, sliced to the request's date range."""
-    return {
-        symbol: {
-            tf: repository.load(symbol, tf, request.get("start_date"), request.get("end_date"))
-            for tf in request["timeframes"]
-        }
-        for symbol in request["symbols"]
     }
 
 

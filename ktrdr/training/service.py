@@ -6,17 +6,19 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import pydantic
+
 from ktrdr.data import DataRepository
-from ktrdr.errors import DataError, ValidationError
+from ktrdr.errors import DataError, StrategyValidationError, ValidationError
 from ktrdr.execution import Executor, JobSpec, ResourceNeeds
 from ktrdr.operations import OperationsService, OperationType
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog, strategy_to_dict, validate_strategy
 from ktrdr.strategy.indicator_specs import warmup_bars
-from ktrdr.strategy.schema import StrategyConfig
-from ktrdr.training.bundle import next_version_dir
-from ktrdr.training.dataset import MIN_SAMPLES
-from ktrdr.training.job import JOB_PATH, load_bars
+from ktrdr.strategy.schema import StrategyConfig, TrainingData
+from ktrdr.strategy.validator import reference_issues
+from ktrdr.training.inputs import JOB_PATH, MIN_SAMPLES, BarsBySymbol, load_bars
+from ktrdr.training.manifest import next_version_dir
 
 logger = logging.getLogger(__name__)
 
@@ -52,29 +54,31 @@ class TrainingService:
 
     def start_training(
         self,
-        strategy: StrategyRef,
+        strategy: StrategyConfig,
         *,
+        parent_operation_id: str | None = None,
         symbols: list[str] | None = None,
         timeframes: list[str] | None = None,
         start_date: str | None = None,
         end_date: str | None = None,
-        parent_operation_id: str | None = None,
         seed: int | None = None,
     ) -> dict[str, Any]:
         """Create the ``training`` operation and submit its job; ``{"operation_id", "success"}``.
 
-        An invalid request raises (``ValidationError``, ``NotFoundError``, ``DataError``) and
-        creates no operation. The job gets the bars in its request and a bundle folder reserved
-        here (``models/<name>/v<N>``, empty until the job's bundle is written into it), so it
-        runs the same on a local worker or a remote Ray node.
+        ``strategy`` is already validated (``resolve_strategy`` turns a name, path or dict into
+        one); ``symbols``/``timeframes`` other than its own are checked alone, not the whole
+        strategy again. An invalid request raises (``ValidationError``, ``NotFoundError``,
+        ``DataError``) and creates no operation. Each timeframe's bars are loaded once; the job
+        gets them, the validated strategy and a bundle folder reserved here
+        (``models/<name>/v<N>``, empty until the job's bundle is written into it), so it runs
+        the same on a local worker or a remote Ray node.
         """
-        config = _with_overrides(self.resolve_strategy(strategy), symbols, timeframes)
+        config = with_overrides(strategy, symbols, timeframes)
         date_range = config.training_data.date_range
         start = start_date or (str(date_range.start) if date_range else None)
         end = end_date or (str(date_range.end) if date_range else None)
-        self._check_data(config, start, end)
-        request = {
-            "strategy": strategy_to_dict(config),
+        request: dict[str, Any] = {
+            "strategy": config,
             "symbols": config.symbols(),
             "timeframes": config.timeframes(),
             "start_date": start,
@@ -82,6 +86,7 @@ class TrainingService:
             "seed": seed if seed is not None else (config.model.seed or self.settings.agent_seed),
         }
         request["bars"] = load_bars(self.data, request)
+        _check_enough_bars(config, request["bars"], start, end)
         resources = ResourceNeeds(cpus=1.0, gpus=max(self.settings.training_gpus, _gpus(config)))
         model_dir = next_version_dir(self.settings.path("models"), config.name)
         request["model_dir"] = model_dir.relative_to(self.settings.home).as_posix()
@@ -107,19 +112,21 @@ class TrainingService:
         logger.info("training %s of %s submitted", operation.operation_id, config.name)
         return {"operation_id": operation.operation_id, "success": True}
 
-    def _check_data(self, config: StrategyConfig, start: str | None, end: str | None) -> None:
-        warmup = max(warmup_bars(i.type, i.params) for i in config.indicators.values())
-        needed = warmup + config.model.lookback + sum(MIN_SAMPLES.values())
-        for symbol in config.symbols():
-            bars = self.data.load(symbol, config.base_timeframe(), start, end)
-            if len(bars) < needed:
-                raise DataError(
-                    f"{symbol} {config.base_timeframe()} {start or 'start'}..{end or 'end'} has "
-                    f"{len(bars)} bars; training {config.name} needs at least {needed} "
-                    f"({warmup} warm-up + {sum(MIN_SAMPLES.values())} samples)"
-                )
-            for timeframe in config.timeframes():
-                self.data.load(symbol, timeframe, start, end)
+
+def _check_enough_bars(
+    config: StrategyConfig, bars: BarsBySymbol, start: str | None, end: str | None
+) -> None:
+    """Refuse a range too short for the warm-up plus the minimum samples of every split."""
+    warmup = max(warmup_bars(i.type, i.params) for i in config.indicators.values())
+    needed = warmup + config.model.lookback + sum(MIN_SAMPLES.values())
+    base = config.base_timeframe()
+    for symbol, by_timeframe in bars.items():
+        if len(by_timeframe[base]) < needed:
+            raise DataError(
+                f"{symbol} {base} {start or 'start'}..{end or 'end'} has "
+                f"{len(by_timeframe[base])} bars; training {config.name} needs at least {needed} "
+                f"({warmup} warm-up + {sum(MIN_SAMPLES.values())} samples)"
+            )
 
 
 def _gpus(config: StrategyConfig) -> float:
@@ -134,22 +141,28 @@ def _gpus(config: StrategyConfig) -> float:
     return float(value)
 
 
-def _with_overrides(
+def with_overrides(
     config: StrategyConfig, symbols: list[str] | None, timeframes: list[str] | None
 ) -> StrategyConfig:
-    """The strategy with other symbols or timeframes, validated again."""
-    if not (symbols or timeframes):
+    """The strategy with other symbols or timeframes; only what they touch is checked again.
+
+    The orchestrator passes none (or the strategy's own), which costs nothing. Otherwise the
+    ``training_data`` section is validated with the new selection and, for new timeframes, the
+    sections that name timeframes (``nn_inputs``) are checked against them.
+    """
+    same_symbols = not symbols or list(symbols) == config.symbols()
+    same_timeframes = not timeframes or list(timeframes) == config.timeframes()
+    if same_symbols and same_timeframes:
         return config
-    data = strategy_to_dict(config)
-    training_data = data["training_data"]
-    if symbols:
-        training_data["symbols"] = (
+    section = config.training_data.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if not same_symbols:
+        section["symbols"] = (
             {"mode": "single", "symbol": symbols[0]}
             if len(symbols) == 1
             else {"mode": "multi_symbol", "list": list(symbols)}
         )
-    if timeframes:
-        training_data["timeframes"] = (
+    if not same_timeframes:
+        section["timeframes"] = (
             {"mode": "single", "timeframe": timeframes[0]}
             if len(timeframes) == 1
             else {
@@ -158,4 +171,15 @@ def _with_overrides(
                 "base_timeframe": timeframes[0],
             }
         )
-    return validate_strategy(data, source="training request")
+    data = strategy_to_dict(config)
+    data["training_data"] = section
+    try:
+        training_data = TrainingData.model_validate(section)
+    except pydantic.ValidationError:
+        validate_strategy(data, source="training request")  # raises, naming every issue
+        raise
+    if not same_timeframes:
+        issues = reference_issues(data)
+        if issues:
+            raise StrategyValidationError(issues, source="training request")
+    return config.model_copy(update={"training_data": training_data})

@@ -33,8 +33,9 @@ def start_training(body: TrainingRequest, services: ServicesDep) -> JSONResponse
     """Check the request, start the training job; 202 with its ``operation_id``."""
     if services.training is None:
         raise TransientError("training is unavailable: this server runs without workers")
-    started = services.training.start_training(
-        body.strategy,
+    training = services.training
+    started = training.start_training(
+        training.resolve_strategy(body.strategy),
         symbols=body.symbols,
         timeframes=body.timeframes,
         start_date=body.start_date,

@@ -83,7 +83,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BacktestStack]:
         data=data,
         strategies=StrategyCatalog(settings.path("strategies"), [EXAMPLES]),
     )
-    trained_id = training.start_training(tiny_strategy(), seed=3)["operation_id"]
+    trained_id = training.start_training(training.resolve_strategy(tiny_strategy()), seed=3)[
+        "operation_id"
+    ]
     trained = terminal(operations, trained_id, timeout=120)
     assert trained.status is OperationStatus.COMPLETED, trained.error_message
     backtesting = BacktestingService(operations, executor, settings=settings, data=data)

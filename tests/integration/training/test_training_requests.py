@@ -44,8 +44,8 @@ def service(home: Path, **settings: Any) -> tuple[TrainingService, RecordingExec
 def test_the_request_carries_the_bars_and_a_reserved_bundle_folder(ktrdr_home: Path) -> None:
     training, executor = service(ktrdr_home)
     year = {"start_date": "2017-01-01", "end_date": "2017-12-31"}
-    first = training.start_training(quick_strategy(), **year)
-    training.start_training(quick_strategy(), **year)
+    first = training.start_training(training.resolve_strategy(quick_strategy()), **year)
+    training.start_training(training.resolve_strategy(quick_strategy()), **year)
 
     spec = executor.specs[0]
     assert spec.operation_id == first["operation_id"]
@@ -68,14 +68,18 @@ def test_gpus_come_from_the_setting_or_the_strategy(
     ktrdr_home: Path, setting: float, deployment: dict | None, gpus: float
 ) -> None:
     training, executor = service(ktrdr_home, training_gpus=setting)
-    training.start_training({**quick_strategy(), "deployment": deployment})
+    training.start_training(
+        training.resolve_strategy({**quick_strategy(), "deployment": deployment})
+    )
     assert executor.specs[0].resources.gpus == gpus
 
 
 def test_a_bad_gpu_request_is_refused_before_any_operation(ktrdr_home: Path) -> None:
     training, executor = service(ktrdr_home)
     with pytest.raises(ValidationError, match=r"deployment\.training_gpus must be a number >= 0"):
-        training.start_training({**quick_strategy(), "deployment": {"training_gpus": "one"}})
+        training.start_training(
+            training.resolve_strategy({**quick_strategy(), "deployment": {"training_gpus": "one"}})
+        )
     assert executor.specs == []
     assert training.operations.list(operation_type="training").total_count == 0
     assert not (ktrdr_home / "models").exists()

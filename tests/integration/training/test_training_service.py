@@ -35,7 +35,9 @@ SUMMARY_KEYS = {
 
 
 def test_training_completes_with_the_design_summary_and_a_bundle(stack: TrainingStack) -> None:
-    started = stack.training.start_training(quick_strategy(), seed=11)
+    started = stack.training.start_training(
+        stack.training.resolve_strategy(quick_strategy()), seed=11
+    )
     assert started["success"] is True
     op = stack.finished(started["operation_id"])
     assert op.status is OperationStatus.COMPLETED, op.error_message
@@ -63,7 +65,10 @@ def test_training_completes_with_the_design_summary_and_a_bundle(stack: Training
 
 
 def test_same_strategy_data_and_seed_give_the_same_metrics(stack: TrainingStack) -> None:
-    first, second = (stack.training.start_training(quick_strategy(), seed=5) for _ in range(2))
+    first, second = (
+        stack.training.start_training(stack.training.resolve_strategy(quick_strategy()), seed=5)
+        for _ in range(2)
+    )
     a = stack.finished(first["operation_id"]).result_summary
     b = stack.finished(second["operation_id"]).result_summary
     assert a["training_metrics"]["history"] == b["training_metrics"]["history"]
@@ -72,7 +77,11 @@ def test_same_strategy_data_and_seed_give_the_same_metrics(stack: TrainingStack)
 
 
 def test_reloaded_bundle_reproduces_the_test_metrics(stack: TrainingStack) -> None:
-    op = stack.finished(stack.training.start_training(quick_strategy(), seed=3)["operation_id"])
+    op = stack.finished(
+        stack.training.start_training(stack.training.resolve_strategy(quick_strategy()), seed=3)[
+            "operation_id"
+        ]
+    )
     summary = op.result_summary
     predictor = Predictor.load(summary["model_path"])
     assert predictor.feature_names == summary["feature_names"]
@@ -93,7 +102,9 @@ def test_cancel_mid_training_stops_within_a_second_and_the_pool_goes_on(
     stack: TrainingStack,
 ) -> None:
     long_run = quick_strategy(epochs=200, early_stopping={"patience": 200})
-    op_id = stack.training.start_training(long_run, seed=1)["operation_id"]
+    op_id = stack.training.start_training(stack.training.resolve_strategy(long_run), seed=1)[
+        "operation_id"
+    ]
     eventually(
         lambda: stack.operations.get(op_id).progress.context.get("epoch", 0) >= 1,
         "first epoch reported",
@@ -104,13 +115,17 @@ def test_cancel_mid_training_stops_within_a_second_and_the_pool_goes_on(
     eventually(lambda: not stack.executor.is_alive(op_id), "job stopped", timeout=5)
     assert time.monotonic() - cancelled_at < 1.0
     assert stack.operations.get(op_id).status is OperationStatus.CANCELLED
-    follow_up = stack.training.start_training(quick_strategy(), seed=2)["operation_id"]
+    follow_up = stack.training.start_training(
+        stack.training.resolve_strategy(quick_strategy()), seed=2
+    )["operation_id"]
     assert stack.finished(follow_up).status is OperationStatus.COMPLETED
 
 
 def test_killed_worker_fails_the_operation_with_the_cause(stack: TrainingStack) -> None:
     long_run = quick_strategy(epochs=200, early_stopping={"patience": 200})
-    op_id = stack.training.start_training(long_run, seed=1)["operation_id"]
+    op_id = stack.training.start_training(stack.training.resolve_strategy(long_run), seed=1)[
+        "operation_id"
+    ]
     eventually(
         lambda: stack.operations.get(op_id).progress.context.get("epoch", 0) >= 1,
         "first epoch reported",
@@ -121,7 +136,9 @@ def test_killed_worker_fails_the_operation_with_the_cause(stack: TrainingStack) 
     op = stack.finished(op_id, timeout=30)
     assert op.status is OperationStatus.FAILED
     assert "SIGKILL" in op.error_message and str(pid) in op.error_message
-    follow_up = stack.training.start_training(quick_strategy(), seed=2)["operation_id"]
+    follow_up = stack.training.start_training(
+        stack.training.resolve_strategy(quick_strategy()), seed=2
+    )["operation_id"]
     assert stack.finished(follow_up).status is OperationStatus.COMPLETED
 
 
@@ -129,22 +146,28 @@ def test_too_few_bars_is_refused_up_front(stack: TrainingStack) -> None:
     before = stack.operations.list().total_count
     with pytest.raises(DataError, match=r"EURUSD 1h 2017-05-01\.\.2017-05-03 has \d+ bars"):
         stack.training.start_training(
-            quick_strategy(), start_date="2017-05-01", end_date="2017-05-03"
+            stack.training.resolve_strategy(quick_strategy()),
+            start_date="2017-05-01",
+            end_date="2017-05-03",
         )
     with pytest.raises(NotFoundError, match="XAUUSD"):
-        stack.training.start_training(quick_strategy(), symbols=["XAUUSD"])
+        stack.training.start_training(
+            stack.training.resolve_strategy(quick_strategy()), symbols=["XAUUSD"]
+        )
     with pytest.raises(NotFoundError, match="no_such_strategy"):
-        stack.training.start_training("no_such_strategy")
+        stack.training.start_training(stack.training.resolve_strategy("no_such_strategy"))
     broken = quick_strategy()
     broken["indicators"]["rsi_14"]["period"] = 0
     with pytest.raises(StrategyValidationError, match=r"indicators\.rsi_14\.period"):
-        stack.training.start_training(broken)
+        stack.training.start_training(stack.training.resolve_strategy(broken))
     assert stack.operations.list().total_count == before
 
 
 def test_a_single_class_split_fails_the_job_with_a_clear_error(stack: TrainingStack) -> None:
     huge_swings = quick_strategy(labels={"source": "zigzag", "zigzag_threshold": 0.5})
-    op = stack.finished(stack.training.start_training(huge_swings)["operation_id"])
+    op = stack.finished(
+        stack.training.start_training(stack.training.resolve_strategy(huge_swings))["operation_id"]
+    )
     assert op.status is OperationStatus.FAILED
     assert "only one class" in op.error_message and "EURUSD" in op.error_message
 

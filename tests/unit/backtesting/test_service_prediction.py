@@ -10,7 +10,7 @@ import pytest
 from support.bars import random_walk_bars
 from support.strategies import make_strategy
 
-from ktrdr.backtesting.job import history_bars, load_backtest_bars, warmup_rows
+from ktrdr.backtesting.inputs import backtest_bars, history_bars, warmup_rows
 from ktrdr.data import DataRepository
 from ktrdr.features.builder import FeaturePipeline
 from ktrdr.strategy import strategy_to_dict
@@ -119,7 +119,9 @@ def test_backtest_bars_carry_history_before_the_start_for_every_timeframe(tmp_pa
     full = repository.load("SYN", "1h")
     start, end = full.index[1_000], full.index[1_500]
 
-    loaded = load_backtest_bars(repository, strategy, "SYN", start, end)
+    loaded = backtest_bars(
+        {tf: repository.load("SYN", tf) for tf in ("1h", "4h")}, strategy, start, end
+    )
 
     keep = history_bars(strategy)
     assert loaded["1h"].index[0] == full.index[1_000 - keep]

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from ktrdr.errors import NotFoundError, ValidationError
-from ktrdr.training.bundle import load_bundle, next_version_dir, save_bundle
+from ktrdr.training.bundle import load_bundle, save_bundle
 from ktrdr.training.evaluation import predict_proba
+from ktrdr.training.manifest import next_version_dir
 from ktrdr.training.models import build_model, make_sequences
 
 MLP = {"type": "mlp", "architecture": {"hidden_layers": [8], "dropout": 0.2}, "lookback": 1}
