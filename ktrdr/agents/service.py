@@ -8,12 +8,11 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from ktrdr.agents.budget import BudgetLedger
 from ktrdr.agents.cycle.events import CycleConcluded, CycleEvent, CycleFinished
 from ktrdr.agents.cycle.phases import Phase
 from ktrdr.agents.cycle.state import CycleState, Tokens
 from ktrdr.agents.gates import GateThresholds, gate_thresholds_dict
-from ktrdr.agents.llm import PROVIDERS, cycle_models, require_api_key
+from ktrdr.agents.llm import PROVIDERS, BudgetLedger, cycle_models, require_api_key
 from ktrdr.agents.memory import ExperimentMemory, summarize_experiments
 from ktrdr.agents.research_worker import AgentResearchWorker
 from ktrdr.data import DataRepository, canonical_symbol, canonical_timeframe

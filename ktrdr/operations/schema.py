@@ -64,7 +64,7 @@ experiments = Table(
 )
 
 
-# The LLM budget ledger (ktrdr.agents.budget); created by migration 0003.
+# The LLM budget ledger (ktrdr.agents.llm.budget); created by migration 0003.
 llm_spend = Table(
     "llm_spend",
     metadata,

@@ -16,6 +16,7 @@ from ktrdr.agents.llm._types import (
     ToolResult,
     ToolSpec,
 )
+from ktrdr.agents.llm.budget import BudgetLedger
 from ktrdr.agents.llm.cache import ResponseCache, request_key
 from ktrdr.agents.llm.models import (
     API_KEY_ENV,
@@ -39,6 +40,7 @@ from ktrdr.agents.llm.tool_loop import ToolInputError, ToolLoopExhausted, run_to
 __all__ = [
     "API_KEY_ENV",
     "PROVIDERS",
+    "BudgetLedger",
     "CallContext",
     "LLMCallCancelled",
     "LLMProvider",

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from ktrdr.agents.budget import BudgetLedger
+from ktrdr.agents.llm.budget import BudgetLedger
 from ktrdr.agents.llm.cache import ResponseCache
 from ktrdr.agents.llm.models import create_provider
 from ktrdr.agents.llm.session import (

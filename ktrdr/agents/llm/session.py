@@ -15,7 +15,7 @@ from ktrdr.agents.llm.models import LLMProvider, call_cost
 from ktrdr.settings import Settings
 
 if TYPE_CHECKING:
-    from ktrdr.agents.budget import BudgetLedger
+    from ktrdr.agents.llm.budget import BudgetLedger
 
 logger = logging.getLogger(__name__)
 

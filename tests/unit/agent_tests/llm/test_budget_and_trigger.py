@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from support.fake_llm import EXAMPLE
 
-from ktrdr.agents.budget import BudgetLedger
 from ktrdr.agents.cycle import CycleEvents
+from ktrdr.agents.llm.budget import BudgetLedger
 from ktrdr.agents.memory import ExperimentMemory
 from ktrdr.agents.service import AgentService
 from ktrdr.api import build_services, create_app
