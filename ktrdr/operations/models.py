@@ -5,11 +5,9 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, NewType
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
-
-OperationId = NewType("OperationId", str)
 
 
 class OperationType(StrEnum):
@@ -82,12 +80,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def new_operation_id(
-    operation_type: OperationType | str, now: datetime | None = None
-) -> OperationId:
+def new_operation_id(operation_type: OperationType | str, now: datetime | None = None) -> str:
     """An id like ``op_training_20260101_120000_1a2b3c4d`` (UTC time + 8 random hex digits)."""
     stamp = (now or utc_now()).strftime("%Y%m%d_%H%M%S")
-    return OperationId(f"op_{OperationType(operation_type).value}_{stamp}_{secrets.token_hex(4)}")
+    return f"op_{OperationType(operation_type).value}_{stamp}_{secrets.token_hex(4)}"
 
 
 class Progress(BaseModel):
