@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ from ktrdr.data.io import read_bars_file
 from ktrdr.data.resample import resample_bars
 from ktrdr.data.timeframes import TIMEFRAMES, canonical_timeframe, parse_timeframe
 from ktrdr.errors import DataError, NotFoundError, ValidationError
+from ktrdr.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +112,14 @@ class DataRepository:
     def import_file(self, path: str | Path, symbol: str, timeframe: str) -> DatasetInfo:
         """Read, validate and store a CSV or Parquet file as ``<SYMBOL>_<tf>.parquet``.
 
-        The file is written to a temporary name and moved into place with ``os.replace``, so a
+        The file is written to a temporary name and moved into place atomically, so a
         failed import leaves any previously stored data untouched.
         """
         symbol, timeframe = canonical_symbol(symbol), canonical_timeframe(timeframe)
         bars = read_bars_file(path)
         _check_spacing(bars, timeframe, source=str(path))
         target = self.data_dir / f"{symbol}_{timeframe}.parquet"
-        _write_atomically(bars, target)
+        write_atomically(target, lambda temporary: bars.to_parquet(temporary, engine="pyarrow"))
         logger.info("imported %d %s %s bars from %s", len(bars), symbol, timeframe, path)
         entry = _Stored(symbol, timeframe, "imported", str(target))
         return self._info(entry, bars)
@@ -232,22 +231,6 @@ def _check_spacing(bars: pd.DataFrame, timeframe: str, *, source: str) -> None:
             f"{timeframe} ({parse_timeframe(timeframe)}); import it with its own timeframe",
             details={"source": source, "timeframe": timeframe, "spacing": str(spacing)},
         )
-
-
-def _write_atomically(bars: pd.DataFrame, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            bars.to_parquet(stream, engine="pyarrow")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _not_found(
