@@ -15,7 +15,6 @@ Branches are chosen by what the catcher does with the error::
     ├── DataError                      data_error        422   market data missing or corrupt
     ├── GateFailedError                gate_failed       -     a quality gate rejected a result
     ├── JobError                       job_failed        500   a job failed while running
-    │   └── WorkerLostError            worker_lost       500   the process running it died
     ├── TransientError                 unavailable       503   retry later (store, provider)
     └── InvariantError                 invariant_violated 500  a bug: should never happen
 
@@ -141,12 +140,6 @@ class JobError(KtrdrError):
     """A job failed while running."""
 
     code = "job_failed"
-
-
-class WorkerLostError(JobError):
-    """The process or node running a job died."""
-
-    code = "worker_lost"
 
 
 class TransientError(KtrdrError):

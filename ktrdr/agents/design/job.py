@@ -17,8 +17,6 @@ from ktrdr.strategy import save_strategy
 
 logger = logging.getLogger(__name__)
 
-JOB_PATH = "ktrdr.agents.design.job:run_design_job"
-
 
 def run_design_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
     """Design one strategy and save ``strategies/<name>.yaml``; return the design summary.
