@@ -128,7 +128,6 @@ class GateFailedError(KtrdrError):
     """A quality gate rejected a training or backtest result."""
 
     code = "gate_failed"
-    http_status = 200
 
     def __init__(self, message: str, *, gate: str, reason: str) -> None:
         self.gate = gate
