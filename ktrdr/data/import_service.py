@@ -88,12 +88,8 @@ def _store(
 
 def _renamed(exc: KtrdrError, temporary: str, name: str) -> KtrdrError:
     """The same error naming the file as the client sent it, not the server's temp copy."""
-    renamed = KtrdrError.__new__(type(exc))
-    renamed.__dict__.update(exc.__dict__)
-    renamed.message = exc.message.replace(temporary, name)
-    renamed.details = {
+    details = {
         key: value.replace(temporary, name) if isinstance(value, str) else value
         for key, value in exc.details.items()
     }
-    renamed.args = (renamed.message,)
-    return renamed
+    return type(exc)(exc.message.replace(temporary, name), details=details)
