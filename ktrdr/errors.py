@@ -13,7 +13,8 @@ Branches are chosen by what the catcher does with the error::
     │   ├── ActiveCycleExistsError     active_cycle_exists 409
     │   └── BudgetExhaustedError       budget_exhausted  409
     ├── DataError                      data_error        422   market data missing or corrupt
-    ├── GateFailedError                gate_failed       -     a quality gate rejected a result
+    ├── GateFailedError                gate_failed       500   a gate rejected a result (the cycle
+    │                                                          catches it; never a request's answer)
     ├── JobError                       job_failed        500   a job failed while running
     ├── TransientError                 unavailable       503   retry later (store, provider)
     └── InvariantError                 invariant_violated 500  a bug: should never happen
