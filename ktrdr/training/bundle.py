@@ -21,7 +21,7 @@ from torch import nn
 
 import ktrdr
 from ktrdr.errors import NotFoundError, ValidationError
-from ktrdr.features.labels import LABEL_NAMES
+from ktrdr.features import LABEL_NAMES
 from ktrdr.files import write_atomically, write_text_atomically
 from ktrdr.training.models import build_model
 

@@ -10,8 +10,7 @@ from ktrdr.agents.memory import MAX_PAGE_SIZE, ExperimentMemory, ExperimentRecor
 from ktrdr.agents.roles import DESIGNERS, OFFLINE
 from ktrdr.data import DataRepository
 from ktrdr.errors import ValidationError
-from ktrdr.execution import JobReporter
-from ktrdr.execution.reporter import worker_operations
+from ktrdr.execution import JobReporter, worker_operations
 from ktrdr.settings import get_settings
 from ktrdr.strategy import save_strategy
 
