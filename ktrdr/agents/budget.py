@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
+from ktrdr.agents.llm import call_cost
 from ktrdr.agents.llm._schema import llm_spend as table
-from ktrdr.agents.llm.models import call_cost
 from ktrdr.errors import BudgetExhaustedError
 from ktrdr.operations.database import read_connection, write_transaction
 from ktrdr.settings import Settings
