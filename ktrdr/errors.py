@@ -13,9 +13,7 @@ Branches are chosen by what the catcher does with the error::
     │   ├── ActiveCycleExistsError     active_cycle_exists 409
     │   └── BudgetExhaustedError       budget_exhausted  409
     ├── DataError                      data_error        422   market data missing or corrupt
-    ├── GateFailedError                gate_failed       -     a quality gate rejected a result
     ├── JobError                       job_failed        500   a job failed while running
-    │   └── WorkerLostError            worker_lost       500   the process running it died
     ├── TransientError                 unavailable       503   retry later (store, provider)
     └── InvariantError                 invariant_violated 500  a bug: should never happen
 
@@ -125,28 +123,10 @@ class DataError(KtrdrError):
     http_status = 422
 
 
-class GateFailedError(KtrdrError):
-    """A quality gate rejected a training or backtest result."""
-
-    code = "gate_failed"
-    http_status = 200
-
-    def __init__(self, message: str, *, gate: str, reason: str) -> None:
-        self.gate = gate
-        self.reason = reason
-        super().__init__(message, details={"gate": gate, "reason": reason})
-
-
 class JobError(KtrdrError):
     """A job failed while running."""
 
     code = "job_failed"
-
-
-class WorkerLostError(JobError):
-    """The process or node running a job died."""
-
-    code = "worker_lost"
 
 
 class TransientError(KtrdrError):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AgentName = Literal["offline", "anthropic", "openai"]
+"""Who designs or assesses a research cycle: ``offline`` (rules, no LLM) or an LLM provider."""
+AGENT_NAMES: tuple[AgentName, ...] = get_args(AgentName)
 
 
 def _gate_env(name: str) -> AliasChoices:
@@ -109,8 +113,8 @@ class Settings(BaseSettings):
 
     agent_poll_interval: float = Field(default=1.0, gt=0)
     agent_max_concurrent_researches: int = Field(default=1, ge=1)
-    agent_designer: Literal["offline", "anthropic", "openai"] = "offline"
-    agent_assessor: Literal["offline", "anthropic", "openai"] = "offline"
+    agent_designer: AgentName = "offline"
+    agent_assessor: AgentName = "offline"
     agent_model: str | None = None
     agent_max_turns: int = Field(default=6, ge=1)
     agent_daily_budget: float = Field(default=0.0, ge=0, description="USD per day; 0 = unlimited.")

@@ -18,8 +18,12 @@ from ktrdr.agents.memory import (
     experiment_score,
     summarize_experiments,
 )
+from ktrdr.agents.roles import ASSESSORS, DESIGNERS, OFFLINE
 
 __all__ = [
+    "ASSESSORS",
+    "DESIGNERS",
+    "OFFLINE",
     "ExperimentMemory",
     "ExperimentRecord",
     "GateThresholds",

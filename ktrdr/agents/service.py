@@ -15,6 +15,7 @@ from ktrdr.agents.gates import GateThresholds, gate_thresholds_dict
 from ktrdr.agents.llm import PROVIDERS, BudgetLedger, cycle_models, require_api_key
 from ktrdr.agents.memory import ExperimentMemory, summarize_experiments
 from ktrdr.agents.research_worker import AgentResearchWorker
+from ktrdr.agents.roles import ASSESSORS, DESIGNERS
 from ktrdr.data import DataRepository, canonical_symbol, canonical_timeframe
 from ktrdr.errors import ActiveCycleExistsError, NotFoundError, ValidationError
 from ktrdr.operations import Operation, OperationsService, OperationType
@@ -23,8 +24,6 @@ from ktrdr.strategy import StrategyCatalog
 
 logger = logging.getLogger(__name__)
 
-DESIGNERS = ("offline", *PROVIDERS)
-ASSESSORS = ("offline", *PROVIDERS)
 STATUS_KEYS = ("training_op_id", "backtest_op_id", "design_op_id", "assessment_op_id")
 
 

@@ -21,8 +21,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ktrdr import observability  # noqa: F401  (defines the agent_* metrics in REGISTRY)
 from ktrdr.api.deps import ServicesDep
+from ktrdr.operations import ACTIVE_STATUSES, TERMINAL_STATUSES
 from ktrdr.operations.database import read_connection
-from ktrdr.operations.models import ACTIVE_STATUSES, TERMINAL_STATUSES
 from ktrdr.operations.schema import operations as table
 
 router = APIRouter(tags=["metrics"])

@@ -10,9 +10,11 @@ from rich.table import Table
 from ktrdr.cli.client import ApiClient, api_client
 from ktrdr.cli.follow import OperationBoard, format_value, summary_table, wait_for_operation
 from ktrdr.cli.output import console, print_json
+from ktrdr.settings import AGENT_NAMES
 
 app = typer.Typer(help="Research cycles: design, train, gate, backtest, gate, assess.")
 
+_AGENT_CHOICES = " | ".join(AGENT_NAMES)  # the designers and assessors
 OUTCOME_STYLE = {"completed": "green", "failed": "red", "cancelled": "yellow"}
 
 
@@ -40,8 +42,8 @@ def trigger(
     follow: Annotated[
         bool, typer.Option("--follow", help="Show live progress to the end.")
     ] = False,
-    designer: Annotated[str | None, typer.Option(help="offline | anthropic | openai")] = None,
-    assessor: Annotated[str | None, typer.Option(help="offline | anthropic | openai")] = None,
+    designer: Annotated[str | None, typer.Option(help=_AGENT_CHOICES)] = None,
+    assessor: Annotated[str | None, typer.Option(help=_AGENT_CHOICES)] = None,
     model: Annotated[str | None, typer.Option(help="LLM model or alias.")] = None,
     strategy: Annotated[
         str | None, typer.Option(help="Train this strategy instead of designing one.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ktrdr.data.import_service import dataset_dict, import_upload
 from ktrdr.data.io import read_bars_file
 from ktrdr.data.repository import DataRepository, DatasetInfo, canonical_symbol, slice_bars
 from ktrdr.data.resample import close_times, resample_bars
@@ -16,6 +17,8 @@ __all__ = [
     "canonical_symbol",
     "canonical_timeframe",
     "close_times",
+    "dataset_dict",
+    "import_upload",
     "parse_timeframe",
     "read_bars_file",
     "resample_bars",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ktrdr.files import write_text_atomically
 
 MAX_RUNS_KEPT = 100
 
@@ -29,17 +29,6 @@ def record_run(data_file: Path, base: dict[str, Any], run: dict[str, Any]) -> di
     previous = read_provenance(data_file) or {}
     runs = [*previous.get("runs", []), run][-MAX_RUNS_KEPT:]
     provenance = {**base, "fetched_at": run["fetched_at"], "runs": runs}
-    _write_json(provenance_path(data_file), provenance)
+    text = json.dumps(provenance, indent=2, sort_keys=True)
+    write_text_atomically(provenance_path(data_file), text)
     return provenance
-
-
-def _write_json(target: Path, payload: dict[str, Any]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2, sort_keys=True)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from ktrdr.data.provenance import provenance_path, read_provenance
 from ktrdr.data.resample import resample_bars
 from ktrdr.data.timeframes import TIMEFRAMES, canonical_timeframe, parse_timeframe
 from ktrdr.errors import DataError, NotFoundError, ValidationError
+from ktrdr.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -115,14 +114,13 @@ class DataRepository:
     def import_file(self, path: str | Path, symbol: str, timeframe: str) -> DatasetInfo:
         """Read, validate and store a CSV or Parquet file as ``<SYMBOL>_<tf>.parquet``.
 
-        The file is written to a temporary name and moved into place with ``os.replace``, so a
+        The file is written to a temporary name and moved into place atomically, so a
         failed import leaves any previously stored data untouched.
         """
         symbol, timeframe = canonical_symbol(symbol), canonical_timeframe(timeframe)
         bars = read_bars_file(path)
         _check_spacing(bars, timeframe, source=str(path))
-        target = self.data_dir / f"{symbol}_{timeframe}.parquet"
-        _write_atomically(bars, target)
+        target = self.write_bars(symbol, timeframe, bars)
         provenance_path(target).unlink(missing_ok=True)  # the imported file replaces fetched bars
         logger.info("imported %d %s %s bars from %s", len(bars), symbol, timeframe, path)
         entry = _Stored(symbol, timeframe, "imported", str(target))
@@ -142,7 +140,7 @@ class DataRepository:
     def write_bars(self, symbol: str, timeframe: str, bars: pd.DataFrame) -> Path:
         """Store validated ``bars`` atomically as ``<SYMBOL>_<tf>.parquet``; return the path."""
         target = self.data_file(symbol, timeframe)
-        _write_atomically(bars, target)
+        write_atomically(target, lambda temporary: bars.to_parquet(temporary, engine="pyarrow"))
         return target
 
     def _stored(self) -> dict[_Key, _Stored]:
@@ -256,22 +254,6 @@ def _check_spacing(bars: pd.DataFrame, timeframe: str, *, source: str) -> None:
             f"{timeframe} ({parse_timeframe(timeframe)}); import it with its own timeframe",
             details={"source": source, "timeframe": timeframe, "spacing": str(spacing)},
         )
-
-
-def _write_atomically(bars: pd.DataFrame, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            bars.to_parquet(stream, engine="pyarrow")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _not_found(

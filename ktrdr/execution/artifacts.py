@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from ktrdr.errors import ValidationError
+from ktrdr.files import write_bytes_atomically
 from ktrdr.settings import get_settings
 
 _current: contextvars.ContextVar[ArtifactSink | None] = contextvars.ContextVar(
@@ -88,12 +87,5 @@ def write_artifacts(home: Path, files: Mapping[str, bytes]) -> list[Path]:
     written = []
     for name, data in files.items():
         target = Path(home) / relative_path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            temporary.write_bytes(data)
-            os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
-        written.append(target)
+        written.append(write_bytes_atomically(target, data))
     return written

@@ -1,1 +1,20 @@
 """Features: indicators (TA-Lib and own), fuzzy memberships, the feature builder and labels."""
+
+from __future__ import annotations
+
+from ktrdr.features.audit import audit_lookahead
+from ktrdr.features.builder import FeatureFrame, FeaturePipeline, Normalization
+from ktrdr.features.labels import LABEL_NAMES, label_distribution, make_labels
+from ktrdr.features.splits import chronological_split, horizon_in_sample_space
+
+__all__ = [
+    "LABEL_NAMES",
+    "FeatureFrame",
+    "FeaturePipeline",
+    "Normalization",
+    "audit_lookahead",
+    "chronological_split",
+    "horizon_in_sample_space",
+    "label_distribution",
+    "make_labels",
+]

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ktrdr.data.resample import close_times
+from ktrdr.data import close_times
 from ktrdr.features.builder import BarsByTimeframe, FeaturePipeline
-from ktrdr.strategy.schema import StrategyConfig
+from ktrdr.strategy import StrategyConfig
 
 DEFAULT_CUT_FRACTIONS = (0.5, 0.65, 0.8, 0.95)
 RELATIVE_TOLERANCE = 1e-9

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ktrdr.data.resample import close_times
+from ktrdr.data import close_times
 from ktrdr.errors import DataError, ValidationError
 from ktrdr.features.fuzzy import membership_degrees
 from ktrdr.features.indicators import compute_indicator
-from ktrdr.strategy.schema import FuzzyInput, RawInput, StrategyConfig
+from ktrdr.strategy import FuzzyInput, RawInput, StrategyConfig
 
 BarsByTimeframe = Mapping[str, pd.DataFrame]
 Normalization = dict[str, dict[str, float]]

@@ -2,12 +2,23 @@
 
 Build strategies only through ``validate_strategy`` (or ``load_strategy`` /
 ``parse_strategy_yaml``, which call it); indicator and membership metadata live in
-``ktrdr.strategy.indicator_specs`` and ``ktrdr.strategy.membership_specs``.
+``ktrdr.strategy.indicator_specs`` and ``ktrdr.strategy.membership_specs``, and what other
+packages need of them is exported here.
 """
 
 from __future__ import annotations
 
 from ktrdr.strategy.catalog import StrategyCatalog, StrategySummary, check_strategy_name
+from ktrdr.strategy.indicator_specs import (
+    TALIB_PREFIX,
+    IndicatorSpec,
+    ParamSpec,
+    get_indicator_spec,
+    is_talib_spec,
+    list_indicator_specs,
+    resolve_indicator_params,
+    warmup_bars,
+)
 from ktrdr.strategy.io import (
     MAX_ALIASES,
     MAX_DOCUMENT_BYTES,
@@ -16,6 +27,7 @@ from ktrdr.strategy.io import (
     parse_strategy_yaml,
     save_strategy,
 )
+from ktrdr.strategy.membership_specs import check_membership
 from ktrdr.strategy.schema import (
     TIMEFRAME_MINUTES,
     BacktestConfig,
@@ -45,6 +57,7 @@ from ktrdr.strategy.validator import validate_strategy
 __all__ = [
     "MAX_ALIASES",
     "MAX_DOCUMENT_BYTES",
+    "TALIB_PREFIX",
     "TIMEFRAME_MINUTES",
     "BacktestConfig",
     "Costs",
@@ -55,9 +68,11 @@ __all__ = [
     "FuzzyInput",
     "FuzzySet",
     "IndicatorConfig",
+    "IndicatorSpec",
     "MembershipFunction",
     "MlpArchitecture",
     "MlpModel",
+    "ParamSpec",
     "RawInput",
     "RecurrentArchitecture",
     "RecurrentModel",
@@ -67,12 +82,18 @@ __all__ = [
     "TrainingConfig",
     "TripleBarrierLabels",
     "ZigzagLabels",
+    "check_membership",
     "check_strategy_name",
     "dump_strategy_yaml",
+    "get_indicator_spec",
+    "is_talib_spec",
+    "list_indicator_specs",
     "load_strategy",
     "parse_strategy_yaml",
+    "resolve_indicator_params",
     "save_strategy",
     "split_indicator_reference",
     "strategy_to_dict",
     "validate_strategy",
+    "warmup_bars",
 ]

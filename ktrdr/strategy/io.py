@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import yaml
 
 from ktrdr.errors import NotFoundError, StrategyValidationError
+from ktrdr.files import write_text_atomically
 from ktrdr.strategy._issues import issue
 from ktrdr.strategy.schema import StrategyConfig, strategy_to_dict
 from ktrdr.strategy.validator import validate_strategy
@@ -132,15 +132,6 @@ def save_strategy(
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{config.name}.yaml"
     text = dump_strategy_yaml(config)
-    handle, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{config.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_text_atomically(target, text)
     logger.info("saved strategy %s to %s", config.name, target)
     return target

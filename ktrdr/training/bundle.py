@@ -6,10 +6,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import platform
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,8 @@ from torch import nn
 
 import ktrdr
 from ktrdr.errors import NotFoundError, ValidationError
-from ktrdr.features.labels import LABEL_NAMES
+from ktrdr.features import LABEL_NAMES
+from ktrdr.files import write_atomically, write_text_atomically
 from ktrdr.training.manifest import (
     FORMAT_VERSION,
     MANIFEST_FILE,
@@ -53,24 +52,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """Write via a hidden temp name, fsync, then rename, so ``target`` is whole or absent."""
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        write(temporary)
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    if hasattr(os, "O_DIRECTORY"):
-        folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
 
 
 def _library_versions() -> dict[str, str]:
@@ -136,14 +117,14 @@ def save_bundle(
     }
     directory.mkdir(parents=True, exist_ok=True)
     weights_path = directory / WEIGHTS_FILE
-    _write_atomically(weights_path, lambda p: safetensors.torch.save_file(weights, str(p)))
+    write_atomically(weights_path, lambda p: safetensors.torch.save_file(weights, str(p)))
     with open(weights_path, "rb") as handle:
         manifest["weights_sha256"] = hashlib.file_digest(handle, "sha256").hexdigest()
     try:
         text = json.dumps(manifest, indent=2, allow_nan=False, default=_json_default)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"metadata: cannot be stored as JSON: {exc}") from exc
-    _write_atomically(directory / MANIFEST_FILE, lambda p: p.write_text(text, encoding="utf-8"))
+    write_text_atomically(directory / MANIFEST_FILE, text)
     logger.info("saved model bundle %s", directory)
     return directory
 

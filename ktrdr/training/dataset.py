@@ -11,11 +11,18 @@ import numpy as np
 import pandas as pd
 
 from ktrdr.errors import DataError, ValidationError
-from ktrdr.features.audit import audit_lookahead
-from ktrdr.features.builder import FeatureFrame, FeaturePipeline, Normalization
-from ktrdr.features.labels import LABEL_NAMES, label_distribution, make_labels
-from ktrdr.features.splits import chronological_split, horizon_in_sample_space
-from ktrdr.strategy.schema import StrategyConfig
+from ktrdr.features import (
+    LABEL_NAMES,
+    FeatureFrame,
+    FeaturePipeline,
+    Normalization,
+    audit_lookahead,
+    chronological_split,
+    horizon_in_sample_space,
+    label_distribution,
+    make_labels,
+)
+from ktrdr.strategy import StrategyConfig
 from ktrdr.training.inputs import MIN_SAMPLES, BarsBySymbol
 from ktrdr.training.models import make_sequences
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ktrdr.errors import ValidationError
-from ktrdr.features.labels import LABEL_NAMES
+from ktrdr.features import LABEL_NAMES
 from ktrdr.training._tensors import batched_logits, feature_tensor, label_tensor, output_classes
 from ktrdr.training.losses import DEFAULT_FOCAL_GAMMA, make_loss
 

@@ -10,10 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ktrdr.errors import ValidationError
-from ktrdr.features.builder import FeaturePipeline
-from ktrdr.features.labels import LABEL_NAMES
-from ktrdr.strategy import validate_strategy
-from ktrdr.strategy.schema import StrategyConfig
+from ktrdr.features import LABEL_NAMES, FeaturePipeline
+from ktrdr.strategy import StrategyConfig, validate_strategy
 from ktrdr.training.bundle import LoadedBundle, load_bundle
 from ktrdr.training.evaluation import predict_proba
 from ktrdr.training.models import make_sequences

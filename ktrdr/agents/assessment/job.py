@@ -7,14 +7,13 @@ from typing import Any
 
 from ktrdr.agents.assessment.offline import assess, write_assessment
 from ktrdr.agents.memory import ExperimentMemory
+from ktrdr.agents.roles import ASSESSORS, OFFLINE
 from ktrdr.errors import ValidationError
 from ktrdr.execution import JobReporter, worker_operations
 from ktrdr.settings import get_settings
 from ktrdr.strategy import load_strategy, strategy_to_dict
 
 logger = logging.getLogger(__name__)
-
-AVAILABLE_ASSESSORS = ("offline", "anthropic", "openai")
 
 
 def run_assessment_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -25,14 +24,14 @@ def run_assessment_job(operation_id: str, request: dict[str, Any]) -> dict[str, 
     cost_usd}``; the offline assessor spends no tokens, the LLM assessors are in
     ``ktrdr.agents.assessment.llm``.
     """
-    assessor = request.get("assessor", "offline")
-    if assessor not in AVAILABLE_ASSESSORS:
+    assessor = request.get("assessor", OFFLINE)
+    if assessor not in ASSESSORS:
         raise ValidationError(
-            f"assessor {assessor!r} is not available; use one of: {', '.join(AVAILABLE_ASSESSORS)}"
+            f"assessor {assessor!r} is not available; use one of: {', '.join(ASSESSORS)}"
         )
     if not request.get("strategy_name"):
         raise ValidationError("an assessment request needs a strategy_name")
-    if assessor != "offline":
+    if assessor != OFFLINE:
         from ktrdr.agents.assessment.llm import assess_with_llm  # the SDKs load only when used
 
         return assess_with_llm(operation_id, {**request, "assessor": assessor})

@@ -17,10 +17,14 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ktrdr.agents.assessment._facts import collect_facts
 from ktrdr.agents.assessment.offline import write_assessment
-from ktrdr.agents.llm._types import ToolSpec
-from ktrdr.agents.llm.models import resolve_model
+from ktrdr.agents.llm import (
+    ToolInputError,
+    ToolLoopExhausted,
+    ToolSpec,
+    resolve_model,
+    run_tool_loop,
+)
 from ktrdr.agents.llm.runtime import job_session, run_job_calls
-from ktrdr.agents.llm.tool_loop import ToolInputError, ToolLoopExhausted, run_tool_loop
 from ktrdr.agents.memory import ExperimentMemory
 from ktrdr.errors import JobError, NotFoundError
 from ktrdr.execution import JobReporter, worker_operations

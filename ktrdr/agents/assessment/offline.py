@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 
 from ktrdr.agents.assessment._facts import collect_facts
 from ktrdr.agents.assessment._rules import Knobs, strengths, suggestions, verdict, weaknesses
+from ktrdr.files import write_text_atomically
 from ktrdr.strategy import check_strategy_name
 
 logger = logging.getLogger(__name__)
@@ -58,16 +57,8 @@ def write_assessment(directory: Path, assessment: Mapping[str, Any]) -> Path:
     """Write ``<directory>/<strategy_name>/assessment.json`` atomically (temp file + rename)."""
     name = check_strategy_name(str(assessment["strategy_name"]))
     folder = Path(directory) / name
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / ASSESSMENT_FILE
-    handle, temp_name = tempfile.mkstemp(dir=folder, prefix=".assessment.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(assessment, stream, indent=2, allow_nan=False)
-            stream.write("\n")
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    target = write_text_atomically(
+        folder / ASSESSMENT_FILE, json.dumps(assessment, indent=2, allow_nan=False) + "\n"
+    )
     logger.info("assessment of %s written: %s", name, assessment.get("verdict"))
     return target

@@ -7,17 +7,14 @@ from typing import Any
 
 from ktrdr.agents.design.offline import OfflineDesigner
 from ktrdr.agents.memory import MAX_PAGE_SIZE, ExperimentMemory, ExperimentRecord
+from ktrdr.agents.roles import DESIGNERS, OFFLINE
 from ktrdr.data import DataRepository
 from ktrdr.errors import ValidationError
-from ktrdr.execution import JobReporter
-from ktrdr.execution.reporter import worker_operations
+from ktrdr.execution import JobReporter, worker_operations
 from ktrdr.settings import get_settings
 from ktrdr.strategy import save_strategy
 
 logger = logging.getLogger(__name__)
-
-JOB_PATH = "ktrdr.agents.design.job:run_design_job"
-AVAILABLE_DESIGNERS = ("offline", "anthropic", "openai")
 
 
 def run_design_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -27,12 +24,12 @@ def run_design_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]
     timeframe?}``; the offline designer ignores ``model`` (it calls no LLM) and reports no
     tokens and no cost; the LLM designers are in ``ktrdr.agents.design.llm``.
     """
-    designer = request.get("designer") or "offline"
-    if designer not in AVAILABLE_DESIGNERS:
+    designer = request.get("designer") or OFFLINE
+    if designer not in DESIGNERS:
         raise ValidationError(
-            f"designer {designer!r} is not available; available: {', '.join(AVAILABLE_DESIGNERS)}"
+            f"designer {designer!r} is not available; available: {', '.join(DESIGNERS)}"
         )
-    if designer != "offline":
+    if designer != OFFLINE:
         from ktrdr.agents.design.llm import design_with_llm  # the SDKs load only when used
 
         return design_with_llm(operation_id, {**request, "designer": designer})

@@ -12,17 +12,19 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ktrdr.agents.llm._types import ToolSpec
-from ktrdr.agents.llm.models import resolve_model
-from ktrdr.agents.llm.prompts import (
+from ktrdr.agents.llm import (
     STRATEGY_FORMAT,
+    ToolInputError,
+    ToolLoopExhausted,
+    ToolSpec,
     data_summary,
     experiments_summary,
     indicator_catalogue,
+    resolve_model,
+    run_tool_loop,
     strategy_tool_schema,
 )
 from ktrdr.agents.llm.runtime import job_session, run_job_calls
-from ktrdr.agents.llm.tool_loop import ToolInputError, ToolLoopExhausted, run_tool_loop
 from ktrdr.agents.memory import ExperimentMemory, ExperimentRecord
 from ktrdr.data import DataRepository
 from ktrdr.errors import (

@@ -29,8 +29,7 @@ from ktrdr.agents.design.space import (
 from ktrdr.agents.memory import ExperimentRecord, experiment_score
 from ktrdr.data import DataRepository
 from ktrdr.errors import StrategyValidationError, ValidationError
-from ktrdr.strategy import validate_strategy
-from ktrdr.strategy.schema import StrategyConfig
+from ktrdr.strategy import StrategyConfig, validate_strategy
 
 logger = logging.getLogger(__name__)
 

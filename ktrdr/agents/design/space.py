@@ -17,8 +17,8 @@ import optuna
 import pandas as pd
 
 from ktrdr.errors import DataError
+from ktrdr.features import label_distribution, make_labels
 from ktrdr.features.indicators import compute_indicator
-from ktrdr.features.labels import label_distribution, make_labels
 
 HOLD_SHARE_BAND = (0.10, 0.40)  # wanted fraction of HOLD labels on the training bars
 KNOB_SCALES = (1.0, 1.25, 0.8, 1.5, 0.67, 2.0, 0.5, 3.0, 0.33, 4.0, 0.25)

@@ -28,6 +28,13 @@ from ktrdr.agents.llm.models import (
     require_api_key,
     resolve_model,
 )
+from ktrdr.agents.llm.prompts import (
+    STRATEGY_FORMAT,
+    data_summary,
+    experiments_summary,
+    indicator_catalogue,
+    strategy_tool_schema,
+)
 from ktrdr.agents.llm.session import (
     CallContext,
     LLMCallCancelled,
@@ -40,6 +47,7 @@ from ktrdr.agents.llm.tool_loop import ToolInputError, ToolLoopExhausted, run_to
 __all__ = [
     "API_KEY_ENV",
     "PROVIDERS",
+    "STRATEGY_FORMAT",
     "BudgetLedger",
     "CallContext",
     "LLMCallCancelled",
@@ -61,9 +69,13 @@ __all__ = [
     "call_with_retries",
     "create_provider",
     "cycle_models",
+    "data_summary",
+    "experiments_summary",
+    "indicator_catalogue",
     "request_key",
     "require_api_key",
     "resolve_model",
     "run_tool_loop",
     "run_until_cancelled",
+    "strategy_tool_schema",
 ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from ktrdr.agents.llm._types import LLMRequest, LLMResponse
+from ktrdr.agents.roles import OFFLINE
 from ktrdr.errors import ValidationError
-from ktrdr.settings import ModelPrice, Settings
+from ktrdr.settings import AGENT_NAMES, ModelPrice, Settings
 
-PROVIDERS = ("anthropic", "openai")
+PROVIDERS = tuple(name for name in AGENT_NAMES if name != OFFLINE)
 API_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 TOKENS_PER_PRICE_UNIT = 1_000_000
 

@@ -7,9 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ktrdr.agents.memory import ExperimentRecord, summarize_experiments
-from ktrdr.data.repository import DatasetInfo
-from ktrdr.strategy import StrategyConfig
-from ktrdr.strategy.indicator_specs import IndicatorSpec, ParamSpec, list_indicator_specs
+from ktrdr.data import DatasetInfo
+from ktrdr.strategy import IndicatorSpec, ParamSpec, StrategyConfig, list_indicator_specs
 
 PAST_EXPERIMENTS = 20
 _DROPPED_PROPERTIES = ("scope", "deployment", "author", "version")

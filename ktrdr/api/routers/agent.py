@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ktrdr.agents import ASSESSORS, DESIGNERS
 from ktrdr.api.deps import ServicesDep
 from ktrdr.api.services import Services
 from ktrdr.errors import ActiveCycleExistsError, BudgetExhaustedError, TransientError
@@ -24,8 +25,8 @@ class TriggerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    designer: str | None = Field(default=None, description="offline | anthropic | openai")
-    assessor: str | None = Field(default=None, description="offline | anthropic | openai")
+    designer: str | None = Field(default=None, description=" | ".join(DESIGNERS))
+    assessor: str | None = Field(default=None, description=" | ".join(ASSESSORS))
     model: str | None = Field(default=None, description="LLM model or alias for the designer")
     brief: str | None = Field(default=None, max_length=4000, description="What to research")
     strategy: str | None = Field(default=None, description="Train this strategy, skip design")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ktrdr.errors import ValidationError
-from ktrdr.strategy.membership_specs import check_membership
+from ktrdr.strategy import check_membership
 
 
 def membership_degrees(

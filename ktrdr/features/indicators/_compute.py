@@ -13,7 +13,7 @@ from ktrdr.errors import DataError
 from ktrdr.features.indicators._arrays import Arrays
 from ktrdr.features.indicators._custom import CUSTOM
 from ktrdr.features.indicators._talib_based import TALIB_BASED
-from ktrdr.strategy.indicator_specs import (
+from ktrdr.strategy import (
     TALIB_PREFIX,
     IndicatorSpec,
     get_indicator_spec,

@@ -11,9 +11,10 @@ import pytest
 from optuna.trial import TrialState
 from support.eventually import terminal
 
-from ktrdr.agents.design.job import JOB_PATH, run_design_job
+from ktrdr.agents.design.job import run_design_job
 from ktrdr.agents.design.space import WARM_START_TRIALS
 from ktrdr.agents.memory import ExperimentMemory, ExperimentRecord
+from ktrdr.agents.workers import DESIGN_JOB
 from ktrdr.errors import ValidationError
 from ktrdr.execution import JobSpec, LocalExecutor, worker_operations
 from ktrdr.execution import reporter as reporter_module
@@ -133,7 +134,7 @@ def test_a_real_worker_runs_the_design_job(operations, ktrdr_home) -> None:
     )
     try:
         executor.submit(
-            JobSpec(operation_id=operation.operation_id, job=JOB_PATH, request={"seed": 9})
+            JobSpec(operation_id=operation.operation_id, job=DESIGN_JOB, request={"seed": 9})
         )
         done = terminal(operations, operation.operation_id, timeout=120)
     finally:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -87,8 +88,8 @@ def test_write_failure_leaves_stored_file_and_no_temp(repo, data_dir, csv_file, 
     stored = data_dir / "ABC_1h.parquet"
     before = stored.read_bytes()
 
-    def half_written(self, stream, **kwargs):
-        stream.write(b"PAR1 partial")
+    def half_written(self, path, **kwargs):
+        Path(path).write_bytes(b"PAR1 partial")
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", half_written)

@@ -53,5 +53,5 @@ def test_all_matches_the_public_namespace() -> None:
         for name, value in vars(package).items()
         if not name.startswith("_") and getattr(value, "__module__", "").startswith("ktrdr.")
     }
-    public |= {name for name in ("API_KEY_ENV", "PROVIDERS")}
+    public |= {"API_KEY_ENV", "PROVIDERS", "STRATEGY_FORMAT"}
     assert sorted(package.__all__) == sorted(public)
