@@ -6,9 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from integration.conftest import make_settings, run_live_server
-
 
 API = "/api/v1"
 
