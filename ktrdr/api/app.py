@@ -62,18 +62,18 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Each add wraps the previous: the last added runs first on a request.
     upload_limit = (settings.max_upload_bytes, "KTRDR_MAX_UPLOAD_BYTES")
     app.add_middleware(
+        CrossSiteGuardMiddleware,
+        allowed_hosts=served_host_names(settings),
+        allowed_origins=settings.cors_origins,
+        path_body_types={f"{API_PREFIX}/data/import": UPLOAD_TYPES},
+    )
+    app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_bytes,
         path_limits={f"{API_PREFIX}/data/import": upload_limit},
     )
     if settings.api_token:
         app.add_middleware(BearerTokenMiddleware, token=settings.api_token, open_routes=OPEN_ROUTES)
-    app.add_middleware(
-        CrossSiteGuardMiddleware,
-        allowed_hosts=served_host_names(settings),
-        allowed_origins=settings.cors_origins,
-        path_body_types={f"{API_PREFIX}/data/import": UPLOAD_TYPES},
-    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -3,8 +3,9 @@
 A page in the user's browser can send "simple" requests to a loopback server: POSTs with
 ``text/plain``, ``application/x-www-form-urlencoded`` or ``multipart/form-data`` bodies, no
 preflight. Browsers always add ``Origin`` to such cross-site POSTs, so those are refused when
-the origin is not the server's own; a state-changing request must also name a content type the
-API reads. The Host allow-list stops DNS rebinding (a foreign name resolving to 127.0.0.1).
+the origin is not the server's own; a POST must also name a content type the API reads, even
+with an empty body (an empty POST can start a research cycle). The Host allow-list stops DNS
+rebinding (a foreign name resolving to 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ktrdr.api.errors import error_response
 
-STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BODY_TYPES = frozenset({"application/json", "multipart/form-data"})
 PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
@@ -79,12 +79,10 @@ class CrossSiteGuardMiddleware:
                 f"requests from origin {origin[:100]!r} are refused; list it in "
                 "KTRDR_CORS_ORIGINS to allow it",
             )
-        if scope["method"] in STATE_CHANGING and not self._readable_body(scope, headers):
+        # PUT, PATCH and DELETE are never "simple": browsers preflight them cross-site.
+        if scope["method"] == "POST" and not self._readable_body(scope, headers):
             allowed = sorted(BODY_TYPES | self.path_body_types.get(scope["path"], frozenset()))
             kind = headers.get("content-type", "")[:100]
-            no_body = "content-length" not in headers and "transfer-encoding" not in headers
-            if scope["method"] == "DELETE" and no_body:
-                return None  # browsers preflight every cross-site DELETE
             return error_response(
                 415,
                 "unsupported_media_type",

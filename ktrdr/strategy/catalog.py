@@ -101,8 +101,9 @@ def _load_named(name: str, path: Path) -> StrategyConfig:
 def _summary(name: str, path: Path) -> StrategySummary:
     try:
         config = _load_named(name, path)
-    except KtrdrError as exc:
-        logger.debug("strategy file %s is invalid: %s", path, exc.message)
+    except (KtrdrError, OSError) as exc:
+        message = exc.message if isinstance(exc, KtrdrError) else f"cannot be read: {exc}"
+        logger.debug("strategy file %s is invalid: %s", path, message)
         return StrategySummary(
             name=name,
             path=str(path),
@@ -111,7 +112,7 @@ def _summary(name: str, path: Path) -> StrategySummary:
             timeframes=[],
             indicator_count=0,
             valid=False,
-            error=exc.message,
+            error=message,
         )
     return StrategySummary(
         name=name,

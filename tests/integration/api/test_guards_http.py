@@ -66,7 +66,7 @@ def test_a_streamed_oversized_body_is_a_413_envelope(guarded_server):
 
 
 def test_a_small_body_passes_the_size_guard(guarded_server):
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
     response = httpx.post(
         f"{guarded_server.base_url}{API}/operations", content=b"{}", headers=headers

@@ -33,7 +33,16 @@ CHECKS = (not_a_server_error, response_schema_conformance, content_type_conforma
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     home = tmp_path_factory.mktemp("schema") / "home"
-    config = Settings(home=home, database_url=None, api_token=None, cors_origins=[], workers=1)
+    # Any Host: schemathesis calls the app by a name of its own; tests/integration/security
+    # covers the allow-list.
+    config = Settings(
+        home=home,
+        database_url=None,
+        api_token=None,
+        cors_origins=[],
+        workers=1,
+        allowed_hosts=["*"],
+    )
     services = build_services(config)
     try:
         with TestClient(create_app(config, services=services), base_url=LOOPBACK):
