@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ktrdr.api.deps import ServicesDep
 from ktrdr.api.services import Services
 from ktrdr.errors import ActiveCycleExistsError, BudgetExhaustedError, TransientError
+from ktrdr.strategy._training_section import MAX_SEED
 
 router = APIRouter(prefix="/agent", tags=["agent"])
 
@@ -30,7 +31,7 @@ class TriggerRequest(BaseModel):
     brief: str | None = Field(default=None, max_length=4000, description="What to research")
     strategy: str | None = Field(default=None, description="Train this strategy, skip design")
     gates: dict[str, float] | None = Field(default=None, description="Gate threshold overrides")
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
 
 
 def _flat(data: dict[str, Any], status_code: int = 200) -> JSONResponse:
