@@ -10,6 +10,7 @@ import typer
 from ktrdr.cli.client import CliState
 from ktrdr.errors import KtrdrError
 from ktrdr.home_lock import HomeLock
+from ktrdr.store_check import check_sqlite_store
 
 MIN_TOKEN_LENGTH = 24
 
@@ -49,6 +50,7 @@ def serve(
     try:
         # Held until the process exits: taken before start-up recovery touches any operation.
         lock = HomeLock(settings.home).acquire(host=host, port=port)
+        check_sqlite_store(settings.resolved_database_url)
     except KtrdrError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None

@@ -70,3 +70,33 @@ def test_a_short_api_token_is_refused_at_start_in_one_line(tmp_path: Path):
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert "at least 24" in result.stderr
+
+
+def corrupt_in_the_middle(database: Path) -> None:
+    data = bytearray(database.read_bytes())
+    data[4096:8192] = b"\xa5" * 4096
+    database.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "middle"])
+def test_a_corrupt_store_is_one_line_at_start(tmp_path: Path, damage: str):
+    home = tmp_path / "home"
+    home.mkdir()
+    database = home / "ktrdr.db"
+    if damage == "garbage":
+        database.write_bytes(b"this is not a database" * 500)
+    else:
+        store = OperationsStore.from_url(f"sqlite:///{database}")
+        operations = OperationsService(store)
+        for _ in range(200):
+            operations.create(OperationType.TRAINING, metadata={"parameters": {"x": "y" * 200}})
+        store.dispose()
+        corrupt_in_the_middle(database)
+
+    result = second_serve(home, dict(os.environ))
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "corrupt" in lines[0]
+    assert str(database) in lines[0]
