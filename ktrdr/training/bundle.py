@@ -24,6 +24,7 @@ from torch import nn
 import ktrdr
 from ktrdr.errors import NotFoundError, ValidationError
 from ktrdr.features.labels import LABEL_NAMES
+from ktrdr.training.bundle_check import check_manifest
 from ktrdr.training.models import build_model
 
 logger = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     missing = [key for key in RESERVED_KEYS if key not in manifest]
     if missing:
         raise ValidationError(f"{path}: missing keys {missing}")
+    check_manifest(manifest, str(path))
     return manifest
 
 

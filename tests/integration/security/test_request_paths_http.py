@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -76,3 +77,40 @@ def test_an_overlong_path_is_a_4xx(server, route, field, value):
 
     assert 400 <= response.status_code < 500
     assert response.json()["success"] is False
+
+
+def write_manifest(folder: Path, **changes) -> None:
+    folder.mkdir(parents=True)
+    manifest = {
+        "format_version": 1,
+        "model_section": {"type": "mlp", "architecture": {"hidden_layers": [8]}},
+        "n_features": 4,
+        "n_classes": 3,
+        "label_names": ["a", "b", "c"],
+        "weights_file": "weights.safetensors",
+        "weights_sha256": "0" * 64,
+        "versions": {},
+        "created_at": "2026-01-01T00:00:00Z",
+        **changes,
+    }
+    (folder / "bundle.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"model_section": {"type": "lstm", "architecture": {"num_layers": 300_000}}},
+        {"model_section": {"type": "mlp", "architecture": {"hidden_layers": [100_000] * 2}}},
+        {"n_features": 10**9},
+        {"normalization": {"rsi": {"mean": float("nan"), "std": 1.0}}},
+    ],
+    ids=["lstm-300k-layers", "wide-mlp", "features", "nan-normalization"],
+)
+def test_an_oversized_or_non_finite_bundle_is_refused_before_any_model_is_built(server, changes):
+    folder = server.services.settings.path("models", "evil", f"v{abs(hash(str(changes)))}")
+    write_manifest(folder, **changes)
+
+    response = post(server, "/backtests/start", {"model_path": str(folder)})
+
+    assert response.status_code == 422
+    assert "bundle.json" in response.json()["error"]["message"]
