@@ -11,7 +11,24 @@ from typing import Any, Literal
 
 CONTEXT_FIELDS = ("operation_id",)
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s [%(process)d] %(name)s: %(message)s"
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 OPERATION_ID = re.compile(r"\bop_[a-z_]+_\d{8}_\d{6}_[0-9a-f]{8}\b")
+
+
+def escape_control(text: str) -> str:
+    """``text`` with control characters written as escapes: ``a\nb`` -> ``a\\nb``."""
+    return CONTROL_CHARACTERS.sub(
+        lambda match: match.group().encode("unicode_escape").decode(), text
+    )
+
+
+class TextFormatter(logging.Formatter):
+    """The text format, one line per message: a newline in a value cannot forge a record."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """Render the message part with its control characters escaped."""
+        record.message = escape_control(record.message)
+        return super().formatMessage(record)
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,9 +53,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO", log_format: Literal["text", "json"] = "text") -> None:
     """Send every log record (ktrdr's and uvicorn's) to stderr as text or JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
-    )
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     install_log_record_factory()
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
         default=256 * 1024 * 1024, ge=1024, description="Body limit of POST /data/import."
     )
     cors_origins: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
+        description="Host header names the API answers (DNS-rebinding guard); '*' allows any.",
+    )
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import ktrdr
+from ktrdr.api.cross_site import CrossSiteGuardMiddleware
 from ktrdr.api.envelope import ERROR_RESPONSES
 from ktrdr.api.errors import UnhandledErrorMiddleware, install_error_handlers
 from ktrdr.api.metrics import router as metrics_router
@@ -41,6 +42,8 @@ ROUTERS = (
     backtests.router,
     agent.router,
 )
+UPLOAD_TYPES = ("application/octet-stream", "text/csv", "application/vnd.apache.parquet")
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 OPEN_ROUTES = frozenset({("GET", f"{API_PREFIX}/health"), ("GET", "/")})
 
 
@@ -70,6 +73,12 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Each add wraps the previous: the last added runs first on a request.
     upload_limit = (settings.max_upload_bytes, "KTRDR_MAX_UPLOAD_BYTES")
     app.add_middleware(
+        CrossSiteGuardMiddleware,
+        allowed_hosts=served_host_names(settings),
+        allowed_origins=settings.cors_origins,
+        path_body_types={f"{API_PREFIX}/data/import": UPLOAD_TYPES},
+    )
+    app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_bytes,
         path_limits={f"{API_PREFIX}/data/import": upload_limit},
@@ -84,6 +93,12 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(UnhandledErrorMiddleware)
+
+
+def served_host_names(settings: Settings) -> list[str]:
+    """``KTRDR_ALLOWED_HOSTS`` plus the interface the server binds, unless it is a wildcard."""
+    bound = [] if settings.api_host in WILDCARD_HOSTS else [settings.api_host]
+    return [*settings.allowed_hosts, *bound]
 
 
 def _lifespan(settings: Settings, given: Services | None):  # type: ignore[no-untyped-def]

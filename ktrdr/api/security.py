@@ -27,7 +27,12 @@ class BearerTokenMiddleware:
         self._open_routes = open_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (scope["method"], scope["path"]) in self._open_routes:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (scope["method"], scope["path"]) in self._open_routes:
+            # Open routes answer everyone, but say less to callers without the token.
+            scope.setdefault("state", {})["authenticated"] = self._authorised(scope)
             await self.app(scope, receive, send)
             return
         if self._authorised(scope):

@@ -30,6 +30,7 @@ from ktrdr.data import (
 )
 from ktrdr.errors import DataError, NotFoundError, ValidationError
 from ktrdr.execution import Executor, JobSpec, ResourceNeeds
+from ktrdr.home_paths import places_inside
 from ktrdr.operations import OperationsService, OperationType
 from ktrdr.settings import Settings
 from ktrdr.strategy import Costs, DateRange, StrategyConfig, validate_strategy
@@ -105,16 +106,19 @@ class BacktestingService:
     def resolve_model_path(self, name_or_path: str | Path) -> Path:
         """The bundle folder of a path, or the newest complete version of a strategy name.
 
-        ``models/eurusd_rsi/v3`` (absolute, relative to the working directory or to
-        KTRDR_HOME) is taken as is; ``eurusd_rsi`` means the highest ``v<N>`` under
+        ``models/eurusd_rsi/v3`` (absolute or relative to KTRDR_HOME, always inside
+        ``<KTRDR_HOME>/models``) is taken as is; ``eurusd_rsi`` means the highest ``v<N>`` under
         ``<KTRDR_HOME>/models/eurusd_rsi/`` that holds a bundle.json.
         """
         given = Path(name_or_path)
-        places = [given] if given.is_absolute() else [given, self.settings.home / given]
+        models = self.settings.path("models")
+        places = places_inside(name_or_path, self.settings.home, [models], "model path")
         for candidate in places:
             if (candidate / MANIFEST_FILE).is_file():
                 return candidate
-        versions_dir = None if given.is_absolute() else self.settings.path("models") / given
+        versions_dir = (
+            None if given.is_absolute() or models / given not in places else models / given
+        )
         newest = _newest_complete_version(versions_dir) if versions_dir else None
         if newest is not None:
             return newest

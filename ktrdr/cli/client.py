@@ -61,8 +61,8 @@ class ApiClient:
         return self._request("GET", path, params=clean)
 
     def post(self, path: str, json: Any = None) -> dict[str, Any]:
-        """POST ``json`` to ``path``."""
-        return self._request("POST", path, json=json)
+        """POST ``json`` to ``path``, always as ``application/json`` (the server refuses others)."""
+        return self._request("POST", path, json=json, headers={"Content-Type": "application/json"})
 
     def post_content(
         self, path: str, content: bytes, *, params: dict[str, Any] | None = None

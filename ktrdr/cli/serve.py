@@ -8,6 +8,11 @@ from typing import Annotated
 import typer
 
 from ktrdr.cli.client import CliState
+from ktrdr.errors import KtrdrError
+from ktrdr.home_lock import HomeLock
+from ktrdr.store_check import check_sqlite_store
+
+MIN_TOKEN_LENGTH = 24
 
 
 def serve(
@@ -35,13 +40,31 @@ def serve(
             err=True,
         )
         raise typer.Exit(1)
+    if settings.api_token and len(settings.api_token) < MIN_TOKEN_LENGTH:
+        typer.echo(
+            f"error: KTRDR_API_TOKEN is {len(settings.api_token)} characters; use at least "
+            f"{MIN_TOKEN_LENGTH} (e.g. python -c 'import secrets; print(secrets.token_urlsafe())')",
+            err=True,
+        )
+        raise typer.Exit(1)
+    try:
+        # Held until the process exits: taken before start-up recovery touches any operation.
+        lock = HomeLock(settings.home).acquire(host=host, port=port)
+        check_sqlite_store(settings.resolved_database_url)
+    except KtrdrError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
     import uvicorn
 
     from ktrdr.api import create_app
     from ktrdr.logging_setup import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    served = settings.model_copy(update={"api_host": host, "api_port": port})
+    try:
+        uvicorn.run(create_app(served), host=host, port=port, log_config=None)
+    finally:
+        lock.release()
 
 
 def is_loopback(host: str) -> bool:

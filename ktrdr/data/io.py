@@ -10,14 +10,18 @@ from typing import IO
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from ktrdr.data.validation import BAR_COLUMNS, INDEX_NAME, validate_bars
-from ktrdr.errors import DataError, NotFoundError, ValidationError
+from ktrdr.errors import DataError, KtrdrError, NotFoundError, PayloadTooLargeError, ValidationError
 
 logger = logging.getLogger(__name__)
 
 TIMESTAMP_UNIT = "us"
 SUFFIXES = (".csv", ".parquet", ".pq")
+# Per import, after decompression: 10 M bars is 40 years of minutes, about 0.5 GB as float64.
+MAX_ROWS = 10_000_000
+MAX_DECOMPRESSED_BYTES = 1024 * 1024 * 1024
 HEADERLESS_ORDER = (INDEX_NAME, *BAR_COLUMNS)
 
 # Lower-cased header names (spaces and "<>" stripped) -> bar field; first match wins.
@@ -71,12 +75,28 @@ def read_bars_stream(stream: IO[bytes], *, source: str, parquet: bool) -> pd.Dat
 
 def _read_parquet(stream: IO[bytes], source: str) -> pd.DataFrame:
     try:
-        frame = pd.read_parquet(stream, engine="pyarrow")
+        parquet = pq.ParquetFile(stream)
+        _check_decompressed_size(parquet.metadata, source)
+        frame = parquet.read().to_pandas()
+    except KtrdrError:
+        raise
     except Exception as exc:
         raise DataError(f"{source}: not a readable Parquet file: {exc}") from exc
     if isinstance(frame.index, pd.DatetimeIndex):
         frame = frame.rename_axis(INDEX_NAME).reset_index()
     return frame
+
+
+def _check_decompressed_size(metadata: pq.FileMetaData, source: str) -> None:
+    """Refuse, from the footer alone, a file whose rows or bytes would not fit the limits."""
+    rows = metadata.num_rows
+    size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if rows > MAX_ROWS or size > MAX_DECOMPRESSED_BYTES:
+        raise PayloadTooLargeError(
+            f"{source}: {rows} rows, {size} bytes uncompressed; the limits are {MAX_ROWS} rows "
+            f"and {MAX_DECOMPRESSED_BYTES} bytes per import",
+            details={"rows": rows, "bytes": size},
+        )
 
 
 def _read_csv(stream: IO[bytes], source: str) -> pd.DataFrame:

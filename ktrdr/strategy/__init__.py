@@ -29,6 +29,7 @@ from ktrdr.strategy.io import (
 )
 from ktrdr.strategy.membership_specs import check_membership
 from ktrdr.strategy.schema import (
+    MAX_SEED,
     TIMEFRAME_MINUTES,
     BacktestConfig,
     Costs,
@@ -42,6 +43,7 @@ from ktrdr.strategy.schema import (
     MembershipFunction,
     MlpArchitecture,
     MlpModel,
+    ModelConfig,
     RawInput,
     RecurrentArchitecture,
     RecurrentModel,
@@ -57,6 +59,7 @@ from ktrdr.strategy.validator import validate_strategy
 __all__ = [
     "MAX_ALIASES",
     "MAX_DOCUMENT_BYTES",
+    "MAX_SEED",
     "TALIB_PREFIX",
     "TIMEFRAME_MINUTES",
     "BacktestConfig",
@@ -72,6 +75,7 @@ __all__ = [
     "MembershipFunction",
     "MlpArchitecture",
     "MlpModel",
+    "ModelConfig",
     "ParamSpec",
     "RawInput",
     "RecurrentArchitecture",

@@ -27,12 +27,21 @@ DEFAULT_SLIPPAGE_BPS = 0.5
 SPLIT_TOLERANCE = 1e-6
 
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
+# Bounds far above any useful model on one machine, far below a 40 GB allocation or a
+# model that takes minutes to build: MAX_UNITS**2 * MAX_LAYERS floats is about 1.6 GB.
+MAX_LAYERS = 16
+MAX_UNITS = 4096
+MAX_LOOKBACK = 2048
+MAX_SEED = 2**32 - 1  # numpy's seed range
+Units = Annotated[int, Field(ge=1, le=MAX_UNITS)]
+Lookback = Annotated[int, Field(ge=1, le=MAX_LOOKBACK)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 
 class MlpArchitecture(StrictModel):
     """Feed-forward layers, e.g. ``hidden_layers: [32, 16]`` = 2 hidden layers."""
 
-    hidden_layers: list[PositiveInt] = Field(default=[64, 32], min_length=1)
+    hidden_layers: list[Units] = Field(default=[64, 32], min_length=1, max_length=MAX_LAYERS)
     dropout: Dropout = 0.2
     activation: Literal["relu", "tanh", "gelu", "leaky_relu", "elu"] = "relu"
 
@@ -40,8 +49,8 @@ class MlpArchitecture(StrictModel):
 class RecurrentArchitecture(StrictModel):
     """LSTM/GRU layers reading ``lookback`` bars of features."""
 
-    hidden_size: PositiveInt = 32
-    num_layers: PositiveInt = 1
+    hidden_size: Units = 32
+    num_layers: int = Field(default=1, ge=1, le=MAX_LAYERS)
     dropout: Dropout = 0.0
     bidirectional: bool = False
 
@@ -51,8 +60,8 @@ class MlpModel(StrictModel):
 
     type: Literal["mlp"]
     architecture: MlpArchitecture = Field(default_factory=MlpArchitecture)
-    lookback: PositiveInt = 1
-    seed: NonNegativeInt | None = None
+    lookback: Lookback = 1
+    seed: Seed | None = None
 
 
 class RecurrentModel(StrictModel):
@@ -60,8 +69,8 @@ class RecurrentModel(StrictModel):
 
     type: Literal["lstm", "gru"]
     architecture: RecurrentArchitecture = Field(default_factory=RecurrentArchitecture)
-    lookback: PositiveInt = 1
-    seed: NonNegativeInt | None = None
+    lookback: Lookback = 1
+    seed: Seed | None = None
 
 
 ModelConfig = Annotated[MlpModel | RecurrentModel, Field(discriminator="type")]

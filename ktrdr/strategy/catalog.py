@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NotRequired, TypedDict
 
 from ktrdr.errors import KtrdrError, NotFoundError, StrategyValidationError, ValidationError
+from ktrdr.home_paths import places_inside
 from ktrdr.strategy._issues import issue
 from ktrdr.strategy.io import load_strategy
 from ktrdr.strategy.schema import NAME_PATTERN, StrategyConfig
@@ -66,12 +67,14 @@ class StrategyCatalog:
         return _load_named(name, path), path
 
     def resolve(self, name_or_path: str | Path) -> tuple[StrategyConfig, Path]:
-        """Load by name (``eurusd_rsi_trend``) or by a path to a ``.yaml`` file."""
+        """Load by name (``eurusd_rsi_trend``) or by a ``.yaml`` path inside its folders."""
         text = str(name_or_path)
         if isinstance(name_or_path, Path) or text.endswith(STRATEGY_SUFFIXES):
-            path = Path(name_or_path)
-            if not path.is_file():
-                raise NotFoundError(f"strategy file {path} does not exist", details={"path": text})
+            roots = [self.strategies_dir, *self.extra_dirs]
+            places = places_inside(text, self.strategies_dir, roots, "strategy path")
+            path = next((place for place in places if place.is_file()), None)
+            if path is None:
+                raise NotFoundError(f"strategy file {text} does not exist", details={"path": text})
             return load_strategy(path), path
         return self.get(text)
 
@@ -98,8 +101,9 @@ def _load_named(name: str, path: Path) -> StrategyConfig:
 def _summary(name: str, path: Path) -> StrategySummary:
     try:
         config = _load_named(name, path)
-    except KtrdrError as exc:
-        logger.debug("strategy file %s is invalid: %s", path, exc.message)
+    except (KtrdrError, OSError) as exc:
+        message = exc.message if isinstance(exc, KtrdrError) else f"cannot be read: {exc}"
+        logger.debug("strategy file %s is invalid: %s", path, message)
         return StrategySummary(
             name=name,
             path=str(path),
@@ -108,7 +112,7 @@ def _summary(name: str, path: Path) -> StrategySummary:
             timeframes=[],
             indicator_count=0,
             valid=False,
-            error=exc.message,
+            error=message,
         )
     return StrategySummary(
         name=name,

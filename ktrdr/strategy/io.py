@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 MAX_DOCUMENT_BYTES = 1024 * 1024
 # A strategy never needs more than a handful of aliases; billion-laughs documents need many.
 MAX_ALIASES = 16
+# Strategies nest a few levels; a deeper document is an attack on the recursive composer.
+MAX_DEPTH = 32
 
 
 class _StrategyLoader(yaml.SafeLoader):
@@ -29,8 +31,12 @@ class _StrategyLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.alias_count = 0
+        self.depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise yaml.YAMLError(f"nested more than {MAX_DEPTH} levels deep (line {mark.line + 1})")
         if self.check_event(yaml.AliasEvent):
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
@@ -39,7 +45,11 @@ class _StrategyLoader(yaml.SafeLoader):
                     f"more than {MAX_ALIASES} YAML aliases (line {mark.line + 1}); "
                     "write the values out instead of using anchors and aliases"
                 )
-        return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -91,6 +101,8 @@ def parse_strategy_yaml(text: str, source: str | None = None) -> StrategyConfig:
         data = yaml.load(text, Loader=_StrategyLoader)
     except yaml.YAMLError as exc:
         raise _refuse(f"not valid YAML: {exc}", source) from exc
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise _refuse(f"a value cannot be read: {exc}", source) from exc
     if not isinstance(data, Mapping):
         found = "an empty document" if data is None else type(data).__name__
         raise _refuse(f"a strategy is a YAML mapping of keys to values, got {found}", source)

@@ -36,6 +36,7 @@ from ktrdr.strategy._schema_base import (
     invalid,
 )
 from ktrdr.strategy._training_section import (
+    MAX_SEED,
     BacktestConfig,
     Costs,
     DataSplit,
@@ -55,6 +56,7 @@ from ktrdr.strategy._training_section import (
 )
 
 __all__ = [
+    "MAX_SEED",
     "NAME_PATTERN",
     "TIMEFRAME_MINUTES",
     "BacktestConfig",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ktrdr.errors import ValidationError
+from ktrdr.training.bundle_check import check_manifest
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.safetensors"
@@ -77,6 +78,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
     missing = [key for key in RESERVED_KEYS if key not in manifest]
     if missing:
         raise ValidationError(f"{path}: missing keys {missing}")
+    check_manifest(manifest, str(path))
     return manifest
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 START_TIMEOUT_SECONDS = 90.0
+LOOPBACK = "http://127.0.0.1"  # TestClient's base URL: its default host is not an allowed Host
 
 
 def free_port() -> int:

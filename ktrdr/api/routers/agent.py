@@ -16,6 +16,7 @@ from ktrdr.agents import ASSESSORS, DESIGNERS
 from ktrdr.api.deps import ServicesDep
 from ktrdr.api.services import Services
 from ktrdr.errors import ActiveCycleExistsError, BudgetExhaustedError, TransientError
+from ktrdr.strategy import MAX_SEED
 
 router = APIRouter(prefix="/agent", tags=["agent"])
 
@@ -31,7 +32,7 @@ class TriggerRequest(BaseModel):
     brief: str | None = Field(default=None, max_length=4000, description="What to research")
     strategy: str | None = Field(default=None, description="Train this strategy, skip design")
     gates: dict[str, float] | None = Field(default=None, description="Gate threshold overrides")
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     symbol: str | None = Field(default=None, description="Market to design for, e.g. BTC-USDT")
     timeframe: str | None = Field(default=None, description="Its timeframe, e.g. 1h")
 

@@ -11,6 +11,8 @@ from importlib.resources import files
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from ktrdr.api.cross_site import page_headers
+
 router = APIRouter(tags=["page"])
 PAGE = files("ktrdr.api") / "static" / "index.html"
 
@@ -18,4 +20,4 @@ PAGE = files("ktrdr.api") / "static" / "index.html"
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def page() -> HTMLResponse:
     """The ktrdr web page."""
-    return HTMLResponse(PAGE.read_text(encoding="utf-8"))
+    return HTMLResponse(PAGE.read_text(encoding="utf-8"), headers=page_headers())

@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ktrdr.api.deps import ServicesDep
 from ktrdr.api.envelope import Envelope, ok
 from ktrdr.errors import TransientError
+from ktrdr.strategy import MAX_SEED
 
 router = APIRouter(prefix="/training", tags=["training"])
 
@@ -25,7 +26,7 @@ class TrainingRequest(BaseModel):
     timeframes: list[str] | None = None
     start_date: str | None = None
     end_date: str | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
 
 
 @router.post("/start", status_code=202, response_model=Envelope[dict[str, str]])

@@ -66,10 +66,19 @@ def test_a_streamed_oversized_body_is_a_413_envelope(guarded_server):
 
 
 def test_a_small_body_passes_the_size_guard(guarded_server):
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
     response = httpx.post(
         f"{guarded_server.base_url}{API}/operations", content=b"{}", headers=headers
     )
 
     assert response.status_code == 405
+
+
+def test_health_without_the_token_says_only_the_status(guarded_server):
+    open_answer = httpx.get(f"{guarded_server.base_url}{API}/health").json()["data"]
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    full_answer = httpx.get(f"{guarded_server.base_url}{API}/health", headers=headers).json()
+
+    assert open_answer == {"status": "ok"}
+    assert "executor" in full_answer["data"]

@@ -21,6 +21,7 @@ from schemathesis.checks import (
     not_a_server_error,
     response_schema_conformance,
 )
+from support.server import LOOPBACK
 
 from ktrdr.api import build_services, create_app
 from ktrdr.settings import Settings
@@ -32,10 +33,19 @@ CHECKS = (not_a_server_error, response_schema_conformance, content_type_conforma
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     home = tmp_path_factory.mktemp("schema") / "home"
-    config = Settings(home=home, database_url=None, api_token=None, cors_origins=[], workers=1)
+    # Any Host: schemathesis calls the app by a name of its own; tests/integration/security
+    # covers the allow-list.
+    config = Settings(
+        home=home,
+        database_url=None,
+        api_token=None,
+        cors_origins=[],
+        workers=1,
+        allowed_hosts=["*"],
+    )
     services = build_services(config)
     try:
-        with TestClient(create_app(config, services=services)):
+        with TestClient(create_app(config, services=services), base_url=LOOPBACK):
             yield create_app(config, services=services)
     finally:
         services.close()
@@ -67,7 +77,7 @@ def test_the_excluded_endpoints_exist(app: FastAPI) -> None:
 
 
 def test_the_schema_is_served(app: FastAPI) -> None:
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOOPBACK) as client:
         assert Path(client.get("/api/v1/openapi.json").json()["openapi"]).name.startswith("3.")
 
 
@@ -81,7 +91,7 @@ ALIAS_BOMB = "\n".join(
 
 
 def test_a_yaml_alias_bomb_is_refused_as_an_invalid_strategy(app: FastAPI) -> None:
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOOPBACK) as client:
         response = client.post("/api/v1/strategies/validate", json={"yaml": ALIAS_BOMB})
     assert response.status_code == 200
     result = response.json()["data"]
@@ -91,7 +101,7 @@ def test_a_yaml_alias_bomb_is_refused_as_an_invalid_strategy(app: FastAPI) -> No
 
 @pytest.mark.parametrize("name", ["..%2F..%2Fetc%2Fpasswd", "..%2Fx", ".hidden", "a%20b"])
 def test_strategy_names_that_try_path_traversal_are_refused(app: FastAPI, name: str) -> None:
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOOPBACK) as client:
         response = client.get(f"/api/v1/strategies/{name}")
     assert response.status_code in {404, 422}
     assert response.json()["success"] is False
@@ -105,14 +115,14 @@ def test_strategy_names_that_try_path_traversal_are_refused(app: FastAPI, name: 
     ],
 )
 def test_backtests_with_traversing_names_are_refused(app: FastAPI, body: dict) -> None:
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOOPBACK) as client:
         response = client.post("/api/v1/backtests/start", json=body)
     assert response.status_code in {404, 422}, response.text
     assert response.json()["success"] is False
 
 
 def test_a_body_over_1_mib_is_a_413(app: FastAPI) -> None:
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOOPBACK) as client:
         response = client.post(
             "/api/v1/strategies/validate", json={"yaml": "#" * (1024 * 1024 + 1)}
         )
@@ -125,7 +135,7 @@ def test_a_corrupt_model_bundle_is_a_clear_error(app: FastAPI) -> None:
     bundle.mkdir(parents=True)
     (bundle / "bundle.json").write_text('{"format": "ktrdr-bundle", "trunc')
     (bundle / "weights.safetensors").write_bytes(b"\x00\x01")
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOOPBACK) as client:
         response = client.post("/api/v1/backtests/start", json={"model_path": str(bundle)})
     assert 400 <= response.status_code < 500, response.text
     assert "bundle.json" in response.json()["error"]["message"]

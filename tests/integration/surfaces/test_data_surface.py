@@ -13,6 +13,8 @@ from integration.surfaces.conftest import run_cli
 HEADER = "timestamp,open,high,low,close,volume\n"
 BUNDLED = {("EURUSD", "1h"), ("GOOG", "1d"), ("NASDAQ", "1d"), ("SP500", "1d")}
 
+CSV = {"Content-Type": "text/csv"}  # uploads name their type (a cross-site guard)
+
 
 def csv_text(hours: int, bad_row: int | None = None) -> str:
     """Hourly bars from 2020-01-01 00:00; row ``bad_row`` (1-based) has high 'abc'."""
@@ -106,9 +108,11 @@ def test_import_api_refuses_an_unknown_file_type_and_an_empty_body(plain_server)
     url = f"{plain_server.base_url}/api/v1/data/import"
     params = {"symbol": "X", "timeframe": "1h"}
 
-    wrong_type = httpx.post(url, params={**params, "filename": "bars.xlsx"}, content=b"x")
-    empty = httpx.post(url, params={**params, "filename": "bars.csv"}, content=b"")
-    bad_timeframe = httpx.post(url, params={**params, "timeframe": "7h"}, content=b"x")
+    wrong_type = httpx.post(
+        url, params={**params, "filename": "bars.xlsx"}, content=b"x", headers=CSV
+    )
+    empty = httpx.post(url, params={**params, "filename": "bars.csv"}, content=b"", headers=CSV)
+    bad_timeframe = httpx.post(url, params={**params, "timeframe": "7h"}, content=b"x", headers=CSV)
 
     assert wrong_type.status_code == 422
     assert "allowed: .csv, .parquet, .pq" in wrong_type.json()["error"]["message"]
@@ -127,12 +131,16 @@ def test_the_import_route_has_its_own_body_limit(tmp_path: Path):
             f"{api}/data/import",
             params={"symbol": "BIG", "timeframe": "1h", "filename": "big.csv"},
             content=body,
+            headers=CSV,
         )
-        elsewhere = httpx.post(f"{api}/strategies/validate", content=body)
+        elsewhere = httpx.post(
+            f"{api}/strategies/validate", content=body, headers={"Content-Type": "application/json"}
+        )
         too_big = httpx.post(
             f"{api}/data/import",
             params={"symbol": "BIG", "timeframe": "1h", "filename": "big.csv"},
             content=body * 2,
+            headers=CSV,
         )
 
     assert len(body) > 1024

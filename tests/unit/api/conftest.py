@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from support.server import LOOPBACK
 
 from ktrdr.api import Services, build_services, create_app
 from ktrdr.settings import Settings
@@ -26,5 +27,5 @@ def services(settings: Settings) -> Iterator[Services]:
 
 @pytest.fixture
 def client(settings: Settings, services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, services=services)) as test_client:
+    with TestClient(create_app(settings, services=services), base_url=LOOPBACK) as test_client:
         yield test_client

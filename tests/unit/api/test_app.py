@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from support.server import LOOPBACK
 
 from ktrdr.api import API_PREFIX, build_services, create_app
 from ktrdr.settings import Settings
@@ -12,7 +13,7 @@ def test_create_app_builds_services_from_settings_and_creates_home(tmp_path):
     home = tmp_path / "new" / "home"
     settings = Settings(home=home, database_url=None, api_token=None)
 
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url=LOOPBACK) as client:
         body = client.get(f"{API_PREFIX}/health").json()
 
     assert body["data"]["store"]["ok"] is True
@@ -28,7 +29,7 @@ def test_injected_services_are_the_ones_the_routers_use(client, services):
 
 
 def test_injected_services_stay_open_after_shutdown(settings, services):
-    with TestClient(create_app(settings, services=services)):
+    with TestClient(create_app(settings, services=services), base_url=LOOPBACK):
         pass
 
     assert services.operations.list().total_count == 0
@@ -43,7 +44,7 @@ def test_health_reports_the_executor_status_when_there_is_one(settings, services
             """Nothing to stop."""
 
     services.executor = FakeExecutor()
-    with TestClient(create_app(settings, services=services)) as client:
+    with TestClient(create_app(settings, services=services), base_url=LOOPBACK) as client:
         body = client.get(f"{API_PREFIX}/health").json()
 
     assert body["data"]["executor"] == {"workers": 2, "running": 0}
@@ -55,9 +56,9 @@ def test_cors_is_off_by_default_and_on_for_configured_origins(tmp_path):
     plain = Settings(home=tmp_path / "a", database_url=None, api_token=None, cors_origins=[])
     cors = Settings(home=tmp_path / "b", database_url=None, api_token=None, cors_origins=[origin])
 
-    with TestClient(create_app(plain)) as client:
+    with TestClient(create_app(plain), base_url=LOOPBACK) as client:
         closed = client.get(f"{API_PREFIX}/health", headers={"Origin": origin})
-    with TestClient(create_app(cors)) as client:
+    with TestClient(create_app(cors), base_url=LOOPBACK) as client:
         opened = client.options(f"{API_PREFIX}/operations", headers=preflight)
 
     assert "access-control-allow-origin" not in closed.headers

@@ -7,6 +7,7 @@ from typing import Annotated
 import pytest
 from fastapi import Query
 from fastapi.testclient import TestClient
+from support.server import LOOPBACK
 
 from ktrdr import errors
 from ktrdr.api import create_app
@@ -40,7 +41,7 @@ def _app_raising(settings, services, exc: Exception):
     ],
 )
 def test_ktrdr_errors_map_to_their_status_and_code(settings, services, exc, status, code):
-    with TestClient(_app_raising(settings, services, exc)) as client:
+    with TestClient(_app_raising(settings, services, exc), base_url=LOOPBACK) as client:
         response = client.get("/api/v1/boom")
 
     assert response.status_code == status
@@ -50,7 +51,7 @@ def test_ktrdr_errors_map_to_their_status_and_code(settings, services, exc, stat
 
 def test_an_unexpected_exception_is_a_generic_500_that_leaks_nothing(settings, services, caplog):
     app = _app_raising(settings, services, RuntimeError("password=hunter2"))
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOOPBACK) as client:
         response = client.get("/api/v1/boom")
 
     assert response.status_code == 500
@@ -68,7 +69,7 @@ def test_a_missing_required_parameter_is_named(settings, services):
         return {"symbol": symbol}
 
     app.add_api_route("/api/v1/needs", needs)
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOOPBACK) as client:
         response = client.get("/api/v1/needs")
 
     assert response.status_code == 422
@@ -83,7 +84,7 @@ def test_a_malformed_json_body_is_a_422_not_a_500(settings, services):
         return body
 
     app.add_api_route("/api/v1/takes", takes, methods=["POST"])
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOOPBACK) as client:
         response = client.post(
             "/api/v1/takes", content=b"{not json", headers={"Content-Type": "application/json"}
         )

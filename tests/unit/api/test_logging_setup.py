@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 
-from ktrdr.logging_setup import JsonFormatter, configure_logging
+from ktrdr.logging_setup import TEXT_FORMAT, JsonFormatter, TextFormatter, configure_logging
 
 
 def _record(**extra) -> logging.LogRecord:
@@ -48,3 +48,14 @@ def test_configure_logging_json_routes_records_to_stderr(capsys):
         root.setLevel(saved_level)
 
     assert json.loads(err.strip().splitlines()[-1])["message"] == "hello world"
+
+
+def test_text_formatter_escapes_newlines_so_a_value_cannot_forge_a_record():
+    record = logging.LogRecord(
+        "ktrdr.api", logging.INFO, __file__, 1, "import of %s", ("a.csv\nERROR forged",), None
+    )
+
+    line = TextFormatter(TEXT_FORMAT).format(record)
+
+    assert "\n" not in line
+    assert line.endswith("import of a.csv\\nERROR forged")

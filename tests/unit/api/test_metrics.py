@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from support.server import LOOPBACK
 
 from ktrdr import observability
 from ktrdr.api import Services
@@ -95,7 +96,7 @@ def test_metrics_need_the_token_when_one_is_set(settings, services: Services) ->
     from ktrdr.api import create_app
 
     guarded = settings.model_copy(update={"api_token": "s3cret"})
-    with TestClient(create_app(guarded, services=services)) as client:
+    with TestClient(create_app(guarded, services=services), base_url=LOOPBACK) as client:
         assert client.get("/metrics").status_code == 401
         ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200 and "ktrdr_operations_active" in ok.text

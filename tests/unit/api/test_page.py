@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from support.server import LOOPBACK
 
 from ktrdr.api import build_services, create_app
 from ktrdr.settings import Settings
@@ -14,7 +15,7 @@ def test_the_page_is_served_and_its_data_stays_behind_the_token(tmp_path: Path) 
     settings = Settings(home=tmp_path / "home", database_url=None, api_token="s3cret")
     services = build_services(settings, with_executor=False)
     try:
-        with TestClient(create_app(settings, services=services)) as client:
+        with TestClient(create_app(settings, services=services), base_url=LOOPBACK) as client:
             page = client.get("/")
             assert page.status_code == 200
             assert page.headers["content-type"].startswith("text/html")

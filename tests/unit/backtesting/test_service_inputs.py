@@ -102,7 +102,7 @@ def test_a_bundle_folder_is_taken_as_given_or_under_home(service: BacktestingSer
     )
 
 
-@pytest.mark.parametrize("name", ["missing", "models/missing/v1", "/nowhere/v1"])
+@pytest.mark.parametrize("name", ["missing", "models/missing/v1"])
 def test_an_unknown_model_is_not_found_naming_what_was_looked_for(
     service: BacktestingService, name: str
 ) -> None:
@@ -110,8 +110,13 @@ def test_an_unknown_model_is_not_found_naming_what_was_looked_for(
     with pytest.raises(NotFoundError) as caught:
         service.resolve_model_path(name)
     assert repr(name) in caught.value.message
-    if not name.startswith("/"):
-        assert str(service.settings.path("models")) in caught.value.message
+    assert str(service.settings.path("models")) in caught.value.message
+
+
+@pytest.mark.parametrize("name", ["/nowhere/v1", "../../x", "models/../../x"])
+def test_a_model_path_outside_models_is_refused(service: BacktestingService, name: str) -> None:
+    with pytest.raises(ValidationError, match="must lie inside"):
+        service.resolve_model_path(name)
 
 
 def test_a_name_with_only_unfinished_versions_is_not_found(service: BacktestingService) -> None:

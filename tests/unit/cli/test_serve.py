@@ -49,7 +49,7 @@ def test_a_public_host_without_a_token_is_refused_in_one_line(tmp_path, served):
 
 @pytest.mark.parametrize(
     ("args", "extra_env"),
-    [(["--insecure"], {}), ([], {"KTRDR_API_TOKEN": "t0ken"})],
+    [(["--insecure"], {}), ([], {"KTRDR_API_TOKEN": "t0ken-long-enough-for-the-check"})],
     ids=["insecure", "token"],
 )
 def test_a_public_host_is_served_with_insecure_or_a_token(tmp_path, served, args, extra_env):

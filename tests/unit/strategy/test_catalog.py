@@ -74,9 +74,17 @@ def test_resolve_accepts_a_name_or_a_yaml_path(catalog, examples_dir):
     assert config.timeframes() == ["1h", "4h"]
 
 
-def test_resolve_of_a_missing_path_is_not_found(catalog, tmp_path):
+def test_resolve_of_a_missing_path_in_the_catalog_is_not_found(catalog):
     with pytest.raises(NotFoundError, match="does not exist"):
-        catalog.resolve(str(tmp_path / "elsewhere.yaml"))
+        catalog.resolve(str(catalog.strategies_dir / "missing.yaml"))
+
+
+def test_resolve_of_a_path_outside_the_catalog_is_refused_existing_or_not(catalog, tmp_path):
+    existing = tmp_path / "existing.yaml"
+    existing.write_text("name: existing\n", encoding="utf-8")
+    for path in (existing, tmp_path / "elsewhere.yaml"):
+        with pytest.raises(ValidationError, match="must lie inside"):
+            catalog.resolve(str(path))
 
 
 def test_a_file_whose_name_differs_is_invalid(catalog, strategy_data):

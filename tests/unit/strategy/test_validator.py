@@ -78,7 +78,7 @@ ERROR_CASES = [
     ("model/type", "cnn", "model.type", "'cnn' is not allowed; allowed: 'mlp', 'lstm', 'gru'"),
     ("model/architecture/dropout", 1.0, "model.architecture.dropout", "less than 1"),
     ("model/architecture/activation", "swish", "model.architecture.activation", "'relu'"),
-    ("model/lookback", 0, "model.lookback", "greater than 0"),
+    ("model/lookback", 0, "model.lookback", "greater than or equal to 1"),
     ("training/data_split/train", 0.8, "training.data_split", "must sum to 1, got 1.1"),
     ("training/labels", {"source": "zigzag"}, "training.labels.zigzag_threshold", "required"),
     ("training/labels", {"source": "oracle"}, "training.labels.source", "'oracle'"),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from support.fake_llm import EXAMPLE
+from support.server import LOOPBACK
 
 from ktrdr.agents.cycle import CycleEvents
 from ktrdr.agents.llm.budget import BudgetLedger
@@ -48,7 +49,7 @@ def make_app(tmp_path: Path) -> Iterator:
         services.agent = AgentService(
             services.operations, worker, settings=settings, strategies=services.strategies
         )
-        client = TestClient(create_app(settings, services=services))
+        client = TestClient(create_app(settings, services=services), base_url=LOOPBACK)
         built.append(services)
         return client, services.agent
 

@@ -1,0 +1,53 @@
+"""Plain-Python checks of a bundle.json before any model is built from it (no torch here)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pydantic
+
+from ktrdr.errors import ValidationError
+from ktrdr.strategy import ModelConfig
+
+MAX_FEATURES = 100_000
+MAX_CLASSES = 64
+MODEL_TYPES = ("mlp", "lstm", "gru")
+_MODEL_SECTION = pydantic.TypeAdapter(ModelConfig)
+
+
+def check_manifest(manifest: Mapping[str, Any], source: str) -> None:
+    """Refuse a manifest whose model is beyond the strategy schema's bounds or whose numbers
+    are not finite, so nothing oversized is allocated and nothing fails late at run time."""
+    section = manifest["model_section"]
+    try:
+        # An unknown type is left to the model factory, whose error lists the known ones.
+        if isinstance(section, Mapping) and section.get("type") in MODEL_TYPES:
+            _MODEL_SECTION.validate_python(section)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValidationError(f"{source}: model_section.{where}: {first['msg']}") from None
+    _bounded_int(manifest["n_features"], 1, MAX_FEATURES, f"{source}: n_features")
+    _bounded_int(manifest["n_classes"], 2, MAX_CLASSES, f"{source}: n_classes")
+    bad = next(_non_finite(manifest.get("normalization"), "normalization"), None)
+    if bad is not None:
+        raise ValidationError(f"{source}: {bad} is not a finite number")
+
+
+def _bounded_int(value: Any, low: int, high: int, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(f"{what} must be an integer from {low} to {high}, got {value!r}")
+
+
+def _non_finite(value: Any, where: str):  # type: ignore[no-untyped-def]
+    """Paths of every NaN or infinite float in a JSON value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield where
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, f"{where}[{index}]")
