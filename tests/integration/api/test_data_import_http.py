@@ -19,6 +19,7 @@ def _import(server, body: bytes, filename: str) -> httpx.Response:
         f"{server.base_url}{API}/data/import",
         params={"symbol": "TEST", "timeframe": "1h", "filename": filename},
         content=body,
+        headers={"Content-Type": "application/octet-stream"},
     )
 
 
