@@ -6,84 +6,20 @@ costs nothing and the server starts fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
+from ktrdr.data.providers.base import (
+    SOURCES_HELP,
+    Provider,
+    check_base_url,
+    check_source,
+    provider_for,
+    rebase_url,
+)
 
-import pandas as pd
-
-from ktrdr.errors import ValidationError
-
-SOURCES_HELP = "ccxt:<exchange> (e.g. ccxt:binance, ccxt:coinbase) or yfinance"
-
-
-class Provider(Protocol):
-    """A source of OHLCV bars, fetched page by page."""
-
-    source: str  # e.g. "ccxt:binance"
-
-    def calendar_for(self, symbol: str) -> str:
-        """The expected-bar calendar of ``symbol``: "crypto", "fx" or an exchange code (XNYS)."""
-        ...
-
-    def resolve_symbol(self, symbol: str) -> str:
-        """The source's name of ``symbol`` (BTC-USDT -> BTC/USDT); unknown: ValidationError."""
-        ...
-
-    def pages(
-        self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp
-    ) -> Iterator[pd.DataFrame]:
-        """Yield validated bars (UTC index) with open times in [start, end], oldest page first."""
-        ...
-
-
-def provider_for(source: str, *, base_url: str | None = None) -> Provider:
-    """The provider named by ``source``; ``base_url`` replaces the scheme and host of its URLs."""
-    if base_url is not None:
-        check_base_url(base_url)
-    kind, _, exchange = check_source(source).partition(":")
-    if kind == "ccxt":
-        from ktrdr.data.providers.ccxt_provider import CcxtProvider
-
-        return CcxtProvider(exchange, base_url=base_url)
-    from ktrdr.data.providers.yfinance_provider import YfinanceProvider
-
-    return YfinanceProvider(base_url=base_url)
-
-
-def check_source(source: str) -> str:
-    """The canonical source name ("CCXT:Binance" -> "ccxt:binance"); unknown ones refused."""
-    kind, _, exchange = source.strip().lower().partition(":")
-    if kind == "yfinance" and not exchange:
-        return kind
-    if kind == "ccxt" and exchange.strip():
-        import ccxt
-
-        if exchange.strip() not in ccxt.exchanges:
-            raise ValidationError(
-                f"unknown exchange {exchange.strip()!r} for source ccxt; ccxt knows e.g. binance, "
-                "coinbase, kraken, bybit, okx (ccxt.exchanges lists all)",
-                details={"exchange": exchange},
-            )
-        return f"ccxt:{exchange.strip()}"
-    raise ValidationError(
-        f"unknown source {source!r}; use {SOURCES_HELP}", details={"source": source}
-    )
-
-
-def check_base_url(base_url: str) -> None:
-    """Refuse a base URL that is not http(s)://host[:port]."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError(
-            f"base URL {base_url!r} must look like https://host[:port]",
-            details={"base_url": base_url},
-        )
-
-
-def rebase_url(url: str, base_url: str) -> str:
-    """``url`` with the scheme and host of ``base_url``, its path and query kept."""
-    base, parts = urlsplit(base_url), urlsplit(url)
-    if not parts.netloc:
-        return url
-    return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
+__all__ = [
+    "SOURCES_HELP",
+    "Provider",
+    "check_base_url",
+    "check_source",
+    "provider_for",
+    "rebase_url",
+]

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import ccxt
 import pandas as pd
 
-from ktrdr.data.providers import rebase_url
 from ktrdr.data.providers._retry import RetryableSourceError, call_with_retries
+from ktrdr.data.providers.base import rebase_url
 from ktrdr.data.timeframes import parse_timeframe
 from ktrdr.data.validation import BAR_COLUMNS, INDEX_NAME, validate_bars
 from ktrdr.errors import DataError, ValidationError

@@ -15,7 +15,8 @@ from ktrdr.api import create_app
 from ktrdr.settings import get_settings
 
 app = create_app(get_settings())
-with TestClient(app) as client:  # runs the lifespan: build_services as `ktrdr serve` does
+# entering the client runs the lifespan: build_services as `ktrdr serve` does
+with TestClient(app, base_url="http://127.0.0.1") as client:
     health = client.get("/api/v1/health").status_code
     client.get("/api/v1/operations")
 print(json.dumps({"health": health, "torch": "torch" in sys.modules}))
