@@ -6,7 +6,14 @@ import json
 
 import pandas as pd
 import pytest
+from integration.conftest import make_settings, run_live_server
+from support.eventually import eventually
 from support.fake_binance import fake_binance
+from typer.testing import CliRunner
+
+from ktrdr.cli.main import app
+from ktrdr.operations import OperationStatus
+from ktrdr.strategy import load_strategy
 
 JANUARY_HOURS = 31 * 24
 
@@ -99,3 +106,35 @@ def test_check_of_imported_data_asks_for_a_calendar(cli):
     named = cli("data", "check", "EURUSD", "1h", "--calendar", "fx")
     assert named.exit_code == 0, named.output
     assert "fx calendar" in named.stdout
+
+
+def test_agent_trigger_researches_the_fetched_data_set(tmp_path, exchange):
+    settings = make_settings(tmp_path / "home", workers=1, agent_poll_interval=0.1)
+    with run_live_server(settings, with_executor=True) as server:
+
+        def cli(*args: str):
+            env = {"KTRDR_API_TOKEN": None}
+            return CliRunner().invoke(app, ["--url", server.base_url, *args], env=env)
+
+        fetched = _fetch(cli, exchange, "--end", "2021-03-31")
+        assert fetched.exit_code == 0, fetched.output
+        started = cli("agent", "trigger", "--symbol", "BTC-USDT", "--timeframe", "1h", "--json")
+        assert started.exit_code == 0, started.output
+        research_id = json.loads(started.stdout)["operation_id"]
+        operations = server.services.operations
+        research = operations.get(research_id)
+        assert (research.metadata.symbol, research.metadata.timeframe) == ("BTC-USDT", "1h")
+
+        design_id = eventually(
+            lambda: operations.get(research_id).metadata.parameters.get("design_op_id"),
+            "design started",
+        )
+        design = eventually(
+            lambda: operations.get(design_id) if operations.get(design_id).is_terminal else None,
+            "design finished",
+            timeout=120,
+        )
+        assert design.status is OperationStatus.COMPLETED, design.error_message
+        strategy = load_strategy(design.result_summary["strategy_path"])
+        assert strategy.symbols() == ["BTC-USDT"] and strategy.timeframes() == ["1h"]
+        operations.cancel(research_id)
