@@ -11,9 +11,9 @@ from ktrdr.data.providers.base import (
     Provider,
     check_base_url,
     check_source,
-    provider_for,
     rebase_url,
 )
+from ktrdr.data.providers.factory import provider_for
 
 __all__ = [
     "SOURCES_HELP",

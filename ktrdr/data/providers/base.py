@@ -33,20 +33,6 @@ class Provider(Protocol):
         ...
 
 
-def provider_for(source: str, *, base_url: str | None = None) -> Provider:
-    """The provider named by ``source``; ``base_url`` replaces the scheme and host of its URLs."""
-    if base_url is not None:
-        check_base_url(base_url)
-    kind, _, exchange = check_source(source).partition(":")
-    if kind == "ccxt":
-        from ktrdr.data.providers.ccxt_provider import CcxtProvider
-
-        return CcxtProvider(exchange, base_url=base_url)
-    from ktrdr.data.providers.yfinance_provider import YfinanceProvider
-
-    return YfinanceProvider(base_url=base_url)
-
-
 def check_source(source: str) -> str:
     """The canonical source name ("CCXT:Binance" -> "ccxt:binance"); unknown ones refused."""
     kind, _, exchange = source.strip().lower().partition(":")
