@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Table
 
 from ktrdr.cli.client import ApiClient, api_client
-from ktrdr.cli.follow import DETACH_EXIT_CODE, Operation, follow_operation, wait_for_operation
+from ktrdr.cli.follow import Operation, detach, follow_operation, wait_for_operation
 from ktrdr.cli.output import console, format_time, print_json
 
 app = typer.Typer(help="List, import, fetch and check market data.", no_args_is_help=True)
@@ -179,12 +179,7 @@ def _await_fetch(client: ApiClient, operation_id: str, *, follow: bool, as_json:
     try:
         operation = wait_for_operation(client, operation_id)
     except KeyboardInterrupt:
-        typer.echo(
-            f"detached from {operation_id}; it keeps running — check on it with "
-            f"`ktrdr operations status {operation_id}`",
-            err=True,
-        )
-        raise typer.Exit(DETACH_EXIT_CODE) from None
+        detach(operation_id)
     if operation["status"] != "completed":
         reason = operation.get("error_message") or operation["status"]
         typer.echo(f"error: fetch {operation_id} {operation['status']}: {reason}", err=True)

@@ -138,12 +138,7 @@ def follow_operation(
                     interval=interval,
                 )
     except KeyboardInterrupt:
-        typer.echo(
-            f"detached from {operation_id}; it keeps running — check on it with "
-            f"`ktrdr operations status {operation_id}`",
-            err=True,
-        )
-        raise typer.Exit(DETACH_EXIT_CODE) from None
+        detach(operation_id)
     if as_json:
         print_json(operation)
     if operation["status"] != "completed":
@@ -152,6 +147,16 @@ def follow_operation(
     if not as_json:
         render_summary(operation)
     return operation
+
+
+def detach(operation_id: str) -> None:
+    """Leave ``operation_id`` running after Ctrl+C: say how to check on it, exit 130."""
+    typer.echo(
+        f"detached from {operation_id}; it keeps running — check on it with "
+        f"`ktrdr operations status {operation_id}`",
+        err=True,
+    )
+    raise typer.Exit(DETACH_EXIT_CODE) from None
 
 
 def start_job(

@@ -6,7 +6,7 @@ Names are imported on first use (PEP 562), so importing a torch-free submodule s
 
 from __future__ import annotations
 
-import importlib
+from ktrdr.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "EpochReport": "trainer",
@@ -34,11 +34,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> object:
-    """Import the submodule that defines ``name`` on first access, then keep it here."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_exports(__name__, _EXPORTS)
