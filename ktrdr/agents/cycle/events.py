@@ -58,13 +58,7 @@ class SpendRecorded:
 
 
 @dataclass(frozen=True)
-class CycleConcluded:
-    """The cycle's outcome was decided; published just before the terminal write.
-
-    ``operation`` is the research operation as it is about to be stored (status and
-    error_message set), so a subscriber can act before anyone sees the cycle ended.
-    """
-
+class _CycleEnded:
     operation: Operation
     state: CycleState
 
@@ -75,16 +69,17 @@ class CycleConcluded:
 
 
 @dataclass(frozen=True)
-class CycleFinished:
+class CycleConcluded(_CycleEnded):
+    """The cycle's outcome was decided; published just before the terminal write.
+
+    ``operation`` is the research operation as it is about to be stored (status and
+    error_message set), so a subscriber can act before anyone sees the cycle ended.
+    """
+
+
+@dataclass(frozen=True)
+class CycleFinished(_CycleEnded):
     """The research operation is terminal in the store (completed, failed or cancelled)."""
-
-    operation: Operation
-    state: CycleState
-
-    @property
-    def operation_id(self) -> str:
-        """The research operation's id."""
-        return self.operation.operation_id
 
 
 @dataclass(frozen=True)

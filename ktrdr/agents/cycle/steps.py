@@ -164,16 +164,9 @@ def trained(
     """The model is trained: check the training gate, then backtest it."""
     passed, reason = check_training_gate(result, _thresholds(services, state))
     updated = state.model_copy(
-        update={
-            "training_result": result,
-            "model_path": result.get("model_path"),
-            "training_gate": GateOutcome(passed=passed, reason=reason),
-        }
+        update={"training_result": result, "model_path": result.get("model_path")}
     )
-    event = GateChecked(operation_id, "training", passed, reason)
-    if not passed:
-        return Completion(updated, gate_failure=f"Training gate failed: {reason}", events=(event,))
-    return Completion(updated, Phase.BACKTESTING, events=(event,))
+    return _gated(operation_id, updated, "training", passed, reason, Phase.BACKTESTING)
 
 
 def backtested(
@@ -181,16 +174,20 @@ def backtested(
 ) -> Completion:
     """The backtest ran: check the backtest gate, then assess the experiment."""
     passed, reason = check_backtest_gate(result, _thresholds(services, state))
-    updated = state.model_copy(
-        update={
-            "backtest_result": result,
-            "backtest_gate": GateOutcome(passed=passed, reason=reason),
-        }
-    )
-    event = GateChecked(operation_id, "backtest", passed, reason)
+    updated = state.model_copy(update={"backtest_result": result})
+    return _gated(operation_id, updated, "backtest", passed, reason, Phase.ASSESSING)
+
+
+def _gated(
+    operation_id: str, state: CycleState, gate: str, passed: bool, reason: str, then: Phase
+) -> Completion:
+    """Store the gate's outcome; go on to ``then`` if it passed, else end as gate_failed."""
+    updated = state.model_copy(update={f"{gate}_gate": GateOutcome(passed=passed, reason=reason)})
+    event = GateChecked(operation_id, gate, passed, reason)
     if not passed:
-        return Completion(updated, gate_failure=f"Backtest gate failed: {reason}", events=(event,))
-    return Completion(updated, Phase.ASSESSING, events=(event,))
+        failure = f"{gate.capitalize()} gate failed: {reason}"
+        return Completion(updated, gate_failure=failure, events=(event,))
+    return Completion(updated, then, events=(event,))
 
 
 def assessed(
