@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from ktrdr.settings import get_settings, reset_settings
 
 logger = logging.getLogger(__name__)
 
+PARENT_CHECK_INTERVAL = 0.5  # seconds between two checks that the server process is alive
+ORPHANED_EXIT_CODE = 70  # the worker's exit status when it stops because its server is gone
+
 
 @dataclass(frozen=True)
 class WorkerConfig:
@@ -39,6 +43,7 @@ def worker_main(connection: Connection, config: WorkerConfig) -> None:
 
     Messages back: ``("ready",)`` once booted, ``("done", operation_id, outcome)`` per job.
     """
+    _watch_parent(os.getppid())
     _configure_process(config)
     operations = worker_operations()
     try:
@@ -59,6 +64,23 @@ def worker_main(connection: Connection, config: WorkerConfig) -> None:
         except OSError:
             break
     logger.info("worker %d stopped", os.getpid())
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit this worker within ``PARENT_CHECK_INTERVAL`` once its server process is gone.
+
+    A SIGKILLed server cannot stop its workers; they are re-parented (``getppid()`` changes),
+    so each one checks and ends itself rather than training on for an operation that the next
+    server fails as lost anyway.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_INTERVAL)
+        logger.error("worker %d: server process %d is gone; exiting", os.getpid(), parent_pid)
+        os._exit(ORPHANED_EXIT_CODE)
+
+    threading.Thread(target=watch, name="ktrdr-parent-watch", daemon=True).start()
 
 
 def _configure_process(config: WorkerConfig) -> None:
