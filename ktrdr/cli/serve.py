@@ -9,7 +9,7 @@ import typer
 
 from ktrdr.cli.client import CliState
 from ktrdr.errors import KtrdrError
-from ktrdr.home_lock import HomeLock
+from ktrdr.home_lock import DatabaseLock, HomeLock
 from ktrdr.store_check import check_sqlite_store
 
 MIN_TOKEN_LENGTH = 24
@@ -50,6 +50,8 @@ def serve(
     try:
         # Held until the process exits: taken before start-up recovery touches any operation.
         lock = HomeLock(settings.home).acquire(host=host, port=port)
+        database_lock = DatabaseLock(settings.resolved_database_url)
+        database_lock.acquire(host=host, port=port)
         check_sqlite_store(settings.resolved_database_url)
     except KtrdrError as exc:
         typer.echo(f"error: {exc.message}", err=True)
@@ -64,6 +66,7 @@ def serve(
     try:
         uvicorn.run(create_app(served), host=host, port=port, log_config=None)
     finally:
+        database_lock.release()
         lock.release()
 
 
