@@ -91,6 +91,8 @@ def build_services(settings: Settings, *, with_executor: bool = True) -> Service
         data=services.data,
         strategies=services.strategies,
     )
+    for operation_id in lost:
+        services.training.release_reservation(operation_id)
     services.backtesting = BacktestingService(
         operations, services.executor, settings=settings, data=services.data
     )

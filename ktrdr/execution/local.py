@@ -240,6 +240,7 @@ class LocalExecutor:
         for spec in [s for s in self._queue if s.operation_id == operation_id]:
             self._queue.remove(spec)
             logger.info("operation %s: dropped from the queue (no longer pending)", operation_id)
+            self.events.job_ended(operation_id)
 
     def _dispatch(self) -> None:
         next_poll = 0.0
@@ -315,6 +316,7 @@ class LocalExecutor:
             if status is OperationStatus.PENDING:
                 return spec
             logger.info("operation %s: dropped from the queue: it is %s", spec.operation_id, status)
+            self.events.job_ended(spec.operation_id)  # ended elsewhere, e.g. cancelled
         return None
 
     def _receive(self, slot: _Slot) -> None:
@@ -349,6 +351,7 @@ class LocalExecutor:
             )
         elif slot.stop_sent_at is not None:
             logger.info("operation %s: job force-stopped", slot.operation_id)
+            self.events.job_ended(slot.operation_id)
         else:
             self._fail_lost(
                 slot.operation_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,21 @@ def next_version_dir(models_dir: Path, name: str) -> Path:
             continue
         return candidate
     raise ValidationError(f"{parent}: no free version after {MAX_VERSION_ATTEMPTS} attempts")
+
+
+def discard_incomplete_version(directory: Path) -> bool:
+    """Remove a ``v<N>`` folder that holds no bundle.json (reserved, or left half-written).
+
+    True when it was removed; a complete bundle, a missing folder or a folder not named like
+    a version is left alone (False).
+    """
+    directory = Path(directory)
+    if not VERSION_DIR_PATTERN.match(directory.name) or not directory.is_dir():
+        return False
+    if (directory / MANIFEST_FILE).is_file():
+        return False
+    shutil.rmtree(directory, ignore_errors=True)
+    return not directory.exists()
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

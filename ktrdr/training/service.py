@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pydantic
@@ -11,14 +11,14 @@ import pydantic
 from ktrdr.data import DataRepository
 from ktrdr.errors import DataError, StrategyValidationError, ValidationError
 from ktrdr.execution import Executor, JobSpec, ResourceNeeds
-from ktrdr.operations import OperationsService, OperationType
+from ktrdr.operations import OperationsService, OperationStatus, OperationType
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog, strategy_to_dict, validate_strategy
 from ktrdr.strategy.indicator_specs import warmup_bars
 from ktrdr.strategy.schema import StrategyConfig, TrainingData
 from ktrdr.strategy.validator import reference_issues
 from ktrdr.training.inputs import JOB_PATH, MIN_SAMPLES, BarsBySymbol, load_bars
-from ktrdr.training.manifest import next_version_dir
+from ktrdr.training.manifest import discard_incomplete_version, next_version_dir
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class TrainingService:
         self.settings = settings
         self.data = data
         self.strategies = strategies
+        executor.events.subscribe(self.release_reservation)
 
     def resolve_strategy(self, strategy: StrategyRef) -> StrategyConfig:
         """A validated strategy from a config, a dict, a catalog name or a YAML path."""
@@ -90,17 +91,25 @@ class TrainingService:
         resources = ResourceNeeds(cpus=1.0, gpus=max(self.settings.training_gpus, _gpus(config)))
         model_dir = next_version_dir(self.settings.path("models"), config.name)
         request["model_dir"] = model_dir.relative_to(self.settings.home).as_posix()
-        operation = self.operations.create(
-            OperationType.TRAINING,
-            parent_operation_id=parent_operation_id,
-            metadata={
-                "symbol": ",".join(config.symbols()),
-                "timeframe": config.base_timeframe(),
-                "start_date": start,
-                "end_date": end,
-                "parameters": {"strategy_name": config.name, "timeframes": config.timeframes()},
-            },
-        )
+        try:
+            operation = self.operations.create(
+                OperationType.TRAINING,
+                parent_operation_id=parent_operation_id,
+                metadata={
+                    "symbol": ",".join(config.symbols()),
+                    "timeframe": config.base_timeframe(),
+                    "start_date": start,
+                    "end_date": end,
+                    "parameters": {
+                        "strategy_name": config.name,
+                        "timeframes": config.timeframes(),
+                        "model_dir": request["model_dir"],
+                    },
+                },
+            )
+        except BaseException:
+            discard_incomplete_version(model_dir)
+            raise
         self.executor.submit(
             JobSpec(
                 operation_id=operation.operation_id,
@@ -111,6 +120,34 @@ class TrainingService:
         )
         logger.info("training %s of %s submitted", operation.operation_id, config.name)
         return {"operation_id": operation.operation_id, "success": True}
+
+    def release_reservation(self, operation_id: str) -> None:
+        """Remove the ``models/<name>/v<N>`` folder of a training that ended without a bundle.
+
+        Called for every job that ends (``executor.events``) and, at start-up, for the trainings
+        failed as lost with the previous server. A completed training, or one whose folder holds
+        a bundle.json, keeps its folder.
+        """
+        operation = self.operations.get(operation_id)
+        if operation.operation_type != OperationType.TRAINING:
+            return
+        if operation.status in (
+            OperationStatus.PENDING,
+            OperationStatus.RUNNING,
+            OperationStatus.COMPLETED,
+        ):
+            return
+        model_dir = operation.metadata.parameters.get("model_dir")
+        parts = PurePosixPath(model_dir).parts if isinstance(model_dir, str) else ()
+        if len(parts) != 3 or parts[0] != "models" or ".." in parts:
+            return  # not a folder this service reserved (e.g. a training from an older version)
+        if discard_incomplete_version(self.settings.home / model_dir):
+            logger.info(
+                "operation %s: %s; removed its empty model folder %s",
+                operation_id,
+                operation.status.value,
+                model_dir,
+            )
 
 
 def _check_enough_bars(

@@ -49,9 +49,7 @@ def test_a_second_server_on_the_same_database_refuses_and_leaves_jobs_alone(
         store.dispose()
 
 
-def test_the_database_lock_is_released_when_its_server_is_killed(
-    tmp_path: Path, postgres_url: str
-):
+def test_the_database_lock_is_released_when_its_server_is_killed(tmp_path: Path, postgres_url: str):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first = ServerProcess(tmp_path / "a", KTRDR_DATABASE_URL=postgres_url).start()

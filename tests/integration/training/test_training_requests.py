@@ -11,6 +11,7 @@ from integration.training.conftest import quick_strategy
 from ktrdr.data import DataRepository
 from ktrdr.errors import ValidationError
 from ktrdr.execution import JobSpec
+from ktrdr.execution.events import JobEvents
 from ktrdr.operations import OperationsService, OperationsStore
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog
@@ -22,6 +23,7 @@ class RecordingExecutor:
 
     def __init__(self) -> None:
         self.specs: list[JobSpec] = []
+        self.events = JobEvents()
 
     def submit(self, spec: JobSpec) -> None:
         self.specs.append(spec)

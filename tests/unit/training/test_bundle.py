@@ -12,7 +12,7 @@ import torch
 from ktrdr.errors import NotFoundError, ValidationError
 from ktrdr.training.bundle import load_bundle, save_bundle
 from ktrdr.training.evaluation import predict_proba
-from ktrdr.training.manifest import next_version_dir
+from ktrdr.training.manifest import WEIGHTS_FILE, discard_incomplete_version, next_version_dir
 from ktrdr.training.models import build_model, make_sequences
 
 MLP = {"type": "mlp", "architecture": {"hidden_layers": [8], "dropout": 0.2}, "lookback": 1}
@@ -156,3 +156,23 @@ def test_concurrent_callers_get_distinct_versions(tmp_path: Path) -> None:
 def test_unsafe_model_names_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValidationError, match="model name"):
         next_version_dir(tmp_path, name)
+
+
+def test_only_versions_without_a_complete_bundle_are_discarded(tmp_path: Path) -> None:
+    reserved = next_version_dir(tmp_path, "m")
+    half_written = next_version_dir(tmp_path, "m")
+    (half_written / WEIGHTS_FILE).write_bytes(b"partial")
+    complete = next_version_dir(tmp_path, "m")
+    save_bundle(
+        complete, build_model(MLP, n_features=3), model_section=MLP, n_features=3, metadata={}
+    )
+    other = tmp_path / "m" / "notes"
+    other.mkdir()
+
+    assert discard_incomplete_version(reserved)
+    assert discard_incomplete_version(half_written)
+    assert not discard_incomplete_version(complete)
+    assert not discard_incomplete_version(other)
+    assert not discard_incomplete_version(tmp_path / "m" / "v99")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["notes", "v3"]
+    assert next_version_dir(tmp_path, "m").name == "v4"
