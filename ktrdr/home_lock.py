@@ -124,7 +124,8 @@ class DatabaseLock:
                 "SELECT a.application_name, a.client_addr FROM pg_locks l "
                 "JOIN pg_stat_activity a ON a.pid = l.pid "
                 "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 "
-                "AND l.objid = :key"
+                "AND l.objid = :key AND l.database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             {"key": SERVER_LOCK_KEY},
         ).first()
