@@ -24,11 +24,11 @@ def exchange():
         yield server
 
 
-def _fetch(cli, exchange, *extra: str):
+def _fetch(cli, exchange, *extra: str, symbol: str = "BTC/USDT"):
     return cli(
         "data",
         "fetch",
-        "BTC/USDT",
+        symbol,
         "--source",
         "ccxt:binance",
         "--timeframe",
@@ -70,19 +70,7 @@ def test_fetch_json_prints_the_finished_operation(cli, exchange):
 
 
 def test_an_unknown_symbol_is_one_line_and_exit_1(cli, exchange):
-    result = cli(
-        "data",
-        "fetch",
-        "NOPE/USDT",
-        "--source",
-        "ccxt:binance",
-        "--timeframe",
-        "1h",
-        "--start",
-        "2021-01-01",
-        "--base-url",
-        exchange.base_url,
-    )
+    result = _fetch(cli, exchange, symbol="NOPE/USDT")
 
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
