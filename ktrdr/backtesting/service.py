@@ -173,7 +173,7 @@ class BacktestingService:
             "chunk_rows": self.chunk_rows,
             "bars": backtest_bars(bars, strategy, backtest_range.start, backtest_range.end),
         }
-        if self.settings.executor != "local":  # a Ray node may not see this machine's disk
+        if not self.executor.shares_disk(JOB_PATH):
             request["model_files"] = bundle_files(bundle_path)
         operation = self.operations.create(
             OperationType.BACKTESTING,

@@ -97,6 +97,9 @@ class Executor(Protocol):
     def cancel(self, operation_id: str) -> None:
         """Force-stop the job now (or drop it from the queue); its operation ends cancelled."""
 
+    def shares_disk(self, job: str) -> bool:
+        """True when ``job`` runs where this process's files (KTRDR_HOME) can be read."""
+
     def is_alive(self, operation_id: str) -> bool:
         """True while the job is queued or running on a live worker."""
 

@@ -152,6 +152,10 @@ class LocalExecutor:
                 self._force_stop(slot, "cancel requested")
         self._wake()
 
+    def shares_disk(self, job: str) -> bool:
+        """Always: the workers are processes of this machine."""
+        return True
+
     def is_alive(self, operation_id: str) -> bool:
         """True while the job is queued or running on a live worker (not being force-stopped)."""
         with self._lock:

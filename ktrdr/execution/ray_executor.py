@@ -149,6 +149,10 @@ class RayExecutor:
         if self._operations.is_cancelled(operation_id):
             self._force_cancel(job, "cancel requested")
 
+    def shares_disk(self, job: str) -> bool:
+        """Only for jobs kept on this machine: a Ray node may not see this machine's disk."""
+        return job not in self._remote_jobs
+
     def is_alive(self, operation_id: str) -> bool:
         """True while the job's task is queued or running in Ray (and not being force-stopped)."""
         with self._lock:
