@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         default=None, ge=75, description="Object store MiB of a local Ray (default: Ray's)."
     )
     training_gpus: float = Field(default=0.0, ge=0)
+    holdout_fraction: float = Field(
+        default=0.20,
+        gt=0,
+        lt=1,
+        description="Share of a data set's bars sealed as its holdout, fixed at first use.",
+    )
     training_device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     cancel_grace_seconds: float = Field(default=2.0, ge=0)
     progress_min_interval: float = Field(

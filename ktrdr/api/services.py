@@ -10,7 +10,7 @@ from ktrdr.agents.research_worker import AgentResearchWorker
 from ktrdr.agents.service import AgentService
 from ktrdr.agents.workers import AssessmentWorker, DesignWorker
 from ktrdr.backtesting.service import BacktestingService
-from ktrdr.data import DataRepository
+from ktrdr.data import DataRepository, DataWindows
 from ktrdr.data.fetch_service import DataFetchService
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
 from ktrdr.execution.factory import check_store_for_executor
@@ -40,6 +40,7 @@ class Services:
     data: DataRepository
     strategies: StrategyCatalog
     fetch: DataFetchService
+    windows: DataWindows
     executor: Executor | None = None
     training: TrainingService | None = None
     backtesting: BacktestingService | None = None
@@ -77,6 +78,7 @@ def build_services(settings: Settings, *, with_executor: bool = True) -> Service
         data=data,
         strategies=strategy_catalog(settings),
         fetch=DataFetchService(operations, data),
+        windows=DataWindows(store.engine, data, holdout_fraction=settings.holdout_fraction),
     )
     if not with_executor:
         return services

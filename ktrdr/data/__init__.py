@@ -8,11 +8,14 @@ from ktrdr.data.repository import DataRepository, DatasetInfo, canonical_symbol,
 from ktrdr.data.resample import close_times, resample_bars
 from ktrdr.data.timeframes import TIMEFRAMES, canonical_timeframe, parse_timeframe
 from ktrdr.data.validation import BAR_COLUMNS, validate_bars
+from ktrdr.data.windows import DataWindow, DataWindows
 
 __all__ = [
     "BAR_COLUMNS",
     "TIMEFRAMES",
     "DataRepository",
+    "DataWindow",
+    "DataWindows",
     "DatasetInfo",
     "canonical_symbol",
     "canonical_timeframe",

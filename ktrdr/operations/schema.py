@@ -60,6 +60,9 @@ experiments = Table(
     Column("gates", JSON, nullable=False),
     Column("verdict", String(16), nullable=True),
     Column("error", Text, nullable=True),
+    # How the metrics were measured: walk_forward (research window) or single_window (before
+    # the evaluation protocol; never scored by designers). Added by migration 0005.
+    Column("protocol", String(16), nullable=False, server_default="single_window"),
     Index("ix_experiments_created", "created_at"),
 )
 
@@ -92,4 +95,33 @@ llm_cache = Table(
     Column("provider", String(16), nullable=False),
     Column("model", String(128), nullable=False),
     Column("response", JSON, nullable=False),
+)
+
+
+# The research window and sealed holdout of each data set (ktrdr.data.windows); migration 0005.
+data_windows = Table(
+    "data_windows",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("timeframe", String(8), primary_key=True),
+    Column("research_start", DateTime(timezone=True), nullable=False),
+    Column("research_end", DateTime(timezone=True), nullable=False),
+    Column("holdout_start", DateTime(timezone=True), nullable=False),
+    Column("frozen_at", DateTime(timezone=True), nullable=False),
+    Column("holdout_looks", Integer, nullable=False, server_default="0"),
+)
+
+# One row per look at the holdout (ktrdr.evaluation.holdout); migration 0005.
+holdout_evaluations = Table(
+    "holdout_evaluations",
+    metadata,
+    Column("model_path", String(512), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("strategy_name", String(64), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("timeframe", String(8), nullable=False),
+    Column("operation_id", String(96), nullable=False),
+    Column("look", Integer, nullable=False),
+    Column("result", JSON, nullable=True),
+    Index("ix_holdout_evaluations_dataset", "symbol", "timeframe"),
 )

@@ -10,7 +10,14 @@ from ktrdr.operations.schema import metadata
 
 
 def test_every_table_is_in_the_one_metadata() -> None:
-    assert set(metadata.tables) == {"operations", "experiments", "llm_spend", "llm_cache"}
+    assert set(metadata.tables) == {
+        "operations",
+        "experiments",
+        "llm_spend",
+        "llm_cache",
+        "data_windows",
+        "holdout_evaluations",
+    }
 
 
 def test_migrations_and_metadata_do_not_drift(database_url: str) -> None:
