@@ -31,6 +31,7 @@ from ktrdr.agents.cycle.steps import (
     ChildStarter,
     Completion,
     CycleServices,
+    HoldoutStarter,
     TrainingStarter,
 )
 from ktrdr.agents.cycle.telemetry import observe
@@ -62,6 +63,7 @@ class AgentResearchWorker:
         assessment_worker: ChildStarter,
         training_service: TrainingStarter,
         backtest_service: BacktestStarter,
+        holdout_service: HoldoutStarter,
         *,
         memory: ExperimentMemory | None = None,
         settings: Settings | None = None,
@@ -74,6 +76,7 @@ class AgentResearchWorker:
             assessment=assessment_worker,
             training=training_service,
             backtest=backtest_service,
+            holdout=holdout_service,
             settings=self.settings,
         )
         self.memory = memory or ExperimentMemory(operations_service.store.engine)

@@ -19,11 +19,14 @@ class Phase(StrEnum):
     DESIGNING = "designing"  # an agent_design child designs the strategy
     TRAINING = "training"  # the real training operation trains the model
     BACKTESTING = "backtesting"  # the real backtesting operation tests it on later data
-    ASSESSING = "assessing"  # an agent_assessment child writes the verdict
+    ASSESSING = "assessing"  # an agent_assessment child writes the research-window verdict
+    HOLDOUT = "holdout"  # a promising model meets its sealed holdout, once (DESIGN §11)
 
 
 START_PHASES = frozenset({Phase.IDLE})
-CHILD_PHASES = frozenset({Phase.DESIGNING, Phase.TRAINING, Phase.BACKTESTING, Phase.ASSESSING})
+CHILD_PHASES = frozenset(
+    {Phase.DESIGNING, Phase.TRAINING, Phase.BACKTESTING, Phase.ASSESSING, Phase.HOLDOUT}
+)
 
 # (from, to): every move the orchestrator may make. A phase "to itself" restarts it with a new
 # child after the previous one was lost with its server (at most once per phase).
@@ -34,6 +37,7 @@ PHASE_TRANSITIONS: frozenset[tuple[Phase, Phase]] = frozenset(
         (Phase.DESIGNING, Phase.TRAINING),
         (Phase.TRAINING, Phase.BACKTESTING),
         (Phase.BACKTESTING, Phase.ASSESSING),
+        (Phase.ASSESSING, Phase.HOLDOUT),  # only when the research-window verdict is promising
         *((phase, phase) for phase in CHILD_PHASES),
     }
 )

@@ -20,6 +20,7 @@ CHILD_KEYS: dict[Phase, str] = {
     Phase.TRAINING: "training_op_id",
     Phase.BACKTESTING: "backtest_op_id",
     Phase.ASSESSING: "assessment_op_id",
+    Phase.HOLDOUT: "holdout_op_id",
 }
 
 
@@ -63,6 +64,7 @@ class CycleState(BaseModel):
     training_op_id: str | None = None
     backtest_op_id: str | None = None
     assessment_op_id: str | None = None
+    holdout_op_id: str | None = None
     restarted_phases: list[Phase] = Field(default_factory=list)
     # what the children produced
     strategy_name: str | None = None
@@ -75,6 +77,7 @@ class CycleState(BaseModel):
     backtest_gate: GateOutcome | None = None
     assessment_path: str | None = None
     verdict: str | None = None
+    holdout: dict[str, Any] | None = None  # {verdict, reason, metrics, start_date, end_date, looks}
     tokens: Tokens = Field(default_factory=Tokens)
     cost_usd: float = 0.0
     outcome: str | None = None  # failed | gate_failed, once the cycle has failed
@@ -118,6 +121,8 @@ class CycleState(BaseModel):
         return {
             "strategy_name": self.strategy_name,
             "verdict": self.verdict,
+            "walk_forward": walk_forward_summary(training, backtest),
+            "holdout": self.holdout,
             "training_gate": self.gate_outcomes()["training"],
             "backtest_gate": self.gate_outcomes()["backtest"],
             "test_metrics": training.get("test_metrics"),
@@ -129,6 +134,25 @@ class CycleState(BaseModel):
             "tokens": self.tokens.model_dump(),
             "cost_usd": self.cost_usd,
         }
+
+
+def walk_forward_summary(
+    training: dict[str, Any], backtest: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The folds of a walk-forward cycle: each fold's span, test metrics and OOS backtest."""
+    trained = training.get("walk_forward")
+    if not trained:
+        return None
+    tested = {fold["fold"]: fold for fold in backtest.get("folds") or []}
+    return {
+        "scheme": trained.get("scheme"),
+        "seeds": trained.get("seeds"),
+        "seed_sharpes": backtest.get("seed_sharpes"),
+        "folds": [
+            {**fold, "backtest_metrics": (tested.get(fold["fold"]) or {}).get("metrics")}
+            for fold in trained.get("folds") or []
+        ],
+    }
 
 
 def cycle_outcome(status: OperationStatus, state: CycleState) -> str:

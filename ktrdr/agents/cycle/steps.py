@@ -49,6 +49,16 @@ class BacktestStarter(Protocol):
         ...
 
 
+class HoldoutStarter(Protocol):
+    """What the cycle needs of ``HoldoutService``: the one counted look at a model's holdout."""
+
+    def evaluate(
+        self, model_path: str, *, parent_operation_id: str | None = None
+    ) -> Mapping[str, Any]:
+        """Start the holdout backtest of ``model_path``; the answer carries its ``operation_id``."""
+        ...
+
+
 @dataclass(frozen=True)
 class CycleServices:
     """The services the phases start their children through."""
@@ -57,6 +67,7 @@ class CycleServices:
     assessment: ChildStarter
     training: TrainingStarter
     backtest: BacktestStarter
+    holdout: HoldoutStarter
     settings: Settings
 
 
@@ -139,6 +150,13 @@ def start_assessment(services: CycleServices, operation_id: str, state: CycleSta
     return services.assessment.start(operation_id, request)
 
 
+def start_holdout(services: CycleServices, operation_id: str, state: CycleState) -> str:
+    """Start the holdout evaluation of the promising model (a backtest in mode ``holdout``)."""
+    model_path = _required(state.model_path, "model_path")
+    started = services.holdout.evaluate(model_path, parent_operation_id=operation_id)
+    return str(started["operation_id"])
+
+
 # -- what a completed child leads to -----------------------------------------------------------
 
 
@@ -193,11 +211,30 @@ def _gated(
 def assessed(
     services: CycleServices, operation_id: str, state: CycleState, result: dict[str, Any]
 ) -> Completion:
-    """The assessment is written: keep its path, verdict and spend; the cycle is complete."""
+    """The assessment is written: keep its path, verdict and spend; a promising model meets
+    its holdout next, any other verdict completes the cycle."""
+    verdict = result.get("verdict")
     updated = state.with_spend(result).model_copy(
-        update={"assessment_path": result.get("assessment_path"), "verdict": result.get("verdict")}
+        update={"assessment_path": result.get("assessment_path"), "verdict": verdict}
     )
-    return Completion(updated, events=_spend_event(operation_id, Phase.ASSESSING, result))
+    then = Phase.HOLDOUT if verdict == "promising" else None
+    return Completion(updated, then, events=_spend_event(operation_id, Phase.ASSESSING, result))
+
+
+def held_out(
+    services: CycleServices, operation_id: str, state: CycleState, result: dict[str, Any]
+) -> Completion:
+    """The holdout backtest ran: keep its verdict and look count; the cycle is complete."""
+    holdout = result.get("holdout") or {}
+    summary = {
+        "verdict": holdout.get("verdict"),
+        "reason": holdout.get("reason"),
+        "looks": holdout.get("looks"),
+        "metrics": result.get("metrics"),
+        "start_date": result.get("start_date"),
+        "end_date": result.get("end_date"),
+    }
+    return Completion(state.model_copy(update={"holdout": summary}))
 
 
 PHASES: dict[Phase, PhaseSpec] = {
@@ -205,8 +242,9 @@ PHASES: dict[Phase, PhaseSpec] = {
     for spec in (
         PhaseSpec(Phase.DESIGNING, 5.0, 15.0, "Design", start_design, designed),
         PhaseSpec(Phase.TRAINING, 20.0, 45.0, "Training", start_training, trained),
-        PhaseSpec(Phase.BACKTESTING, 65.0, 25.0, "Backtest", start_backtest, backtested),
-        PhaseSpec(Phase.ASSESSING, 90.0, 10.0, "Assessment", start_assessment, assessed),
+        PhaseSpec(Phase.BACKTESTING, 65.0, 20.0, "Backtest", start_backtest, backtested),
+        PhaseSpec(Phase.ASSESSING, 85.0, 5.0, "Assessment", start_assessment, assessed),
+        PhaseSpec(Phase.HOLDOUT, 90.0, 10.0, "Holdout evaluation", start_holdout, held_out),
     )
 }
 

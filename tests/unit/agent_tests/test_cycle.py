@@ -33,11 +33,11 @@ def test_every_phase_with_a_child_has_one_spec_and_one_child_key() -> None:
 
 
 def test_the_progress_bar_runs_forward_through_the_phases() -> None:
-    order = [Phase.DESIGNING, Phase.TRAINING, Phase.BACKTESTING, Phase.ASSESSING]
+    order = [Phase.DESIGNING, Phase.TRAINING, Phase.BACKTESTING, Phase.ASSESSING, Phase.HOLDOUT]
     for current, following in itertools.pairwise(order):
         spec = PHASES[current]
         assert spec.progress_start + spec.progress_span == PHASES[following].progress_start
-    assert PHASES[Phase.ASSESSING].progress_start + PHASES[Phase.ASSESSING].progress_span == 100
+    assert PHASES[Phase.HOLDOUT].progress_start + PHASES[Phase.HOLDOUT].progress_span == 100
 
 
 @pytest.mark.parametrize(("current", "target"), sorted(PHASE_TRANSITIONS))

@@ -48,6 +48,13 @@ PASSING_BACKTEST = {
     "metrics": {"total_trades": 12, "win_rate": 0.5, "max_drawdown": 0.1, "sharpe_ratio": 0.8},
     "artifacts": {"trades": "/bt/trades.parquet", "equity": "/bt/equity.parquet"},
 }
+HOLDOUT_BACKTEST = {
+    "mode": "holdout",
+    "metrics": {"total_trades": 14, "sharpe_ratio": 0.3},
+    "start_date": "2021-12-01T00:00:00+00:00",
+    "end_date": "2022-12-31T23:00:00+00:00",
+    "holdout": {"verdict": "not_confirmed", "reason": "psr 0.61 < 0.90", "looks": 1},
+}
 FAILING_BACKTEST = {
     "metrics": {"total_trades": 3, "win_rate": 0.5, "max_drawdown": 0.1, "sharpe_ratio": 0.8}
 }
@@ -79,6 +86,10 @@ class FakeStarter:
         op_id = self._child(parent_operation_id or "", {"model_path": model_path})
         return {"operation_id": op_id, "success": True}
 
+    def evaluate(self, model_path: str, *, parent_operation_id: str | None = None) -> Any:
+        op_id = self._child(parent_operation_id or "", {"model_path": model_path})
+        return {"operation_id": op_id, "success": True}
+
 
 class Cycle:
     """A research operation plus the worker and fakes that drive it."""
@@ -90,6 +101,7 @@ class Cycle:
         self.assess = FakeStarter(self.ops, OperationType.AGENT_ASSESSMENT)
         self.training = FakeStarter(self.ops, OperationType.TRAINING)
         self.backtest = FakeStarter(self.ops, OperationType.BACKTESTING)
+        self.holdout = FakeStarter(self.ops, OperationType.BACKTESTING)
         self.memory = ExperimentMemory(store.engine)
         self.worker = AgentResearchWorker(
             self.ops,
@@ -97,6 +109,7 @@ class Cycle:
             self.assess,
             self.training,
             self.backtest,
+            self.holdout,
             memory=self.memory,
             settings=Settings(home=tmp_path, agent_poll_interval=poll_interval),
         )
@@ -134,6 +147,11 @@ class Cycle:
     def to_backtesting(self) -> None:
         self.to_training()
         self.finish("training_op_id", PASSING_TRAINING)
+        self.worker.step(self.id)
+
+    def to_holdout(self) -> None:
+        self.to_assessing()
+        self.finish("assessment_op_id", {"assessment_path": "/a.json", "verdict": "promising"})
         self.worker.step(self.id)
 
     def to_assessing(self) -> None:
@@ -233,20 +251,46 @@ def test_failing_backtest_gate_fails_the_cycle(cycle: Cycle) -> None:
     assert cycle.memory.get(cycle.id).status == "gate_failed"
 
 
-def test_completed_assessment_completes_the_cycle(cycle: Cycle) -> None:
+@pytest.mark.parametrize("verdict", ["neutral", "poor"])
+def test_an_assessment_short_of_promising_completes_the_cycle_without_a_holdout_look(
+    cycle: Cycle, verdict: str
+) -> None:
     cycle.to_assessing()
-    cycle.finish("assessment_op_id", {"assessment_path": "/a.json", "verdict": "promising"})
+    cycle.finish("assessment_op_id", {"assessment_path": "/a.json", "verdict": verdict})
     assert cycle.worker.step(cycle.id) is True
     op = cycle.ops.get(cycle.id)
     assert op.status is OperationStatus.COMPLETED
     assert op.progress.percentage == 100
     summary = op.result_summary
-    assert summary["verdict"] == "promising"
+    assert summary["verdict"] == verdict
+    assert summary["holdout"] is None
     assert summary["trades_path"] == "/bt/trades.parquet"
     assert summary["backtest_metrics"]["total_trades"] == 12
+    assert cycle.holdout.calls == []
     record = cycle.memory.get(cycle.id)
-    assert record.status == "completed" and record.verdict == "promising"
+    assert record.status == "completed" and record.verdict == verdict
     assert record.strategy["name"] == "sp500_nasdaq_pooled_mlp"
+
+
+def test_a_promising_assessment_takes_the_model_to_its_holdout(cycle: Cycle) -> None:
+    cycle.to_assessing()
+    cycle.finish("assessment_op_id", {"assessment_path": "/a.json", "verdict": "promising"})
+    assert cycle.worker.step(cycle.id) is False
+    assert cycle.params["phase"] == "holdout"
+    assert cycle.holdout.calls == [{"model_path": "/models/x/v1"}]
+    cycle.finish("holdout_op_id", HOLDOUT_BACKTEST)
+    assert cycle.worker.step(cycle.id) is True
+    op = cycle.ops.get(cycle.id)
+    assert op.status is OperationStatus.COMPLETED
+    assert op.result_summary["verdict"] == "promising"
+    assert op.result_summary["holdout"] == {
+        "verdict": "not_confirmed",
+        "reason": "psr 0.61 < 0.90",
+        "looks": 1,
+        "metrics": HOLDOUT_BACKTEST["metrics"],
+        "start_date": HOLDOUT_BACKTEST["start_date"],
+        "end_date": HOLDOUT_BACKTEST["end_date"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -255,6 +299,7 @@ def test_completed_assessment_completes_the_cycle(cycle: Cycle) -> None:
         ("to_training", "training_op_id", "Training"),
         ("to_backtesting", "backtest_op_id", "Backtest"),
         ("to_assessing", "assessment_op_id", "Assessment"),
+        ("to_holdout", "holdout_op_id", "Holdout evaluation"),
     ],
 )
 def test_failed_child_fails_the_cycle(cycle: Cycle, phase_setup: str, key: str, noun: str) -> None:
@@ -320,11 +365,17 @@ def test_a_child_that_cannot_start_fails_the_cycle_in_its_own_phase_name(
 
 
 def test_a_cycle_publishes_its_events_in_order(cycle: Cycle) -> None:
-    cycle.to_assessing()
-    cycle.finish("assessment_op_id", {"assessment_path": "/a.json", "verdict": "promising"})
+    cycle.to_holdout()
+    cycle.finish("holdout_op_id", HOLDOUT_BACKTEST)
     cycle.worker.step(cycle.id)
     entered = [e.phase for e in cycle.events if isinstance(e, PhaseEntered)]
-    assert entered == [Phase.DESIGNING, Phase.TRAINING, Phase.BACKTESTING, Phase.ASSESSING]
+    assert entered == [
+        Phase.DESIGNING,
+        Phase.TRAINING,
+        Phase.BACKTESTING,
+        Phase.ASSESSING,
+        Phase.HOLDOUT,
+    ]
     gates = [(e.gate, e.passed) for e in cycle.events if isinstance(e, GateChecked)]
     assert gates == [("training", True), ("backtest", True)]
     concluded, finished = cycle.events[-2:]
