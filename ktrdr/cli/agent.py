@@ -121,15 +121,16 @@ def render_outcome(research: dict[str, Any]) -> None:
         ("Designer", params.get("designer") or "—"),
         ("Training gate", _gate(params.get("training_gate"))),
         ("Backtest gate", _gate(params.get("backtest_gate"))),
-        ("Test accuracy", format_value(training.get("test_accuracy"), "percent")),
-        ("Test loss", format_value(training.get("test_loss"))),
-        ("Total return", format_value(backtest.get("total_return"), "percent")),
+        ("Test accuracy (fold mean)", format_value(training.get("test_accuracy"), "percent")),
+        ("Test loss (fold mean)", format_value(training.get("test_loss"))),
+        ("OOS total return (stitched)", format_value(backtest.get("total_return"), "percent")),
         ("Sharpe ratio", format_value(backtest.get("sharpe_ratio"), "ratio")),
         ("Max drawdown", format_value(backtest.get("max_drawdown"), "percent")),
         ("Win rate", format_value(backtest.get("win_rate"), "percent")),
         ("Trades", format_value(backtest.get("total_trades"), "int")),
         ("Buy & hold", format_value(backtest.get("buy_and_hold_return"), "percent")),
-        ("Verdict", params.get("verdict") or "—"),
+        ("Verdict (research window)", params.get("verdict") or "—"),
+        ("Holdout", _holdout(params.get("holdout"))),
         ("Strategy file", params.get("strategy_path") or "—"),
         ("Model", params.get("model_path") or "—"),
         (
@@ -139,6 +140,69 @@ def render_outcome(research: dict[str, Any]) -> None:
         ("Assessment", params.get("assessment_path") or "—"),
     ]
     out.print(summary_table("Research cycle", rows))
+    folds = fold_table(params.get("training_result"), params.get("backtest_result"))
+    if folds is not None:
+        out.print(folds)
+
+
+def fold_table(training: dict[str, Any] | None, backtest: dict[str, Any] | None) -> Table | None:
+    """One row per walk-forward fold: its spans, test metrics and out-of-sample backtest."""
+    walk_forward = (training or {}).get("walk_forward")
+    if not walk_forward:
+        return None
+    tested = {
+        fold["fold"]: fold.get("metrics") or {} for fold in (backtest or {}).get("folds") or []
+    }
+    table = Table(
+        title=f"Walk-forward folds ({walk_forward.get('scheme')}, "
+        f"{walk_forward.get('seeds')} seeds per model)",
+        title_justify="left",
+    )
+    for column in (
+        "Fold",
+        "Trained on",
+        "Out-of-sample",
+        "Test acc.",
+        "Return",
+        "Sharpe",
+        "Trades",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("Trained on", "Out-of-sample") else "right"
+        )
+    for fold in walk_forward.get("folds") or []:
+        metrics = fold.get("test_metrics") or {}
+        oos = tested.get(fold["fold"], {})
+        table.add_row(
+            str(fold["fold"]),
+            f"{_day(fold.get('train_start'))}..{_day(fold.get('train_end'))}",
+            f"{_day(fold.get('test_start'))}..{_day(fold.get('test_end'))}",
+            format_value(metrics.get("test_accuracy"), "percent"),
+            format_value(oos.get("total_return"), "percent"),
+            format_value(oos.get("sharpe_ratio"), "ratio"),
+            format_value(oos.get("total_trades"), "int"),
+        )
+    sharpes = (backtest or {}).get("seed_sharpes")
+    if sharpes:
+        table.caption = "each seed's stitched Sharpe: " + ", ".join(f"{v:.2f}" for v in sharpes)
+    return table
+
+
+def _day(value: str | None) -> str:
+    return value[:10] if value else "—"
+
+
+def _holdout(holdout: dict[str, Any] | None) -> str:
+    """'not_confirmed (psr 0.61 < 0.90; Sharpe 0.30, 14 trades; look 1)' or why there is none."""
+    if not holdout:
+        return "not evaluated (only a promising model meets its holdout)"
+    metrics = holdout.get("metrics") or {}
+    return (
+        f"{holdout.get('verdict')} ({holdout.get('reason')}; Sharpe "
+        f"{format_value(metrics.get('sharpe_ratio'), 'ratio')}, "
+        f"{format_value(metrics.get('total_trades'), 'int')} trades; "
+        f"look {holdout.get('looks')})"
+    )
 
 
 def _gate(gate: dict[str, Any] | None) -> str:
