@@ -98,7 +98,7 @@ def design_with_llm(operation_id: str, request: dict[str, Any]) -> dict[str, Any
             model=model,
             system=SYSTEM_PROMPT,
             prompt=prompt,
-            tool=strategy_tool(),
+            tool=strategy_tool(guard),
             accept=lambda arguments: accept_strategy(arguments, data, windows, research, guard),
             max_turns=settings.agent_max_turns,
         )
@@ -127,12 +127,15 @@ def design_with_llm(operation_id: str, request: dict[str, Any]) -> dict[str, Any
     }
 
 
-def strategy_tool() -> ToolSpec:
-    """The ``save_strategy_config`` tool: its input schema is the strategy model's."""
+def strategy_tool(guard: PromptGuard | None = None) -> ToolSpec:
+    """The ``save_strategy_config`` tool: its input schema is the strategy model's.
+
+    Without date ranges (the system writes them); with a ``guard``, its texts scrubbed.
+    """
     return ToolSpec(
         name=TOOL_NAME,
         description="Validate and save one complete ktrdr strategy; errors come back with paths.",
-        input_schema=strategy_tool_schema(),
+        input_schema=strategy_tool_schema(guard.text if guard else None),
     )
 
 

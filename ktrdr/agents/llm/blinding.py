@@ -17,17 +17,23 @@ import pandas as pd
 
 ALIAS_PREFIX = "ASSET_"
 HIDDEN_DATE = "<date>"
+HIDDEN_YEAR = "<year>"
 # 2018-01-05, 2018-01-05T13:00:00, 2018-01-05 13:00:00+00:00 (a time and zone are optional).
 ISO_DATE = re.compile(
     r"(?<![\d.])(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d)"
 )
+# A bare year such as "2018" (not part of a date, a decimal or a longer number).
+YEAR = re.compile(r"(?<![0-9.\-])(?:19|20)\d{2}(?![0-9\-]|\.\d)")
 SHORT_SYMBOL = 3  # shorter symbols are matched in upper case only ("A" must not eat the article)
 
 
 @dataclass(frozen=True)
 class PromptGuard:
     """Scrubs prompt texts: holdout dates always; when ``blind``, every date and real symbol.
+
+    A bare year counts as a date: hidden when blind, else when it is the holdout's year or later
+    (the year 2017 is hidden for a holdout from 2017-12-08: part of it is the holdout).
 
     ``aliases`` maps each real symbol to its alias, e.g. ``{"EURUSD": "ASSET_1"}``.
     """
@@ -61,6 +67,7 @@ class PromptGuard:
     def text(self, text: str) -> str:
         """``text`` with the dates (and, when blind, the symbols) a designer must not read."""
         text = ISO_DATE.sub(self._date, text)
+        text = YEAR.sub(self._year, text)
         if self.blind:
             for symbol, alias in self.aliases.items():
                 text = _symbol_pattern(symbol).sub(alias, text)
@@ -78,6 +85,10 @@ class PromptGuard:
         except ValueError:
             return match[0]  # not a calendar date (e.g. month 13): not a date at all
         return HIDDEN_DATE if day >= self.holdout_start.normalize() else match[0]
+
+    def _year(self, match: re.Match[str]) -> str:
+        hidden = self.blind or int(match[0]) >= self.holdout_start.year
+        return HIDDEN_YEAR if hidden else match[0]
 
 
 def _symbol_pattern(symbol: str) -> re.Pattern[str]:

@@ -7,7 +7,7 @@ they reach a model.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ktrdr.agents.memory import WALK_FORWARD, ExperimentRecord, summarize_experiments
@@ -15,6 +15,8 @@ from ktrdr.strategy import IndicatorSpec, ParamSpec, StrategyConfig, list_indica
 
 PAST_EXPERIMENTS = 20
 _DROPPED_PROPERTIES = ("scope", "deployment", "author", "version")
+_DROPPED_DEFINITIONS = ("JsonValue", "DateRange")
+_DATED_SECTIONS = ("TrainingData", "BacktestConfig")
 
 STRATEGY_FORMAT = """\
 A strategy is one JSON object (the save_strategy_config input):
@@ -45,13 +47,22 @@ out-of-sample slice of the research window. Classes are sell/hold/buy; features 
 ahead. zigzag is a label source, never an indicator."""
 
 
-def strategy_tool_schema() -> dict[str, Any]:
-    """The strategy model's JSON Schema, trimmed of titles and of keys a designer never sets."""
+def strategy_tool_schema(scrub: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The strategy model's JSON Schema, trimmed of titles and of keys a designer never sets.
+
+    Date ranges are the system's (it owns the data windows), so they are not offered; ``scrub``
+    (e.g. ``PromptGuard.text``) rewrites every text of the schema, whose examples name symbols.
+    """
     schema = copy.deepcopy(StrategyConfig.model_json_schema())
     for key in _DROPPED_PROPERTIES:
         schema["properties"].pop(key, None)
-    schema.get("$defs", {}).pop("JsonValue", None)
-    return _without_titles(schema)
+    definitions = schema.get("$defs", {})
+    for name in _DROPPED_DEFINITIONS:
+        definitions.pop(name, None)
+    for section in _DATED_SECTIONS:
+        definitions.get(section, {}).get("properties", {}).pop("date_range", None)
+    schema = _without_titles(schema)
+    return _texts(schema, scrub) if scrub else schema
 
 
 def indicator_catalogue(specs: Iterable[IndicatorSpec] | None = None) -> str:
@@ -130,6 +141,14 @@ def _number(value: float | None) -> str:
     if value is None:
         return ""
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _texts(value: Any, scrub: Callable[[str], str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _texts(v, scrub) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_texts(item, scrub) for item in value]
+    return scrub(value) if isinstance(value, str) else value
 
 
 def _without_titles(value: Any) -> Any:
