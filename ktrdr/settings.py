@@ -161,6 +161,13 @@ class Settings(BaseSettings):
     llm_cache: bool = Field(
         default=False, description="Replay cache: identical requests are answered from the store."
     )
+    llm_blind: bool = Field(
+        default=True,
+        description=(
+            "Blind LLM prompts: the market as an alias (ASSET_1), times as bar counts, prices "
+            "normalised; no calendar date, no real symbol (DESIGN §11)."
+        ),
+    )
 
     training_gate_min_accuracy: float = Field(
         default=0.40, validation_alias=_gate_env("TRAINING_GATE_MIN_ACCURACY")

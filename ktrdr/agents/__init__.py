@@ -13,6 +13,8 @@ from ktrdr.agents.gates import (
     gate_thresholds_dict,
 )
 from ktrdr.agents.memory import (
+    SINGLE_WINDOW,
+    WALK_FORWARD,
     ExperimentMemory,
     ExperimentRecord,
     experiment_score,
@@ -24,6 +26,8 @@ __all__ = [
     "ASSESSORS",
     "DESIGNERS",
     "OFFLINE",
+    "SINGLE_WINDOW",
+    "WALK_FORWARD",
     "ExperimentMemory",
     "ExperimentRecord",
     "GateThresholds",

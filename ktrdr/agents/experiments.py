@@ -6,7 +6,7 @@ from typing import Any
 
 from ktrdr.agents.cycle.events import CycleConcluded, CycleEvent, CycleFinished
 from ktrdr.agents.cycle.state import CycleState, cycle_outcome
-from ktrdr.agents.memory import ExperimentMemory, ExperimentRecord
+from ktrdr.agents.memory import WALK_FORWARD, ExperimentMemory, ExperimentRecord
 from ktrdr.operations import Operation
 from ktrdr.strategy import load_strategy, strategy_to_dict
 
@@ -31,7 +31,11 @@ class ExperimentRecorder:
 def record_experiment(
     memory: ExperimentMemory, operation: Operation, state: CycleState | None = None
 ) -> ExperimentRecord:
-    """Write (or overwrite) the experiment of a terminal research operation."""
+    """Write (or overwrite) the experiment of a terminal research operation.
+
+    It copies the walk-forward training ``test_metrics`` and backtest ``metrics`` only: a holdout
+    result of the cycle stays on the research operation (the user's), never in memory.
+    """
     state = state or CycleState.from_parameters(operation.metadata.parameters)
     training = state.training_result or {}
     backtest = state.backtest_result or {}
@@ -49,6 +53,7 @@ def record_experiment(
         gates=gates,
         verdict=state.verdict,
         error=operation.error_message,
+        protocol=WALK_FORWARD,
     )
     return memory.record(record)
 

@@ -2,7 +2,15 @@
 
 One row per research operation (its id is the ``experiment_id``) in the ``experiments`` table of
 the ktrdr database (SQLite or PostgreSQL; created by migration ``0002_experiments``). Designers
-read it through :meth:`ExperimentMemory.list` and rank it with :func:`experiment_score`.
+read it through :meth:`ExperimentMemory.list` with ``protocol=WALK_FORWARD`` and rank it with
+:func:`experiment_score`.
+
+Each row names the ``protocol`` its metrics were measured under: ``walk_forward`` (the research
+window's out-of-sample folds, DESIGN §11) for every row recorded now, ``single_window`` for rows
+recorded before the evaluation protocol (migration 0005 marks them). Those old rows stay in the
+table and in the history, but no designer scores or reads them: their one window was reused by
+every design, so its numbers are in-sample. No row holds a holdout result (DESIGN §11 Verdicts);
+:func:`summarize_experiments` copies a fixed list of fields, so nothing else can reach a prompt.
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ from ktrdr.operations.schema import experiments as table
 logger = logging.getLogger(__name__)
 
 EXPERIMENT_STATUSES = ("completed", "gate_failed", "failed", "cancelled")
+WALK_FORWARD = "walk_forward"
+SINGLE_WINDOW = "single_window"
+PROTOCOLS = (WALK_FORWARD, SINGLE_WINDOW)
 SCORED_STATUSES = frozenset({"completed", "gate_failed", "failed"})
 MAX_PAGE_SIZE = 1000
 
@@ -43,6 +54,8 @@ class ExperimentRecord:
     (``sharpe_ratio`` ...) either flat or under ``"metrics"``. ``gates`` is
     ``{"training": {"passed": bool, "reason": str}, "backtest": {...}}``; ``design`` is the
     designer's private information, e.g. ``{"study": "offline", "trial_number": 12}``.
+    ``protocol`` is how the metrics were measured: ``walk_forward`` or, for rows recorded before
+    the evaluation protocol, ``single_window`` (never scored).
     """
 
     experiment_id: str
@@ -57,11 +70,16 @@ class ExperimentRecord:
     gates: dict[str, Any] = field(default_factory=dict)
     verdict: str | None = None
     error: str | None = None
+    protocol: str = WALK_FORWARD
 
     def __post_init__(self) -> None:
         if self.status not in EXPERIMENT_STATUSES:
             raise ValidationError(
                 f"experiment status {self.status!r} is not one of {', '.join(EXPERIMENT_STATUSES)}"
+            )
+        if self.protocol not in PROTOCOLS:
+            raise ValidationError(
+                f"experiment protocol {self.protocol!r} is not one of {', '.join(PROTOCOLS)}"
             )
         if self.created_at.tzinfo is None:
             raise ValidationError(
@@ -89,14 +107,20 @@ class ExperimentMemory:
         )
         return record
 
-    def list(self, limit: int = 100, offset: int = 0) -> list[ExperimentRecord]:
-        """Records newest first, e.g. ``list(limit=20)`` for a designer's prompt."""
+    def list(
+        self, limit: int = 100, offset: int = 0, *, protocol: str | None = None
+    ) -> list[ExperimentRecord]:
+        """Records newest first, e.g. ``list(limit=20, protocol=WALK_FORWARD)`` for a designer.
+
+        ``protocol`` None lists every row (the history); a designer asks for ``walk_forward``.
+        """
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValidationError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
         if offset < 0:
             raise ValidationError(f"offset must be >= 0, got {offset}")
         query = (
             select(table)
+            .where(*_protocol_filter(protocol))
             .order_by(table.c.created_at.desc(), table.c.experiment_id.desc())
             .limit(limit)
             .offset(offset)
@@ -104,10 +128,11 @@ class ExperimentMemory:
         with read_connection(self.engine) as conn:
             return [_from_row(row) for row in conn.execute(query).mappings()]
 
-    def count(self) -> int:
-        """How many experiments are recorded."""
+    def count(self, *, protocol: str | None = None) -> int:
+        """How many experiments are recorded (of ``protocol``, when given)."""
+        query = select(func.count()).select_from(table).where(*_protocol_filter(protocol))
         with read_connection(self.engine) as conn:
-            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+            return int(conn.execute(query).scalar_one())
 
     def get(self, experiment_id: str) -> ExperimentRecord:
         """The record with this id; ``NotFoundError`` if there is none."""
@@ -135,9 +160,10 @@ def experiment_score(record: ExperimentRecord) -> float | None:
     - training gate failed: -7.0 + test accuracy: accuracy 0.38 -> -6.62; range [-7.0, -6.0].
     - failed (the design did not train or the backtest broke): -8.0.
 
-    A metric the band needs but the record lacks counts as the band's floor.
+    A metric the band needs but the record lacks counts as the band's floor. A ``single_window``
+    record (measured before the evaluation protocol) has no score: None.
     """
-    if record.status not in SCORED_STATUSES:
+    if record.status not in SCORED_STATUSES or record.protocol != WALK_FORWARD:
         return None
     if record.status == "failed":
         return FAILED_SCORE
@@ -153,7 +179,11 @@ def experiment_score(record: ExperimentRecord) -> float | None:
 
 
 def summarize_experiments(records: Iterable[ExperimentRecord], limit: int = 20) -> list[dict]:
-    """Compact rows (name, status, score, key metrics, gate reasons, verdict), at most ``limit``."""
+    """Compact rows (name, status, protocol, score, key metrics, gate reasons, verdict).
+
+    At most ``limit`` rows. Only these named fields are copied (the metrics from a fixed list), so
+    nothing else a record might carry — e.g. a holdout block — reaches a history or a prompt.
+    """
     rows = []
     for record in records:
         if len(rows) >= limit:
@@ -166,6 +196,7 @@ def summarize_experiments(records: Iterable[ExperimentRecord], limit: int = 20) 
                 "strategy_name": record.strategy_name,
                 "designer": record.designer,
                 "status": record.status,
+                "protocol": record.protocol,
                 "score": None if score is None else round(score, 3),
                 **_key_metrics(record),
                 "gates": {
@@ -188,6 +219,14 @@ def _key_metrics(record: ExperimentRecord) -> dict[str, float | None]:
     values = {key: _metric(record.training_metrics, "test_metrics", key) for key in _TRAINING_KEYS}
     values.update({key: _metric(record.backtest_metrics, "metrics", key) for key in _BACKTEST_KEYS})
     return {key: None if value is None else round(value, 4) for key, value in values.items()}
+
+
+def _protocol_filter(protocol: str | None) -> tuple[Any, ...]:
+    if protocol is None:
+        return ()
+    if protocol not in PROTOCOLS:
+        raise ValidationError(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    return (table.c.protocol == protocol,)
 
 
 def _failed_gate(record: ExperimentRecord) -> str:

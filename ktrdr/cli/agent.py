@@ -280,7 +280,7 @@ def history(
     limit: Annotated[int, typer.Option(help="How many experiments.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
 ) -> None:
-    """Past experiments, newest first: strategy, outcome, key metrics, verdict."""
+    """Past experiments, newest first: strategy, outcome, protocol, key metrics, verdict."""
     with api_client(ctx) as client:
         payload = client.get("/agent/history", {"limit": limit})
     if as_json:
@@ -300,6 +300,7 @@ HISTORY_COLUMNS = {
     "created_at": "when (UTC)",
     "strategy_name": "strategy",
     "status": "outcome",
+    "protocol": "protocol",
     "test_accuracy": "accuracy",
     "sharpe_ratio": "sharpe",
     "total_trades": "trades",

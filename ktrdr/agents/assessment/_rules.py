@@ -90,7 +90,7 @@ def strengths(facts: Facts) -> list[str]:
     if facts.loss_decrease is not None and facts.loss_decrease >= 0.2:
         found.append(f"train loss fell {facts.loss_decrease:.1%} from the first to the last epoch")
     if facts.sharpe is not None and facts.sharpe > PROMISING_SHARPE:
-        found.append(f"Sharpe {facts.sharpe:.2f} on unseen data")
+        found.append(f"out-of-sample (walk-forward) Sharpe {facts.sharpe:.2f}")
     if _beat_market(facts):
         found.append(f"return {facts.total_return:.1%} beat buy-and-hold {facts.buy_and_hold:.1%}")
     if facts.win_rate is not None and facts.trades and facts.win_rate >= 0.5:
@@ -142,7 +142,8 @@ def suggestions(facts: Facts, knobs: Knobs) -> list[str]:
     ]
     kept = [item for item in found if item]
     return kept or [
-        "confirm on another symbol or a later backtest date range before tightening the gates"
+        "confirm walk-forward on another symbol before tightening the gates; the sealed holdout "
+        "judges the final model once"
     ]
 
 

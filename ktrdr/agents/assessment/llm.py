@@ -1,7 +1,9 @@
 """The LLM assessor: the model judges a cycle and saves it through the ``save_assessment`` tool.
 
 It writes the same ``strategies/<name>/assessment.json`` shape as the offline assessor (DESIGN
-§9), plus the model's ``hypotheses`` and the ``llm_model`` that wrote it.
+§9), plus the model's ``hypotheses`` and the ``llm_model`` that wrote it. The prompt shows a fixed
+list of walk-forward figures (never a holdout result) through a ``PromptGuard``: no date at or
+after the holdout start and, when ``KTRDR_LLM_BLIND`` (default), no date or real symbol at all.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from ktrdr.agents.assessment._facts import collect_facts
 from ktrdr.agents.assessment.offline import write_assessment
 from ktrdr.agents.llm import (
+    PromptGuard,
     ToolInputError,
     ToolLoopExhausted,
     ToolSpec,
@@ -26,19 +29,21 @@ from ktrdr.agents.llm import (
 )
 from ktrdr.agents.llm.runtime import job_session, run_job_calls
 from ktrdr.agents.memory import ExperimentMemory
+from ktrdr.data import DataRepository, DataWindows
 from ktrdr.errors import JobError, NotFoundError
 from ktrdr.execution import JobReporter, worker_operations
 from ktrdr.operations import OperationsService
-from ktrdr.settings import get_settings
-from ktrdr.strategy import dump_strategy_yaml, load_strategy
+from ktrdr.settings import Settings, get_settings
+from ktrdr.strategy import StrategyConfig, dump_strategy_yaml, load_strategy
 
 logger = logging.getLogger(__name__)
 
 TOOL_NAME = "save_assessment"
 SYSTEM_PROMPT = (
     "You are a quantitative researcher reviewing one research cycle of ktrdr: a neuro-fuzzy "
-    "strategy, its training metrics on a held-out test split, its backtest on later unseen data, "
-    "and the quality gates. Judge it soberly, cite the numbers, and propose concrete, testable "
+    "strategy, its walk-forward training metrics (each fold's test split), its walk-forward "
+    "backtest on out-of-sample slices of the research window, and the quality gates. Judge it "
+    "soberly, cite the numbers, and propose concrete, testable "
     f"changes for the next design. Save your judgement by calling {TOOL_NAME}."
 )
 
@@ -68,6 +73,8 @@ def assess_with_llm(operation_id: str, request: dict[str, Any]) -> dict[str, Any
     model = resolve_model(settings, provider, _research_model(operations, request))
     reporter.progress(percentage=10, current_step=f"{model} assessing {request['strategy_name']}")
     trials_so_far = ExperimentMemory(operations.store.engine).count() + 1
+    strategy = _strategy(request)
+    guard = _guard(strategy, settings, operations)
     session = job_session(provider, settings, operations, reporter, "assessment")
 
     async def converse() -> LLMAssessment:
@@ -75,7 +82,7 @@ def assess_with_llm(operation_id: str, request: dict[str, Any]) -> dict[str, Any
             session,
             model=model,
             system=SYSTEM_PROMPT,
-            prompt=assessment_prompt(request, trials_so_far),
+            prompt=assessment_prompt(request, trials_so_far, strategy, guard),
             tool=assessment_tool(),
             accept=accept_assessment,
             max_turns=settings.agent_max_turns,
@@ -134,18 +141,56 @@ def accept_assessment(arguments: dict[str, Any]) -> LLMAssessment:
         ) from exc
 
 
-def assessment_prompt(request: Mapping[str, Any], trials_so_far: int) -> str:
-    """The user message: the strategy, training and backtest metrics, and the gate outcomes."""
-    path = request.get("strategy_path")
-    strategy = dump_strategy_yaml(load_strategy(path)) if path else "(strategy file unknown)"
+def assessment_prompt(
+    request: Mapping[str, Any],
+    trials_so_far: int,
+    strategy: StrategyConfig | None,
+    guard: PromptGuard | None,
+) -> str:
+    """The user message: the strategy, training and backtest metrics, and the gate outcomes.
+
+    Only whitelisted fields of the results are shown; with a ``guard`` (always, in a job) the
+    text is scrubbed, and when blind the strategy's date ranges and the backtest's dates are
+    left out (bar counts stay).
+    """
+    blind = guard is not None and guard.blind
+    shown = _strategy_text(strategy, blind) if strategy else "(strategy file unknown)"
     sections = [
-        f"# Strategy {request['strategy_name']}\n{strategy}",
-        f"# Training\n{_json(_training_view(request.get('training_result')))}",
-        f"# Backtest\n{_json(_backtest_view(request.get('backtest_result')))}",
+        f"# Strategy {request['strategy_name']}\n{shown}",
+        f"# Training (walk-forward)\n{_json(_training_view(request.get('training_result')))}",
+        "# Backtest (walk-forward, out-of-sample)\n"
+        + _json(_backtest_view(request.get("backtest_result"), blind)),
         f"# Gates\n{_json(request.get('gates') or {})}",
         f"This is experiment number {trials_so_far}. Call {TOOL_NAME} with your judgement.",
     ]
-    return "\n\n".join(sections)
+    text = "\n\n".join(sections)
+    return guard.text(text) if guard else text
+
+
+def _strategy(request: Mapping[str, Any]) -> StrategyConfig | None:
+    path = request.get("strategy_path")
+    return load_strategy(path) if path else None
+
+
+def _guard(
+    strategy: StrategyConfig | None, settings: Settings, operations: OperationsService
+) -> PromptGuard | None:
+    if strategy is None:
+        return None
+    data = DataRepository(settings.path("data"))
+    windows = DataWindows(operations.store.engine, data, holdout_fraction=settings.holdout_fraction)
+    holdout = windows.holdout_start(strategy.symbols(), strategy.timeframes())
+    known = (info.symbol for info in data.list())
+    return PromptGuard.for_symbols(strategy.symbols(), known, holdout, blind=settings.llm_blind)
+
+
+def _strategy_text(strategy: StrategyConfig, blind: bool) -> str:
+    if blind:
+        undated = {"training_data": strategy.training_data.model_copy(update={"date_range": None})}
+        if strategy.backtest is not None:
+            undated["backtest"] = strategy.backtest.model_copy(update={"date_range": None})
+        strategy = strategy.model_copy(update=undated)
+    return dump_strategy_yaml(strategy)
 
 
 def _training_view(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -165,10 +210,10 @@ def _training_view(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _backtest_view(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _backtest_view(result: Mapping[str, Any] | None, blind: bool) -> dict[str, Any] | None:
     if not result:
         return None
-    keys = ("metrics", "start_date", "end_date", "bars")
+    keys = ("metrics", "bars") if blind else ("metrics", "start_date", "end_date", "bars")
     return {key: result.get(key) for key in keys}
 
 

@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 from ktrdr.agents.design.offline import OfflineDesigner
-from ktrdr.agents.memory import MAX_PAGE_SIZE, ExperimentMemory, ExperimentRecord
+from ktrdr.agents.memory import MAX_PAGE_SIZE, WALK_FORWARD, ExperimentMemory, ExperimentRecord
 from ktrdr.agents.roles import DESIGNERS, OFFLINE
-from ktrdr.data import DataRepository
+from ktrdr.data import DataRepository, DataWindows
 from ktrdr.errors import ValidationError
 from ktrdr.execution import JobReporter, worker_operations
 from ktrdr.settings import get_settings
@@ -22,7 +22,10 @@ def run_design_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]
 
     ``request``: ``{designer: "offline"|"anthropic"|"openai", brief, seed, model, symbol?,
     timeframe?}``; the offline designer ignores ``model`` (it calls no LLM) and reports no
-    tokens and no cost; the LLM designers are in ``ktrdr.agents.design.llm``.
+    tokens and no cost; the LLM designers are in ``ktrdr.agents.design.llm``. Either designer
+    reads the walk-forward experiments and the research window of the data set only; the
+    holdout start comes from the store's data windows (frozen here if this is the data set's
+    first use), so the request needs no window of its own.
     """
     designer = request.get("designer") or OFFLINE
     if designer not in DESIGNERS:
@@ -38,12 +41,15 @@ def run_design_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]
     reporter = JobReporter(operation_id)
 
     reporter.progress(percentage=5, current_step="reading the experiment memory")
-    records = _all_records(ExperimentMemory(worker_operations().store.engine))
+    engine = worker_operations().store.engine
+    records = _walk_forward_records(ExperimentMemory(engine))
     reporter.check_cancelled()
     reporter.progress(percentage=20, current_step="searching the strategy space")
+    data = DataRepository(settings.path("data"))
     config, design = OfflineDesigner(settings.resolved_database_url, seed=seed).design(
         brief=request.get("brief"),
-        data=DataRepository(settings.path("data")),
+        data=data,
+        windows=DataWindows(engine, data, holdout_fraction=settings.holdout_fraction),
         memory_records=records,
         symbol=request.get("symbol"),
         timeframe=request.get("timeframe"),
@@ -65,10 +71,10 @@ def run_design_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def _all_records(memory: ExperimentMemory) -> list[ExperimentRecord]:
+def _walk_forward_records(memory: ExperimentMemory) -> list[ExperimentRecord]:
     records: list[ExperimentRecord] = []
     while True:
-        page = memory.list(limit=MAX_PAGE_SIZE, offset=len(records))
+        page = memory.list(limit=MAX_PAGE_SIZE, offset=len(records), protocol=WALK_FORWARD)
         records.extend(page)
         if len(page) < MAX_PAGE_SIZE:
             return records

@@ -1,9 +1,14 @@
 """The offline designer: an Optuna study over the strategy space, no network needed.
 
 Ask/tell across research cycles: each design asks the study for a trial; a later design first
-tells the study the score of every finished experiment whose design came from one of its still
-running trials, so the sampler learns which regions of the space pass the gates. A new study
-starts with the curated ``WARM_START_TRIALS``, so a user's first cycles usually pass both gates.
+tells the study the score of every finished walk-forward experiment whose design came from one of
+its still running trials, so the sampler learns which regions of the space pass the gates. There
+is one study per data set (symbol + timeframe): scores on different markets are not comparable,
+and a study's trials are that data set's trials (DESIGN §11). A new study starts with the
+textbook ``WARM_START_TRIALS``.
+
+The designer sees the data set's research window only, and places fuzzy sets and label
+thresholds on its initial training span (``ktrdr.agents.design.research``).
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import optuna
-import pandas as pd
 from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 
+from ktrdr.agents.design.research import HoldoutSource, ResearchData, research_data
 from ktrdr.agents.design.space import (
     WARM_START_TRIALS,
     MarketProfile,
@@ -36,7 +41,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_STUDY = "ktrdr-offline-designer"
 DEFAULT_SYMBOL = "EURUSD"
 DEFAULT_TIMEFRAME = "1h"
-TRAINING_SHARE = 0.8  # the first 80 % of the bars (to the month's end) train; the rest stays unseen
 MAX_ATTEMPTS = 5
 SQLITE_TIMEOUT_SECONDS = 60
 TIMEFRAME_WORDS = {
@@ -50,44 +54,53 @@ TIMEFRAME_WORDS = {
     "1d": ("1d", "daily", "1 day", "d1"),
     "1w": ("1w", "weekly", "1 week"),
 }
-DateRange = tuple[str | pd.Timestamp, str | pd.Timestamp]
 
 
 class OfflineDesigner:
-    """Design strategies from an Optuna study stored in the ktrdr database.
+    """Design strategies from Optuna studies (one per data set) stored in the ktrdr database.
 
     ``OfflineDesigner(settings.resolved_database_url, seed=42).design(brief=None, data=repo,
-    memory_records=memory.list())`` -> a validated strategy and ``{study, trial_number, params}``.
-    Deterministic for a seed and a study history: a fresh study first proposes the
-    ``WARM_START_TRIALS`` in order, then what its TPE sampler (seeded by ``seed``) suggests.
+    windows=data_windows, memory_records=memory.list(protocol=WALK_FORWARD))`` -> a validated
+    strategy and ``{study, trial_number, params}``. Deterministic for a seed and a study history:
+    a fresh study first proposes the ``WARM_START_TRIALS`` in order, then what its TPE sampler
+    (seeded by ``seed``) suggests.
     """
 
-    def __init__(self, storage_url: str, *, seed: int, study_name: str = DEFAULT_STUDY) -> None:
+    def __init__(self, storage_url: str, *, seed: int, study_prefix: str = DEFAULT_STUDY) -> None:
         self.storage_url = storage_url
         self.seed = seed
-        self.study_name = study_name
+        self.study_prefix = study_prefix
+
+    def study_name(self, symbol: str, timeframe: str) -> str:
+        """The data set's study, e.g. ``ktrdr-offline-designer-EURUSD-1h``."""
+        return f"{self.study_prefix}-{symbol}-{timeframe}"
 
     def design(
         self,
         *,
         brief: str | None,
         data: DataRepository,
+        windows: HoldoutSource,
         memory_records: Sequence[ExperimentRecord],
         symbol: str | None = None,
         timeframe: str | None = None,
-        date_range: DateRange | None = None,
     ) -> tuple[StrategyConfig, dict[str, Any]]:
-        """Propose one valid strategy; symbol/timeframe win over the brief, then EURUSD 1h."""
+        """Propose one valid strategy; symbol/timeframe win over the brief, then EURUSD 1h.
+
+        Only bars before the data set's holdout start (``windows``) are read; the strategy's
+        ``training_data.date_range`` is the research window in whole days.
+        """
         symbol, timeframe = resolve_market(brief, data, symbol, timeframe)
-        start, end = date_range or training_range(data, symbol, timeframe)
-        profile = MarketProfile.from_bars(data.load(symbol, timeframe, start, end))
-        study = self._study()
+        research = research_data(data, windows, symbol, timeframe)
+        profile = MarketProfile.from_bars(research.training_bars)
+        study_name = self.study_name(symbol, timeframe)
+        study = self._study(study_name)
         warm_start(study)
-        told = self._learn(study, memory_records)
+        told = self._learn(study, study_name, memory_records)
         study.sampler = optuna.samplers.TPESampler(seed=self.seed + len(study.trials))
         for _attempt in range(MAX_ATTEMPTS):
             trial = study.ask()
-            document = self._strategy_dict(trial, profile, symbol, timeframe, (start, end))
+            document = self._strategy_dict(trial, study_name, profile, research)
             try:
                 config = validate_strategy(document, source=f"offline design trial {trial.number}")
             except StrategyValidationError as exc:
@@ -96,16 +109,16 @@ class OfflineDesigner:
                 continue
             logger.info("trial %d designed %s (%d scores told)", trial.number, config.name, told)
             return config, {
-                "study": self.study_name,
+                "study": study_name,
                 "trial_number": trial.number,
                 "params": dict(trial.params),
             }
         raise ValidationError(
-            f"offline designer: {MAX_ATTEMPTS} trials of study {self.study_name!r} in a row "
+            f"offline designer: {MAX_ATTEMPTS} trials of study {study_name!r} in a row "
             "proposed invalid strategies"
         )
 
-    def _study(self) -> optuna.Study:
+    def _study(self, study_name: str) -> optuna.Study:
         engine_kwargs: dict[str, Any] = {}
         if make_url(self.storage_url).get_backend_name() == "sqlite":
             engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_SECONDS}
@@ -113,19 +126,24 @@ class OfflineDesigner:
         storage = optuna.storages.RDBStorage(self.storage_url, engine_kwargs=engine_kwargs)
         return optuna.create_study(
             storage=storage,
-            study_name=self.study_name,
+            study_name=study_name,
             direction="maximize",
             load_if_exists=True,
         )
 
-    def _learn(self, study: optuna.Study, records: Sequence[ExperimentRecord]) -> int:
-        """Tell the study the score of each finished experiment of one of its running trials."""
+    def _learn(
+        self, study: optuna.Study, study_name: str, records: Sequence[ExperimentRecord]
+    ) -> int:
+        """Tell the study the score of each finished experiment of one of its running trials.
+
+        Single-window records have no score (``experiment_score``), so they are never told.
+        """
         running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         told = 0
         for record in records:
             design = record.design or {}
             number = design.get("trial_number")
-            if design.get("study") != self.study_name or number not in running:
+            if design.get("study") != study_name or number not in running:
                 continue
             score = experiment_score(record)
             if score is None:
@@ -138,20 +156,21 @@ class OfflineDesigner:
     def _strategy_dict(
         self,
         trial: optuna.Trial,
+        study_name: str,
         profile: MarketProfile,
-        symbol: str,
-        timeframe: str,
-        date_range: DateRange,
+        research: ResearchData,
     ) -> dict[str, Any]:
         indicators, fuzzy_sets, nn_inputs = feature_sections(trial, profile)
         training = training_section(trial, profile)
         model = model_section(trial, self.seed)
         described = ", ".join(f"{spec['type']}" for spec in indicators.values())
+        symbol, timeframe = research.symbol, research.timeframe
+        start, end = research.date_range()
         return {
             "name": strategy_name(symbol, timeframe, trial.number),
             "version": "3.0",
             "description": (
-                f"Offline design, trial {trial.number} of study {self.study_name}: {described} "
+                f"Offline design, trial {trial.number} of study {study_name}: {described} "
                 f"into an MLP {model['architecture']['hidden_layers']}, "
                 f"{training['labels']['source']} labels."
             ),
@@ -159,7 +178,7 @@ class OfflineDesigner:
             "training_data": {
                 "symbols": {"mode": "single", "symbol": symbol},
                 "timeframes": {"mode": "single", "timeframe": timeframe},
-                "date_range": {"start": _day(date_range[0]), "end": _day(date_range[1])},
+                "date_range": {"start": start, "end": end},
             },
             "indicators": indicators,
             "fuzzy_sets": fuzzy_sets,
@@ -191,19 +210,6 @@ def strategy_name(symbol: str, timeframe: str, trial_number: int) -> str:
     return f"offline_{plain}_{timeframe}_t{trial_number:04d}"
 
 
-def training_range(data: DataRepository, symbol: str, timeframe: str) -> tuple[str, str]:
-    """The first ~80 % of the bars, to that month's end: EURUSD 1h -> 2017-04-19..2017-12-31.
-
-    Later bars stay unseen by the design and the training, for the backtest. If the data ends
-    inside that month, the range ends on the day of the 80 % bar.
-    """
-    bars = data.load(symbol, timeframe)
-    cut = bars.index[min(int(len(bars) * TRAINING_SHARE), len(bars) - 1)]
-    month_end = (cut + pd.offsets.MonthEnd(0)).normalize()
-    end = month_end if month_end < bars.index[-1].normalize() else cut.normalize()
-    return _day(bars.index[0]), _day(end)
-
-
 def resolve_market(
     brief: str | None, data: DataRepository, symbol: str | None, timeframe: str | None
 ) -> tuple[str, str]:
@@ -231,7 +237,3 @@ def resolve_market(
 
 def _mentions(text: str, word: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
-
-
-def _day(value: str | pd.Timestamp) -> str:
-    return pd.Timestamp(value).strftime("%Y-%m-%d")

@@ -16,6 +16,7 @@ from ktrdr.agents.llm._types import (
     ToolResult,
     ToolSpec,
 )
+from ktrdr.agents.llm.blinding import PromptGuard
 from ktrdr.agents.llm.budget import BudgetLedger
 from ktrdr.agents.llm.cache import ResponseCache, request_key
 from ktrdr.agents.llm.models import (
@@ -30,7 +31,6 @@ from ktrdr.agents.llm.models import (
 )
 from ktrdr.agents.llm.prompts import (
     STRATEGY_FORMAT,
-    data_summary,
     experiments_summary,
     indicator_catalogue,
     strategy_tool_schema,
@@ -57,6 +57,7 @@ __all__ = [
     "LLMResponse",
     "LLMSession",
     "Message",
+    "PromptGuard",
     "ResponseCache",
     "RetryableLLMError",
     "ToolCall",
@@ -69,7 +70,6 @@ __all__ = [
     "call_with_retries",
     "create_provider",
     "cycle_models",
-    "data_summary",
     "experiments_summary",
     "indicator_catalogue",
     "request_key",

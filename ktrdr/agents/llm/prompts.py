@@ -1,25 +1,31 @@
-"""Compact prompt parts: strategy format, indicator catalogue, available data, past experiments."""
+"""Compact prompt parts: strategy format, indicator catalogue, past experiments.
+
+Texts built from data, memory or errors go through a ``PromptGuard`` (``blinding.py``) before
+they reach a model.
+"""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ktrdr.agents.memory import ExperimentRecord, summarize_experiments
-from ktrdr.data import DatasetInfo
+from ktrdr.agents.memory import WALK_FORWARD, ExperimentRecord, summarize_experiments
 from ktrdr.strategy import IndicatorSpec, ParamSpec, StrategyConfig, list_indicator_specs
 
 PAST_EXPERIMENTS = 20
 _DROPPED_PROPERTIES = ("scope", "deployment", "author", "version")
+_DROPPED_DEFINITIONS = ("JsonValue", "DateRange")
+_DATED_SECTIONS = ("TrainingData", "BacktestConfig")
 
 STRATEGY_FORMAT = """\
 A strategy is one JSON object (the save_strategy_config input):
 - name: ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$, new and descriptive; description, hypothesis and
   tags are optional.
-- training_data: symbols {mode: single, symbol: S} or {mode: multi_symbol, list: [..]};
-  timeframes {mode: single, timeframe: 1h} or {mode: multi_timeframe, list: [1h, 4h],
-  base_timeframe: 1h}; date_range {start, end} (ISO dates) inside the available data.
+- training_data: symbols {mode: single, symbol: S} with S the market named under Market (or
+  leave symbols out); timeframes {mode: single, timeframe: 1h} or {mode: multi_timeframe,
+  list: [1h, 4h], base_timeframe: 1h}. Leave date_range out: the system trains and evaluates
+  on the market's research window and writes the real data set into the strategy.
 - indicators: id -> {type: <catalogue name>, <param>: value, ...}; ids use letters, digits, _.
 - fuzzy_sets: id -> {indicator: <indicator id or id.output>, <membership>: {type: triangular|
   trapezoidal|gaussian|sigmoid, parameters: [...]}}; triangular [a<=b<=c], trapezoidal
@@ -35,19 +41,28 @@ A strategy is one JSON object (the save_strategy_config input):
   pt_multiplier, sl_multiplier, max_holding_period, vol_span} | {source: forward_return,
   horizon}; data_split {train: 0.7, validation: 0.15, test: 0.15}; epochs; learning_rate;
   batch_size; early_stopping {patience}.
-- backtest (optional): {date_range: {start, end} after training_data.date_range ends (the
-  backtest must not overlap training), costs: {commission_bps: 1.0, slippage_bps: 0.5}}.
-Classes are sell/hold/buy; features never look ahead. zigzag is a label source, never an
-indicator."""
+- backtest (optional): {costs: {commission_bps: 1.0, slippage_bps: 0.5}}, no date_range.
+The system evaluates every design walk-forward: folds trained on what precedes each
+out-of-sample slice of the research window. Classes are sell/hold/buy; features never look
+ahead. zigzag is a label source, never an indicator."""
 
 
-def strategy_tool_schema() -> dict[str, Any]:
-    """The strategy model's JSON Schema, trimmed of titles and of keys a designer never sets."""
+def strategy_tool_schema(scrub: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The strategy model's JSON Schema, trimmed of titles and of keys a designer never sets.
+
+    Date ranges are the system's (it owns the data windows), so they are not offered; ``scrub``
+    (e.g. ``PromptGuard.text``) rewrites every text of the schema, whose examples name symbols.
+    """
     schema = copy.deepcopy(StrategyConfig.model_json_schema())
     for key in _DROPPED_PROPERTIES:
         schema["properties"].pop(key, None)
-    schema.get("$defs", {}).pop("JsonValue", None)
-    return _without_titles(schema)
+    definitions = schema.get("$defs", {})
+    for name in _DROPPED_DEFINITIONS:
+        definitions.pop(name, None)
+    for section in _DATED_SECTIONS:
+        definitions.get(section, {}).get("properties", {}).pop("date_range", None)
+    schema = _without_titles(schema)
+    return _texts(schema, scrub) if scrub else schema
 
 
 def indicator_catalogue(specs: Iterable[IndicatorSpec] | None = None) -> str:
@@ -57,18 +72,14 @@ def indicator_catalogue(specs: Iterable[IndicatorSpec] | None = None) -> str:
     return "\n".join(lines)
 
 
-def data_summary(datasets: Sequence[DatasetInfo]) -> str:
-    """One line per dataset, e.g. ``EURUSD 1h: 5000 bars, 2017-04-19 .. 2018-02-07``."""
-    lines = [
-        f"{d.symbol} {d.timeframe}: {d.bars} bars, {d.first.date()} .. {d.last.date()}"
-        for d in sorted(datasets, key=lambda d: (d.symbol, d.timeframe))
-    ]
-    lines.append("Higher timeframes of a symbol are resampled from its lower ones.")
-    return "\n".join(lines)
-
-
 def experiments_summary(records: Sequence[ExperimentRecord], limit: int = PAST_EXPERIMENTS) -> str:
-    """Past experiments, newest first: what was tried, metrics, gate outcomes, verdicts."""
+    """Past walk-forward experiments, newest first: what was tried, metrics, gates, verdicts.
+
+    Single-window records (measured before the evaluation protocol) are left out. The row
+    fields are the fixed ones of ``summarize_experiments``; the strategy's ingredients are
+    named one by one, never its data range.
+    """
+    records = [record for record in records if record.protocol == WALK_FORWARD]
     if not records:
         return "No experiments yet."
     rows = summarize_experiments(records, limit=limit)
@@ -130,6 +141,14 @@ def _number(value: float | None) -> str:
     if value is None:
         return ""
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _texts(value: Any, scrub: Callable[[str], str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _texts(v, scrub) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_texts(item, scrub) for item in value]
+    return scrub(value) if isinstance(value, str) else value
 
 
 def _without_titles(value: Any) -> Any:

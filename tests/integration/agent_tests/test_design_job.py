@@ -7,14 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import optuna
+import pandas as pd
 import pytest
 from optuna.trial import TrialState
 from support.eventually import terminal
 
 from ktrdr.agents.design.job import run_design_job
 from ktrdr.agents.design.space import WARM_START_TRIALS
-from ktrdr.agents.memory import ExperimentMemory, ExperimentRecord
+from ktrdr.agents.memory import SINGLE_WINDOW, ExperimentMemory, ExperimentRecord
 from ktrdr.agents.workers import DESIGN_JOB
+from ktrdr.data import DataRepository, DataWindows
 from ktrdr.errors import ValidationError
 from ktrdr.execution import JobSpec, LocalExecutor, worker_operations
 from ktrdr.execution import reporter as reporter_module
@@ -22,7 +24,7 @@ from ktrdr.operations import OperationsService, OperationsStore, OperationStatus
 from ktrdr.settings import get_settings, reset_settings
 from ktrdr.strategy import load_strategy, strategy_to_dict
 
-STUDY = "ktrdr-offline-designer"
+STUDY = "ktrdr-offline-designer-EURUSD-1h"
 
 
 @pytest.fixture
@@ -115,7 +117,46 @@ def test_the_brief_and_request_choose_the_market(operations) -> None:
     )
 
     assert from_brief["strategy_name"] == "offline_nasdaq_1d_t0000"
-    assert from_request["strategy_name"] == "offline_sp500_1d_t0001"
+    # One study per data set: SP500's study starts at its own trial 0.
+    assert from_request["strategy_name"] == "offline_sp500_1d_t0000"
+    assert from_request["design"]["study"] == "ktrdr-offline-designer-SP500-1d"
+
+
+def test_the_job_seals_the_holdout_and_designs_on_the_research_window(operations) -> None:
+    result = run_design_job(running_design_op(operations), {"designer": "offline", "seed": 2})
+
+    settings = get_settings()
+    windows = DataWindows(
+        operations.store.engine,
+        DataRepository(settings.path("data")),
+        holdout_fraction=settings.holdout_fraction,
+    )
+    [window] = windows.list()
+    assert (window.symbol, window.timeframe) == ("EURUSD", "1h")
+    date_range = load_strategy(result["strategy_path"]).training_data.date_range
+    assert pd.Timestamp(date_range.end, tz="UTC") < window.holdout_start
+    assert pd.Timestamp(date_range.start, tz="UTC") == window.research_start.normalize()
+
+
+def test_single_window_experiments_are_not_told_to_the_study(operations) -> None:
+    first = run_design_job(running_design_op(operations), {"designer": "offline", "seed": 3})
+    ExperimentMemory(operations.store.engine).record(
+        ExperimentRecord(
+            experiment_id="op_agent_research_20260101_000000_0000000b",
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            strategy_name=first["strategy_name"],
+            designer="offline",
+            status="completed",
+            design=first["design"],
+            backtest_metrics={"metrics": {"sharpe_ratio": 4.8}},
+            verdict="promising",
+            protocol=SINGLE_WINDOW,
+        )
+    )
+
+    run_design_job(running_design_op(operations), {"designer": "offline", "seed": 3})
+
+    assert [t.state for t in study_trials()[:2]] == [TrialState.RUNNING, TrialState.RUNNING]
 
 
 def test_an_unavailable_designer_is_refused(operations) -> None:

@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from ktrdr.agents.memory import (
+    SINGLE_WINDOW,
+    WALK_FORWARD,
     ExperimentMemory,
     ExperimentRecord,
     experiment_score,
@@ -26,6 +28,7 @@ from ktrdr.operations.database import (
     migrate,
     write_transaction,
 )
+from ktrdr.operations.schema import experiments
 
 START = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 
@@ -231,3 +234,91 @@ def test_summarize_experiments_rows() -> None:
     assert rows[1]["gates"] == {"training": "passed", "backtest": "passed"}
     assert json.loads(json.dumps(rows)) == rows
     assert len(summarize_experiments(records, limit=1)) == 1
+
+
+# -- the evaluation protocol: old single-window rows are kept, never scored -------------------
+
+
+def test_a_row_recorded_before_migration_0005_is_kept_as_single_window(database_url: str) -> None:
+    engine = create_db_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with write_transaction(engine) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004_operation_error_code")
+    old = make_record(1, backtest_metrics={"sharpe_ratio": 4.8}, verdict="promising")
+    row = {
+        "experiment_id": old.experiment_id,
+        "created_at": old.created_at,
+        "updated_at": old.created_at,
+        "strategy_name": old.strategy_name,
+        "designer": old.designer,
+        "status": old.status,
+        "strategy": old.strategy,
+        "design": old.design,
+        "training_metrics": old.training_metrics,
+        "backtest_metrics": old.backtest_metrics,
+        "gates": old.gates,
+        "verdict": old.verdict,
+        "error": None,
+    }
+    with write_transaction(engine) as conn:
+        conn.execute(insert(experiments).values(**row))  # no protocol column yet
+
+    migrate(engine)
+    memory = ExperimentMemory(engine)
+    memory.record(make_record(2))
+
+    kept = memory.get(old.experiment_id)
+    assert kept.protocol == SINGLE_WINDOW
+    assert kept.backtest_metrics == {"sharpe_ratio": 4.8}
+    assert experiment_score(kept) is None
+    assert [r.experiment_id for r in memory.list()] == [
+        make_record(2).experiment_id,
+        kept.experiment_id,
+    ]
+    assert [r.protocol for r in memory.list(protocol=WALK_FORWARD)] == [WALK_FORWARD]
+    assert memory.count() == 2 and memory.count(protocol=WALK_FORWARD) == 1
+    assert summarize_experiments([kept])[0]["protocol"] == SINGLE_WINDOW
+    assert summarize_experiments([kept])[0]["score"] is None
+    engine.dispose()
+
+
+def test_new_records_are_walk_forward_and_filtered_by_protocol(memory: ExperimentMemory) -> None:
+    memory.record(make_record(1, protocol=SINGLE_WINDOW))
+    memory.record(make_record(2))
+
+    assert make_record(2).protocol == WALK_FORWARD
+    assert [r.strategy_name for r in memory.list(protocol=SINGLE_WINDOW)] == ["trial_1"]
+    assert [r.strategy_name for r in memory.list(protocol=WALK_FORWARD)] == ["trial_2"]
+    assert memory.count(protocol=SINGLE_WINDOW) == 1
+
+
+def test_an_unknown_protocol_is_refused(memory: ExperimentMemory) -> None:
+    with pytest.raises(ValidationError, match="'holdout'"):
+        make_record(1, protocol="holdout")
+    with pytest.raises(ValidationError, match="'holdout'"):
+        memory.list(protocol="holdout")
+
+
+def test_a_single_window_record_has_no_score() -> None:
+    promising = make_record(1, verdict="promising", backtest_metrics={"sharpe_ratio": 1.2})
+
+    assert experiment_score(promising) == pytest.approx(2.2)
+    assert experiment_score(replace(promising, protocol=SINGLE_WINDOW)) is None
+
+
+def test_summaries_never_carry_a_holdout_block() -> None:
+    record = make_record(
+        1,
+        training_metrics={"test_accuracy": 0.52, "holdout": {"test_accuracy": 0.9876}},
+        backtest_metrics={
+            "sharpe_ratio": 0.8,
+            "holdout": {"sharpe_ratio": 9.8765, "start_date": "2018-01-01"},
+        },
+    )
+
+    text = json.dumps(summarize_experiments([record]))
+
+    assert "9.8765" not in text and "0.9876" not in text and "holdout" not in text
+    assert "2018" not in text

@@ -9,10 +9,11 @@ import pytest
 from support.fake_binance import fake_binance
 
 from ktrdr.agents.design.offline import OfflineDesigner
-from ktrdr.data import DataRepository
+from ktrdr.data import DataRepository, DataWindows
 from ktrdr.data.fetch import FetchRequest, prepare, run_fetch
 from ktrdr.data.provenance import read_provenance
 from ktrdr.errors import DataError, ValidationError
+from ktrdr.operations import OperationsStore
 
 JANUARY_HOURS = 31 * 24
 
@@ -153,13 +154,26 @@ def test_the_offline_designer_researches_fetched_data_by_its_stored_name(
 ):
     _fetch(repository, exchange, end="2021-04-30")
     designer = OfflineDesigner(f"sqlite:///{tmp_path / 'optuna.db'}", seed=1)
+    store = OperationsStore.from_url(f"sqlite:///{tmp_path / 'ktrdr.db'}")
+    windows = DataWindows(store.engine, repository, holdout_fraction=0.2)
 
-    config, _ = designer.design(
-        brief=None, data=repository, memory_records=[], symbol="BTC-USDT", timeframe="1h"
-    )
-    from_brief, _ = designer.design(
-        brief="trend following on btc-usdt hourly", data=repository, memory_records=[]
-    )
+    try:
+        config, _ = designer.design(
+            brief=None,
+            data=repository,
+            windows=windows,
+            memory_records=[],
+            symbol="BTC-USDT",
+            timeframe="1h",
+        )
+        from_brief, _ = designer.design(
+            brief="trend following on btc-usdt hourly",
+            data=repository,
+            windows=windows,
+            memory_records=[],
+        )
+    finally:
+        store.dispose()
 
     assert (config.symbols(), config.timeframes()) == (["BTC-USDT"], ["1h"])
     assert (from_brief.symbols(), from_brief.timeframes()) == (["BTC-USDT"], ["1h"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from support.fake_llm import ASSESSMENT_INPUT, EXAMPLE, ToolUse, last_tool_result
@@ -23,14 +24,20 @@ BACKTEST = {"metrics": {"total_trades": 12, "sharpe_ratio": -0.2, "win_rate": 0.
 GATES = {"training": {"passed": True, "reason": "ok"}, "backtest": {"passed": True, "reason": "ok"}}
 
 
-def assess_job(operations: OperationsService, child: str, research: str, provider: str) -> str:
+def assess_job(
+    operations: OperationsService,
+    child: str,
+    research: str,
+    provider: str,
+    backtest: dict | None = None,
+) -> str:
     path = save_strategy(load_strategy(EXAMPLE), get_settings().path("strategies"))
     request = {
         "assessor": provider,
         "strategy_name": "eurusd_rsi_macd_mlp",
         "strategy_path": str(path),
         "training_result": TRAINING,
-        "backtest_result": BACKTEST,
+        "backtest_result": backtest or BACKTEST,
         "gates": GATES,
         "experiment_id": research,
     }
@@ -90,3 +97,43 @@ def test_the_model_chosen_at_trigger_is_used(
     assess_job(operations, child, research, "anthropic")
 
     assert server.requests[0].body["model"] == "claude-opus-5-5"
+
+
+DATED_BACKTEST = {
+    **BACKTEST,
+    "start_date": "2017-10-02T00:00:00+00:00",
+    "end_date": "2017-12-07T23:00:00+00:00",
+    "bars": 1000,
+    "holdout": {"metrics": {"sharpe_ratio": 9.8765}},
+}
+
+
+def test_a_blind_assessment_prompt_names_no_symbol_no_date_and_no_holdout(
+    fake_llm, llm_env, operations, child_of_research
+) -> None:
+    server = fake_llm([ToolUse("save_assessment", ASSESSMENT_INPUT)])
+    llm_env(server)
+    research, child = child_of_research(OperationType.AGENT_ASSESSMENT)
+
+    assert assess_job(operations, child, research, "anthropic", DATED_BACKTEST) == "completed"
+
+    prompt = str(server.requests[0].body)
+    assert "# Strategy ASSET_1_rsi_macd_mlp" in prompt and '"bars": 1000' in prompt
+    assert "eurusd" not in prompt.lower()
+    assert re.search(r"\d{4}-\d{2}-\d{2}", prompt) is None
+    assert "9.8765" not in prompt and "holdout" not in prompt.split("# Training")[1]
+
+
+def test_an_open_assessment_prompt_keeps_research_dates_only(
+    fake_llm, llm_env, operations, child_of_research
+) -> None:
+    server = fake_llm([ToolUse("save_assessment", ASSESSMENT_INPUT)])
+    llm_env(server, KTRDR_LLM_BLIND="false")
+    research, child = child_of_research(OperationType.AGENT_ASSESSMENT)
+
+    assert assess_job(operations, child, research, "openai", DATED_BACKTEST) == "completed"
+
+    prompt = str(server.requests[0].body)
+    assert "EURUSD" in prompt and "2017-10-02" in prompt
+    assert all(day < "2017-12-08" for day in re.findall(r"\d{4}-\d{2}-\d{2}", prompt))
+    assert "9.8765" not in prompt

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +14,7 @@ from support.eventually import eventually
 from support.fake_llm import Failure, FakeLLMServer, Hang, Text, ToolUse, last_tool_result
 from support.fake_llm import quick_strategy as strategy_input
 
+from ktrdr.agents.memory import SINGLE_WINDOW, ExperimentMemory, ExperimentRecord
 from ktrdr.agents.workers import DESIGN_JOB
 from ktrdr.execution import JobSpec
 from ktrdr.execution.worker import run_job
@@ -22,6 +25,20 @@ from ktrdr.strategy import load_strategy
 PROVIDERS = ["anthropic", "openai"]
 DEFAULT_MODEL = {"anthropic": "claude-sonnet-5-5", "openai": "gpt-5.4"}
 PRICE = {"claude-sonnet-5-5": (2.0, 10.0), "gpt-5.4": (2.5, 15.0)}
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+HOLDOUT_START = "2017-12-08"  # the EURUSD 1h sample's sealed last 20 %
+RESEARCH_WINDOW = ("2017-04-19", "2017-12-07")
+
+
+def blind_input(name: str = "llm_blind_rsi") -> dict:
+    """The quick strategy as a blinded model writes it: the alias and no date range."""
+    strategy = strategy_input(name)
+    strategy["training_data"] = {
+        "symbols": {"mode": "single", "symbol": "ASSET_1"},
+        "timeframes": {"mode": "single", "timeframe": "1h"},
+    }
+    strategy.pop("backtest", None)
+    return strategy
 
 
 def cost(model: str, calls: list[tuple[int, int]]) -> float:
@@ -77,9 +94,10 @@ def test_the_prompt_gives_format_catalogue_data_brief_and_one_tool(
 
     body = server.requests[0].body
     prompt = str(body["messages"])
-    assert "EURUSD 1h: 5000 bars, 2017-04-19 .. 2018-02-07" in prompt
+    assert "ASSET_1 1h: research window of 4000 bars" in prompt
+    assert "the first 2000 bars" in prompt
     assert "macd: fast_period:int=12 [2..200]" in prompt
-    assert "mean reversion on EURUSD" in prompt
+    assert "mean reversion on ASSET_1" in prompt
     assert "No experiments yet." in prompt
     tool = body["tools"][0]
     schema = tool["input_schema"] if provider == "anthropic" else tool["function"]["parameters"]
@@ -250,3 +268,128 @@ def test_a_taken_name_gets_a_suffix_instead_of_overwriting(
     assert operations.get(second).result_summary["strategy_name"] == "llm_eurusd_rsi_2"
     first_saved = load_strategy(ktrdr_home / "strategies" / "llm_eurusd_rsi.yaml")
     assert first_saved.decisions.confidence_threshold == 0.6
+
+
+# -- what the model may read (DESIGN §11) --------------------------------------------------------
+
+
+def remember(operations: OperationsService, number: int, **fields: object) -> None:
+    ExperimentMemory(operations.store.engine).record(
+        ExperimentRecord(
+            experiment_id=f"op_agent_research_20260101_00000{number}_0000000{number}",
+            created_at=datetime(2026, 1, 1, 0, 0, number, tzinfo=UTC),
+            designer="offline",
+            status="completed",
+            **fields,
+        )
+    )
+
+
+def test_a_blind_prompt_names_no_symbol_and_no_date(
+    fake_llm, llm_env, operations, child_of_research
+) -> None:
+    remember(
+        operations,
+        1,
+        strategy_name="offline_eurusd_1h_t0003",
+        backtest_metrics={"sharpe_ratio": 0.4321, "holdout": {"sharpe_ratio": 9.8765}},
+        error="no EURUSD 1h bars after 2018-01-31",
+    )
+    remember(
+        operations,
+        2,
+        strategy_name="old_single_window_design",
+        backtest_metrics={"sharpe_ratio": 4.8123},
+        protocol=SINGLE_WINDOW,
+    )
+    server = fake_llm([save(blind_input())])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, "anthropic", brief="EURUSD in 2018: mean reversion") == (
+        "completed"
+    )
+
+    prompt = str(server.requests[0].body)
+    assert "offline_ASSET_1_1h_t0003" in prompt and "sharpe_ratio 0.4321" in prompt
+    assert "ASSET_1 in <year>: mean reversion" in prompt
+    assert "eurusd" not in prompt.lower()
+    assert ISO_DATE.search(prompt) is None
+    assert "9.8765" not in prompt  # a holdout figure
+    assert "4.8123" not in prompt and "old_single_window_design" not in prompt
+
+
+def test_an_unblinded_prompt_names_the_research_window_but_nothing_later(
+    fake_llm, llm_env, operations, child_of_research
+) -> None:
+    remember(
+        operations,
+        1,
+        strategy_name="offline_eurusd_1h_t0003",
+        error="no EURUSD 1h bars after 2018-01-31 (from 2017-11-01)",
+    )
+    server = fake_llm([save(strategy_input())])
+    llm_env(server, KTRDR_LLM_BLIND="false")
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, "openai") == "completed"
+
+    prompt = str(server.requests[0].body)
+    assert "EURUSD 1h: research window of 4000 bars, 2017-04-19 .. 2017-12-07" in prompt
+    assert "from 2017-11-01" in prompt
+    assert all(day < HOLDOUT_START for day in ISO_DATE.findall(prompt)), prompt
+
+
+@pytest.mark.parametrize("written", ["ASSET_1", "EURUSD", None])
+def test_the_system_writes_the_real_data_set_and_its_research_window(
+    written, fake_llm, llm_env, operations, child_of_research
+) -> None:
+    strategy = blind_input()
+    if written is None:
+        del strategy["training_data"]["symbols"]
+    else:
+        strategy["training_data"]["symbols"]["symbol"] = written
+    server = fake_llm([save(strategy)])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, "anthropic") == "completed"
+
+    saved = load_strategy(operations.get(child).result_summary["strategy_path"])
+    assert saved.symbols() == ["EURUSD"] and saved.timeframes() == ["1h"]
+    date_range = saved.training_data.date_range
+    assert (str(date_range.start), str(date_range.end)) == RESEARCH_WINDOW
+
+
+def test_a_date_range_the_model_writes_is_replaced_by_the_research_window(
+    fake_llm, llm_env, operations, child_of_research
+) -> None:
+    strategy = strategy_input()
+    strategy["training_data"]["date_range"] = {"start": "2017-05-01", "end": "2018-02-01"}
+    strategy["backtest"] = {"date_range": {"start": "2018-02-02", "end": "2018-02-07"}}
+    server = fake_llm([save(strategy)])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, "anthropic") == "completed"
+
+    saved = load_strategy(operations.get(child).result_summary["strategy_path"])
+    date_range = saved.training_data.date_range
+    assert (str(date_range.start), str(date_range.end)) == RESEARCH_WINDOW
+    assert saved.backtest is None or saved.backtest.date_range is None
+
+
+def test_tool_errors_are_blinded_too(fake_llm, llm_env, operations, child_of_research) -> None:
+    too_fine = blind_input()
+    too_fine["training_data"]["timeframes"] = {"mode": "single", "timeframe": "5m"}
+    for item in too_fine["nn_inputs"]:
+        item["timeframes"] = "all"
+    server = fake_llm([save(too_fine), save(blind_input())])
+    llm_env(server)
+    _, child = child_of_research(OperationType.AGENT_DESIGN)
+
+    assert design(operations, child, "anthropic") == "completed"
+
+    feedback = last_tool_result(server.requests[1].body)
+    assert "no ASSET_1 5m data" in feedback
+    assert "EURUSD" not in feedback and "SP500" not in feedback
