@@ -1,0 +1,1 @@
+"""The evaluation protocol (DESIGN §11): statistics, verdicts and the counted holdout looks."""
