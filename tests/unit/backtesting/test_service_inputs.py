@@ -81,7 +81,7 @@ def make_bundle_folder(folder: Path) -> Path:
 @pytest.fixture
 def service(tmp_path: Path) -> BacktestingService:
     settings = Settings(home=tmp_path / "home", database_url=None)
-    return BacktestingService(None, None, settings=settings, data=None)  # type: ignore[arg-type]
+    return BacktestingService(None, None, settings=settings, data=None, windows=None)  # type: ignore[arg-type]
 
 
 def test_a_name_means_its_newest_complete_version(service: BacktestingService) -> None:
@@ -128,4 +128,4 @@ def test_a_name_with_only_unfinished_versions_is_not_found(service: BacktestingS
 def test_chunk_rows_must_be_positive(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, database_url=None)
     with pytest.raises(ValidationError, match="chunk_rows"):
-        BacktestingService(None, None, settings=settings, data=None, chunk_rows=0)  # type: ignore[arg-type]
+        BacktestingService(None, None, settings=settings, data=None, windows=None, chunk_rows=0)  # type: ignore[arg-type]
