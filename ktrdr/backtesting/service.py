@@ -41,6 +41,7 @@ from ktrdr.data import (
     parse_timeframe,
     slice_bars,
 )
+from ktrdr.data.repository import to_utc
 from ktrdr.errors import DataError, NotFoundError, ValidationError
 from ktrdr.execution import Executor, JobSpec, ResourceNeeds
 from ktrdr.home_paths import places_inside
@@ -264,9 +265,8 @@ class BacktestingService:
                     "or give start_date with allow_in_sample"
                 )
             start = after[0]
-        if end is None:
-            research = base.index[base.index < holdout_start]
-            end = research[-1] if len(research) else holdout_start
+        if end is None and to_utc(start, "start_date") < holdout_start:
+            end = base.index[base.index < holdout_start][-1]
         in_range = slice_bars(base, start, end)
         if in_range.empty:
             raise DataError(
