@@ -153,8 +153,8 @@ class BacktestingService:
         symbol = canonical_symbol(symbol) if symbol is not None else model.symbols[0]
         timeframe = _check_timeframe(timeframe, strategy.base_timeframe(), strategy.name)
         merged_costs = resolve_costs(strategy.backtest.costs if strategy.backtest else None, costs)
+        mode = resolve_mode(mode, start_date, end_date, strategy)
         start, end = requested_range(start_date, end_date, strategy)
-        mode = resolve_mode(mode, start, end)
         bars = {tf: self.data.load(symbol, tf) for tf in strategy.timeframes()}
         holdout_start = self.windows.holdout_start([symbol], strategy.timeframes())
         folds: list[FoldSlice] = []
@@ -305,19 +305,26 @@ class BacktestingService:
         return BacktestRange(start=in_range.index[0], end=in_range.index[-1])
 
 
-def resolve_mode(mode: str | None, start: DateLike | None, end: DateLike | None) -> str:
-    """The backtest mode: as given, else ``range`` when dates are given, else ``walk_forward``."""
+def resolve_mode(
+    mode: str | None,
+    start_date: DateLike | None,
+    end_date: DateLike | None,
+    strategy: StrategyConfig,
+) -> str:
+    """The backtest mode: as given, else ``range`` when dates are given (in the request or the
+    strategy's ``backtest.date_range``), else ``walk_forward``."""
+    explicit = start_date is not None or end_date is not None
     if mode is None:
-        return RANGE if start is not None or end is not None else WALK_FORWARD
+        configured = strategy.backtest is not None and strategy.backtest.date_range is not None
+        return RANGE if explicit or configured else WALK_FORWARD
     if mode not in MODES:
         raise ValidationError(
             f"mode {mode!r}: must be one of {', '.join(MODES)}",
             details={"mode": str(mode), "allowed": list(MODES)},
         )
-    if mode != RANGE and (start is not None or end is not None):
+    if mode != RANGE and explicit:
         raise ValidationError(
-            f"mode {mode} decides its own bars; start_date/end_date (or the strategy's "
-            "backtest.date_range) are for mode range",
+            f"mode {mode} decides its own bars; start_date/end_date are for mode range",
             details={"mode": mode},
         )
     return mode
