@@ -17,8 +17,11 @@ from integration.backtesting.conftest import (
 )
 from support.bars import random_walk_bars
 
+from ktrdr.backtesting.inputs import bundle_files
+from ktrdr.backtesting.service import BacktestingService
 from ktrdr.errors import ValidationError
 from ktrdr.evaluation import HoldoutService, holdout_verdict
+from ktrdr.execution import JobSpec
 from ktrdr.operations import Operation, OperationStatus
 
 # Two folds of an anchored walk-forward: each trains on what precedes its test month.
@@ -212,3 +215,42 @@ def test_the_holdout_is_evaluated_once_then_the_stored_result_is_returned(
 def test_a_range_starting_in_the_holdout_is_refused_too(stack: BacktestStack) -> None:
     with pytest.raises(ValidationError, match="ktrdr holdout evaluate"):
         stack.backtesting.start_backtest(MODEL_NAME, start_date="2017-12-08")
+
+
+class FarAwayExecutor:
+    """Holds the submitted specs back and says its jobs cannot read this machine's disk."""
+
+    def __init__(self) -> None:
+        self.specs: list[JobSpec] = []
+
+    def shares_disk(self, job: str) -> bool:
+        return False
+
+    def submit(self, spec: JobSpec) -> None:
+        self.specs.append(spec)
+
+
+def test_fold_bundles_travel_in_the_request_to_executors_without_this_disk(
+    stack: BacktestStack, walk_forward_model: Path, walk_forward_backtest: Operation
+) -> None:
+    copy = stack.home / "models" / "wf_copy" / "v1"
+    shutil.copytree(walk_forward_model, copy)
+    far = FarAwayExecutor()
+    service = BacktestingService(
+        stack.operations,
+        far,
+        settings=stack.backtesting.settings,
+        data=stack.data,
+        windows=stack.windows,
+    )
+    service.start_backtest(copy)
+    [spec] = far.specs
+    assert [fold["model_files"] for fold in spec.request["folds"]] == [
+        bundle_files(copy / "folds" / str(fold)) for fold, *_ in FOLDS
+    ]
+    shutil.rmtree(copy)  # the job must not need the folders any more
+
+    stack.executor.submit(spec)
+    op = stack.finished(spec.operation_id, timeout=120)
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    assert op.result_summary["metrics"] == walk_forward_backtest.result_summary["metrics"]
