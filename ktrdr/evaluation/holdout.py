@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ktrdr.backtesting.ranges import HOLDOUT, TrainedModel
@@ -120,7 +120,7 @@ class HoldoutService:
                         timeframe=timeframe,
                         operation_id=operation_id,
                         look=0,
-                        result=None,
+                        result=null(),  # SQL NULL: a JSON None would be the text 'null'
                     )
                 )
         except IntegrityError:
@@ -143,7 +143,7 @@ class HoldoutService:
             conn.execute(
                 update(table)
                 .where(table.c.model_path == key)
-                .values(operation_id=operation_id, result=None)
+                .values(operation_id=operation_id, result=null())
             )
         logger.info("holdout evaluation of %s rerun as %s (same look)", key, operation_id)
 

@@ -55,13 +55,12 @@ class BacktestStack:
 
 
 def tiny_strategy() -> dict[str, Any]:
-    """The EURUSD example, small and quick, trained to 2017-10-31, with no backtest range."""
+    """The EURUSD example, small and quick, trained to 2017-10-31."""
     data = strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"))
     data["name"] = MODEL_NAME
     data["model"]["architecture"]["hidden_layers"] = [8]
     data["training_data"]["date_range"]["end"] = TRAINING_END
     data["training"].update({"epochs": 2, "early_stopping": {"patience": 2}})
-    data["backtest"].pop("date_range")
     return data
 
 

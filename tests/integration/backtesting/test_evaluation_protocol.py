@@ -15,6 +15,7 @@ from integration.backtesting.conftest import (
     BacktestStack,
     tiny_strategy,
 )
+from sqlalchemy import select
 from support.bars import random_walk_bars
 
 from ktrdr.backtesting.inputs import bundle_files
@@ -23,6 +24,7 @@ from ktrdr.errors import ValidationError
 from ktrdr.evaluation import HoldoutService, holdout_verdict
 from ktrdr.execution import JobSpec
 from ktrdr.operations import Operation, OperationStatus
+from ktrdr.operations.schema import holdout_evaluations
 
 # Two folds of an anchored walk-forward: each trains on what precedes its test month.
 FOLDS = (
@@ -203,6 +205,9 @@ def test_the_holdout_is_evaluated_once_then_the_stored_result_is_returned(
     expected = holdout_verdict(op.result_summary["metrics"], equity[1:] / equity[:-1] - 1)
     assert (result["verdict"], result["reason"]) == expected
     assert result["metrics"] == op.result_summary["metrics"]
+    with stack.operations.store.engine.connect() as conn:
+        kept = conn.execute(select(holdout_evaluations.c.result)).scalar_one()
+    assert kept == result  # stored once read: it no longer depends on the operation
 
     backtests = count_backtests(stack)
     again = holdout.evaluate(MODEL_NAME)
