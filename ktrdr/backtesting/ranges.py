@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ktrdr.data.repository import DateLike, to_utc
+from ktrdr.data.repository import DateLike, is_date_only, to_utc
 from ktrdr.errors import ValidationError
 from ktrdr.strategy import StrategyConfig, validate_strategy
 from ktrdr.training.manifest import (
@@ -172,7 +172,7 @@ def _fold_slice(
     fold = int(entry["fold"])
     path = model.path / FOLDS_DIR / str(fold)
     fold_model = TrainedModel.read(path)
-    start, end = _utc(entry["test_start"]), _utc(entry["test_end"])
+    start, end = _utc(entry["test_start"]), _last_moment(entry["test_end"])
     trained_end = fold_model.training_range[1]
     if trained_end >= start:
         raise ValidationError(
@@ -185,6 +185,12 @@ def _fold_slice(
             f"holdout (from {holdout_start.isoformat()}); retrain the model"
         )
     return FoldSlice(fold=fold, path=path, start=start, end=end)
+
+
+def _last_moment(value: DateLike) -> pd.Timestamp:
+    """A range end as a time: a bare date ("2017-09-30") means the whole of that day."""
+    stamp = _utc(value)
+    return stamp + pd.Timedelta(days=1) - pd.Timedelta(seconds=1) if is_date_only(value) else stamp
 
 
 def _utc(value: DateLike) -> pd.Timestamp:

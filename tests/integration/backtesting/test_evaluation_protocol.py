@@ -75,7 +75,7 @@ def walk_forward_model(stack: BacktestStack) -> Path:
                 "train_start": manifest["training_range"]["start"],
                 "train_end": manifest["training_range"]["end"],
                 "test_start": f"{test_start}T00:00:00+00:00",
-                "test_end": f"{test_end}T23:00:00+00:00",
+                "test_end": test_end,  # a bare date: the whole day
                 "test_metrics": {},
             }
         )
@@ -100,7 +100,7 @@ def test_walk_forward_is_the_default_and_stitches_the_folds(
     folds = summary["folds"]
     assert [fold["fold"] for fold in folds] == [1, 2]
     assert folds[0]["start_date"].startswith("2017-09-01")
-    assert folds[1]["end_date"].startswith("2017-10-31")
+    assert folds[1]["end_date"] == "2017-10-31T23:00:00+00:00"
     assert summary["start_date"] == folds[0]["start_date"]
     assert summary["bars"] == sum(fold["bars"] for fold in folds)
     growth = np.prod([1 + fold["metrics"]["total_return"] for fold in folds])
