@@ -15,7 +15,7 @@ from integration.backtesting.conftest import (
     BacktestStack,
     tiny_strategy,
 )
-from sqlalchemy import select
+from sqlalchemy import null, select
 from support.bars import random_walk_bars
 
 from ktrdr.backtesting.inputs import bundle_files
@@ -23,7 +23,7 @@ from ktrdr.backtesting.service import BacktestingService
 from ktrdr.errors import ValidationError
 from ktrdr.evaluation import HoldoutService, holdout_verdict
 from ktrdr.execution import JobSpec
-from ktrdr.operations import Operation, OperationStatus
+from ktrdr.operations import Operation, OperationStatus, OperationType
 from ktrdr.operations.schema import holdout_evaluations
 
 # Two folds of an anchored walk-forward: each trains on what precedes its test month.
@@ -259,3 +259,38 @@ def test_fold_bundles_travel_in_the_request_to_executors_without_this_disk(
     op = stack.finished(spec.operation_id, timeout=120)
     assert op.status is OperationStatus.COMPLETED, op.error_message
     assert op.result_summary["metrics"] == walk_forward_backtest.result_summary["metrics"]
+
+
+def test_a_look_whose_backtest_died_is_rerun_under_the_same_look(
+    stack: BacktestStack, walk_forward_model: Path
+) -> None:
+    holdout = HoldoutService(stack.operations, stack.backtesting, stack.windows)
+    model = walk_forward_model / "folds" / "1"
+    looks = stack.windows.get("EURUSD", "1h").holdout_looks
+    # As a server restart leaves it: the row and its look are stored, the backtest failed.
+    lost = stack.operations.create(OperationType.BACKTESTING)
+    stack.operations.start(lost.operation_id)
+    stack.operations.fail(lost.operation_id, "lost: server restarted")
+    with stack.operations.store.engine.begin() as conn:
+        conn.execute(
+            holdout_evaluations.insert().values(
+                model_path=model.relative_to(stack.home).as_posix(),
+                created_at=pd.Timestamp.now(tz="UTC").to_pydatetime(),
+                strategy_name="wf_fold1",
+                symbol="EURUSD",
+                timeframe="1h",
+                operation_id=lost.operation_id,
+                look=looks,
+                result=null(),
+            )
+        )
+
+    assert holdout.evaluation(model)["status"] == "failed"
+    rerun = holdout.evaluate(model)
+
+    assert rerun["operation_id"] != lost.operation_id
+    assert rerun["look"] == looks
+    assert stack.windows.get("EURUSD", "1h").holdout_looks == looks
+    op = stack.finished(rerun["operation_id"])
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    assert holdout.evaluation(model)["result"]["looks"] == looks
