@@ -157,25 +157,9 @@ class BacktestingService:
         start, end = requested_range(start_date, end_date, strategy)
         bars = {tf: self.data.load(symbol, tf) for tf in strategy.timeframes()}
         holdout_start = self.windows.holdout_start([symbol], strategy.timeframes())
-        folds: list[FoldSlice] = []
-        in_sample = False
-        if mode == WALK_FORWARD:
-            folds = walk_forward_folds(model, holdout_start)
-            backtest_range = self._check_bars(strategy, symbol, bars, folds[0].start, folds[-1].end)
-        elif mode == HOLDOUT:
-            check_holdout_mode(model, symbol, holdout_start)
-            backtest_range = self._check_bars(strategy, symbol, bars, holdout_start, None)
-        else:
-            first, last = self._range_bounds(model, symbol, bars, start, end, holdout_start)
-            in_sample = check_range_mode(
-                model,
-                symbol,
-                first,
-                last,
-                holdout_start=holdout_start,
-                allow_in_sample=allow_in_sample,
-            )
-            backtest_range = self._check_bars(strategy, symbol, bars, first, last)
+        backtest_range, folds, in_sample = self._plan(
+            mode, model, symbol, bars, (start, end), holdout_start, allow_in_sample
+        )
         request = {
             "mode": mode,
             "in_sample": in_sample,
@@ -227,6 +211,36 @@ class BacktestingService:
             request["end_date"],
         )
         return {"operation_id": operation.operation_id, "success": True}
+
+    def _plan(
+        self,
+        mode: str,
+        model: TrainedModel,
+        symbol: str,
+        bars: Mapping[str, pd.DataFrame],
+        dates: tuple[DateLike | None, DateLike | None],
+        holdout_start: pd.Timestamp,
+        allow_in_sample: bool,
+    ) -> tuple[BacktestRange, list[FoldSlice], bool]:
+        """The bars a mode trades, its folds (walk-forward only) and whether it is in-sample."""
+        strategy = model.strategy
+        if mode == WALK_FORWARD:
+            folds = walk_forward_folds(model, holdout_start)
+            span = self._check_bars(strategy, symbol, bars, folds[0].start, folds[-1].end)
+            return span, folds, False
+        if mode == HOLDOUT:
+            check_holdout_mode(model, symbol, holdout_start)
+            return self._check_bars(strategy, symbol, bars, holdout_start, None), [], False
+        first, last = self._range_bounds(model, symbol, bars, *dates, holdout_start)
+        in_sample = check_range_mode(
+            model,
+            symbol,
+            first,
+            last,
+            holdout_start=holdout_start,
+            allow_in_sample=allow_in_sample,
+        )
+        return self._check_bars(strategy, symbol, bars, first, last), [], in_sample
 
     def _fold_request(self, fold: FoldSlice) -> dict[str, Any]:
         """What the job needs of one fold: its slice and its bundle (folder or files)."""
