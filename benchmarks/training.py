@@ -45,7 +45,7 @@ from _common import (
     markdown_table,
 )
 
-from ktrdr.data import DataRepository
+from ktrdr.data import DataRepository, DataWindows
 from ktrdr.execution import LocalExecutor
 from ktrdr.operations import OperationsService, OperationsStore
 from ktrdr.settings import Settings
@@ -249,12 +249,16 @@ def measure_latency(warm_runs: int, progress_interval: float) -> Latency:
                 time.sleep(POLL_SECONDS)
             pool_start = time.perf_counter() - started
             assert executor.health()["busy"] == 0
+            data = DataRepository(settings.path("data"))
             training = TrainingService(
                 operations,
                 executor,
                 settings=settings,
-                data=DataRepository(settings.path("data")),
+                data=data,
                 strategies=StrategyCatalog(settings.path("strategies"), [EXAMPLES]),
+                windows=DataWindows(
+                    operations.store.engine, data, holdout_fraction=settings.holdout_fraction
+                ),
             )
             cold = time_job(training, operations, strategy)
             warm = [time_job(training, operations, strategy) for _ in range(warm_runs)]

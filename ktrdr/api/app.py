@@ -20,6 +20,7 @@ from ktrdr.api.routers import (
     data,
     data_fetch,
     health,
+    holdout,
     operations,
     page,
     strategies,
@@ -40,6 +41,7 @@ ROUTERS = (
     strategies.router,
     training.router,
     backtests.router,
+    holdout.router,
     agent.router,
 )
 UPLOAD_TYPES = ("application/octet-stream", "text/csv", "application/vnd.apache.parquet")

@@ -12,6 +12,7 @@ from ktrdr.agents.workers import AssessmentWorker, DesignWorker
 from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataRepository, DataWindows
 from ktrdr.data.fetch_service import DataFetchService
+from ktrdr.evaluation.holdout import HoldoutService
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
 from ktrdr.execution.factory import check_store_for_executor
 from ktrdr.operations import OperationsService, OperationsStore, OperationType
@@ -44,6 +45,7 @@ class Services:
     executor: Executor | None = None
     training: TrainingService | None = None
     backtesting: BacktestingService | None = None
+    holdout: HoldoutService | None = None
     agent: AgentService | None = None
 
     def close(self) -> None:
@@ -92,12 +94,18 @@ def build_services(settings: Settings, *, with_executor: bool = True) -> Service
         settings=settings,
         data=services.data,
         strategies=services.strategies,
+        windows=services.windows,
     )
     for operation_id in lost:
         services.training.release_reservation(operation_id)
     services.backtesting = BacktestingService(
-        operations, services.executor, settings=settings, data=services.data
+        operations,
+        services.executor,
+        settings=settings,
+        data=services.data,
+        windows=services.windows,
     )
+    services.holdout = HoldoutService(operations, services.backtesting, services.windows)
     services.agent = _agent_service(services, services.executor)
     services.agent.resume_active()
     return services

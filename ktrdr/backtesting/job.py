@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-import math
-import tempfile
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -19,40 +16,35 @@ from ktrdr.backtesting.inputs import (
     MIN_BACKTEST_BARS,
     BarsByTimeframe,
 )
+from ktrdr.backtesting.job_support import json_metrics, load_predictor
+from ktrdr.backtesting.ranges import RANGE, WALK_FORWARD
 from ktrdr.backtesting.simulator import simulate_positions
+from ktrdr.backtesting.walk_forward import run_walk_forward
 from ktrdr.errors import DataError
 from ktrdr.execution import JobReporter
 from ktrdr.execution.artifacts import artifact_sink
-from ktrdr.training.predictor import Predictor
 
 logger = logging.getLogger(__name__)
-
-
-def predictor_from_files(files: Mapping[str, bytes]) -> Predictor:
-    """The predictor of a bundle sent as ``bundle_files``, checked like one read from disk."""
-    with tempfile.TemporaryDirectory(prefix="ktrdr-bundle-") as folder:
-        for name, data in files.items():
-            (Path(folder) / Path(name).name).write_bytes(data)
-        return Predictor.load(folder)
 
 
 def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
     """Backtest the model in ``request`` and save its trades and equity; the DESIGN §8 summary.
 
-    The request carries the bars (``backtest_bars``) and the bundle's folder, or its files
-    (``bundle_files``) when it was sent to a node that may not share the disk; the job writes
-    its files through the artifact sink.
+    A ``walk_forward`` request backtests its folds (``run_walk_forward``); ``range`` and
+    ``holdout`` requests backtest the one bundle over their range. The request carries the
+    bars (``backtest_bars``) and the bundle's folder, or its files (``bundle_files``) when it
+    was sent to a node that may not share the disk; the job writes its files through the
+    artifact sink.
     """
     started = time.monotonic()
     reporter = JobReporter(operation_id)
+    if request.get("mode") == WALK_FORWARD:
+        return run_walk_forward(operation_id, request, reporter)
     symbol = request["symbol"]
     start = pd.Timestamp(request["start_date"])
 
     reporter.progress(percentage=1, current_step="loading model")
-    files = request.get("model_files")
-    predictor = (
-        predictor_from_files(files) if files is not None else Predictor.load(request["model_path"])
-    )
+    predictor = load_predictor(request)
     strategy = predictor.strategy
     bars: BarsByTimeframe = request["bars"]
     reporter.check_cancelled()
@@ -94,7 +86,9 @@ def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
         result.metrics["total_return"],
     )
     return {
-        "metrics": {name: _json_number(value) for name, value in result.metrics.items()},
+        "mode": request.get("mode", RANGE),
+        "in_sample": bool(request.get("in_sample", False)),
+        "metrics": json_metrics(result.metrics),
         "start_date": traded.index[0].isoformat(),
         "end_date": traded.index[-1].isoformat(),
         "bars": len(traded),
@@ -119,11 +113,3 @@ def _check_enough_bars(traded: pd.DataFrame, symbol: str, request: Mapping[str, 
             f"{len(traded)} bars have a prediction after the indicators' warm-up; need at least "
             f"{MIN_BACKTEST_BARS} — widen the range"
         )
-
-
-def _json_number(value: float | int | None) -> float | int | None:
-    """A metric as JSON allows it: NaN and inf become None, numpy scalars plain numbers."""
-    if value is None or isinstance(value, int):
-        return value
-    number = float(value)
-    return number if math.isfinite(number) else None

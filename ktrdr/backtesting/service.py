@@ -21,58 +21,39 @@ from ktrdr.backtesting.inputs import (
     bundle_files,
     warmup_rows,
 )
+from ktrdr.backtesting.ranges import (
+    HOLDOUT,
+    MODES,
+    RANGE,
+    WALK_FORWARD,
+    FoldSlice,
+    TrainedModel,
+    check_holdout_mode,
+    check_range_mode,
+    training_range_of,
+    walk_forward_folds,
+)
 from ktrdr.data import (
     DataRepository,
+    DataWindows,
     canonical_symbol,
     canonical_timeframe,
     parse_timeframe,
     slice_bars,
 )
+from ktrdr.data.repository import to_utc
 from ktrdr.errors import DataError, NotFoundError, ValidationError
 from ktrdr.execution import Executor, JobSpec, ResourceNeeds
 from ktrdr.home_paths import places_inside
 from ktrdr.operations import OperationsService, OperationType
 from ktrdr.settings import Settings
-from ktrdr.strategy import Costs, DateRange, StrategyConfig, validate_strategy
-from ktrdr.training.manifest import (
-    MANIFEST_FILE,
-    WEIGHTS_FILE,
-    check_weights_digest,
-    read_manifest,
-)
+from ktrdr.strategy import Costs, DateRange, StrategyConfig
+from ktrdr.training.manifest import MANIFEST_FILE
 
 logger = logging.getLogger(__name__)
 
 VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 DateLike = str | dt.date | dt.datetime | pd.Timestamp
-
-
-@dataclass(frozen=True)
-class TrainedModel:
-    """What a backtest request needs of a bundle, read from bundle.json without torch."""
-
-    path: Path
-    metadata: dict[str, Any]
-    strategy: StrategyConfig
-
-    @classmethod
-    def read(cls, path: Path) -> TrainedModel:
-        """The checked bundle.json of bundle folder ``path``; the weights' digest checked too."""
-        manifest = read_manifest(path / MANIFEST_FILE)
-        check_weights_digest(path / WEIGHTS_FILE, manifest["weights_sha256"])
-        strategy = validate_strategy(manifest["strategy"], source=f"{path}/{MANIFEST_FILE}")
-        return cls(path=path, metadata=manifest, strategy=strategy)
-
-    @property
-    def symbols(self) -> list[str]:
-        """The symbols the model was trained on."""
-        return list(self.metadata["symbols"])
-
-    @property
-    def training_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """The first and last bar of the whole training set."""
-        trained = self.metadata["training_range"]
-        return pd.Timestamp(trained["start"]), pd.Timestamp(trained["end"])
 
 
 @dataclass(frozen=True)
@@ -93,6 +74,7 @@ class BacktestingService:
         *,
         settings: Settings,
         data: DataRepository,
+        windows: DataWindows,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> None:
         if chunk_rows < 1:
@@ -101,6 +83,7 @@ class BacktestingService:
         self.executor = executor
         self.settings = settings
         self.data = data
+        self.windows = windows
         self.chunk_rows = chunk_rows
 
     def resolve_model_path(self, name_or_path: str | Path) -> Path:
@@ -140,19 +123,29 @@ class BacktestingService:
         end_date: DateLike | None = None,
         parent_operation_id: str | None = None,
         costs: Mapping[str, Any] | None = None,
+        mode: str | None = None,
+        allow_in_sample: bool = False,
     ) -> dict[str, Any]:
         """Create the ``backtesting`` operation and submit its job; ``{"operation_id", "success"}``.
 
         ``model_path`` is a bundle folder or a strategy name (its newest model). The symbol
-        defaults to the model's first; the timeframe must be the model's base timeframe. The
-        range is ``start_date``/``end_date`` if given, else the strategy's ``backtest.date_range``,
-        else everything after the model's training range; it may not overlap the training range
-        of the same symbol. ``costs`` ({commission_bps, slippage_bps}) override the strategy's
-        ``backtest.costs``. Each timeframe's bars are loaded once; the job gets the traded bars
-        and their warm-up history in its request, and reads the bundle from its folder (local
-        workers) or gets its files in the request (Ray, whose nodes may not share this disk).
-        An invalid request raises (``NotFoundError``, ``ValidationError``, ``DataError``) and
-        creates no operation.
+        defaults to the model's first; the timeframe must be the model's base timeframe.
+        ``mode`` (DESIGN §11) defaults to ``range`` when dates are given (here or in the
+        strategy's ``backtest.date_range``), else ``walk_forward``:
+
+        - ``walk_forward``: each fold bundle (``folds/<k>/``) trades its own test slice; one
+          stitched equity curve.
+        - ``range``: ``start_date``..``end_date`` (start defaults to the bar after the training
+          end, end to the last bar before the holdout). A range reaching into the holdout is
+          refused; an in-sample range (before the training end, or another symbol during the
+          training period) is refused unless ``allow_in_sample``, then marked ``in_sample``.
+        - ``holdout``: the data set's sealed holdout; only ``HoldoutService`` asks for it.
+
+        ``costs`` ({commission_bps, slippage_bps}) override the strategy's ``backtest.costs``.
+        The job gets the traded bars and their warm-up history in its request, and reads the
+        bundles from their folders (local workers) or gets their files in the request (nodes
+        that may not share this disk). An invalid request raises (``NotFoundError``,
+        ``ValidationError``, ``DataError``) and creates no operation.
         """
         bundle_path = self.resolve_model_path(model_path)
         model = TrainedModel.read(bundle_path)
@@ -160,10 +153,16 @@ class BacktestingService:
         symbol = canonical_symbol(symbol) if symbol is not None else model.symbols[0]
         timeframe = _check_timeframe(timeframe, strategy.base_timeframe(), strategy.name)
         merged_costs = resolve_costs(strategy.backtest.costs if strategy.backtest else None, costs)
+        mode = resolve_mode(mode, start_date, end_date, strategy)
         start, end = requested_range(start_date, end_date, strategy)
         bars = {tf: self.data.load(symbol, tf) for tf in strategy.timeframes()}
-        backtest_range = self._check_range(model, symbol, bars, start, end)
+        holdout_start = self.windows.holdout_start([symbol], strategy.timeframes())
+        backtest_range, folds, in_sample = self._plan(
+            mode, model, symbol, bars, (start, end), holdout_start, allow_in_sample
+        )
         request = {
+            "mode": mode,
+            "in_sample": in_sample,
             "model_path": str(bundle_path.resolve()),
             "symbol": symbol,
             "timeframe": timeframe,
@@ -172,8 +171,9 @@ class BacktestingService:
             "costs": merged_costs,
             "chunk_rows": self.chunk_rows,
             "bars": backtest_bars(bars, strategy, backtest_range.start, backtest_range.end),
+            "folds": [self._fold_request(fold) for fold in folds],
         }
-        if not self.executor.shares_disk(JOB_PATH):
+        if mode != WALK_FORWARD and not self.executor.shares_disk(JOB_PATH):
             request["model_files"] = bundle_files(bundle_path)
         operation = self.operations.create(
             OperationType.BACKTESTING,
@@ -187,6 +187,9 @@ class BacktestingService:
                     "model_path": str(bundle_path),
                     "strategy_name": strategy.name,
                     "costs": merged_costs,
+                    "mode": mode,
+                    "in_sample": in_sample,
+                    "holdout_start": holdout_start.isoformat(),
                 },
             },
         )
@@ -199,8 +202,9 @@ class BacktestingService:
             )
         )
         logger.info(
-            "backtest %s of %s on %s %s..%s submitted",
+            "backtest %s (%s) of %s on %s %s..%s submitted",
             operation.operation_id,
+            mode,
             bundle_path,
             symbol,
             request["start_date"],
@@ -208,32 +212,95 @@ class BacktestingService:
         )
         return {"operation_id": operation.operation_id, "success": True}
 
-    def _check_range(
+    def _plan(
+        self,
+        mode: str,
+        model: TrainedModel,
+        symbol: str,
+        bars: Mapping[str, pd.DataFrame],
+        dates: tuple[DateLike | None, DateLike | None],
+        holdout_start: pd.Timestamp,
+        allow_in_sample: bool,
+    ) -> tuple[BacktestRange, list[FoldSlice], bool]:
+        """The bars a mode trades, its folds (walk-forward only) and whether it is in-sample."""
+        strategy = model.strategy
+        if mode == WALK_FORWARD:
+            folds = walk_forward_folds(model, holdout_start)
+            span = self._check_bars(strategy, symbol, bars, folds[0].start, folds[-1].end)
+            return span, folds, False
+        if mode == HOLDOUT:
+            check_holdout_mode(model, symbol, holdout_start)
+            return self._check_bars(strategy, symbol, bars, holdout_start, None), [], False
+        first, last = self._range_bounds(model, symbol, bars, *dates, holdout_start)
+        in_sample = check_range_mode(
+            model,
+            symbol,
+            first,
+            last,
+            holdout_start=holdout_start,
+            allow_in_sample=allow_in_sample,
+        )
+        return self._check_bars(strategy, symbol, bars, first, last), [], in_sample
+
+    def _fold_request(self, fold: FoldSlice) -> dict[str, Any]:
+        """What the job needs of one fold: its slice and its bundle (folder or files)."""
+        entry: dict[str, Any] = {
+            "fold": fold.fold,
+            "start_date": fold.start.isoformat(),
+            "end_date": fold.end.isoformat(),
+            "model_path": str(fold.path.resolve()),
+        }
+        if not self.executor.shares_disk(JOB_PATH):
+            entry["model_files"] = bundle_files(fold.path)
+        return entry
+
+    def _range_bounds(
         self,
         model: TrainedModel,
         symbol: str,
         bars: Mapping[str, pd.DataFrame],
         start: DateLike | None,
         end: DateLike | None,
-    ) -> BacktestRange:
-        """The traded bars' bounds, refusing overlap with training and too few bars.
-
-        ``bars`` holds every timeframe's stored bars of ``symbol``, loaded once by the caller.
-        """
-        strategy = model.strategy
-        base_timeframe = strategy.base_timeframe()
+        holdout_start: pd.Timestamp,
+    ) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """A range's first and last base bar: no start = after the training end, no end = the
+        last bar before the holdout."""
+        base_timeframe = model.strategy.base_timeframe()
         base = bars[base_timeframe]
-        trained = training_range_of(model, symbol)
         if start is None:
+            trained = training_range_of(model, symbol)
             training_end = trained[1] if trained else model.training_range[1]
-            after = base.index[base.index > training_end]
+            after = base.index[(base.index > training_end) & (base.index < holdout_start)]
             if after.empty:
                 raise DataError(
-                    f"no {symbol} {base_timeframe} bars after the model's training "
-                    f"range (it ends {_day(training_end)}; the data ends "
-                    f"{_day(base.index[-1])}); import newer data or give start_date"
+                    f"no {symbol} {base_timeframe} bars between the model's training end "
+                    f"({_day(training_end)}) and the sealed holdout (from {_day(holdout_start)}); "
+                    "run the walk-forward backtest (no dates), `ktrdr holdout evaluate MODEL`, "
+                    "or give start_date with allow_in_sample"
                 )
             start = after[0]
+        if end is None and to_utc(start, "start_date") < holdout_start:
+            end = base.index[base.index < holdout_start][-1]
+        in_range = slice_bars(base, start, end)
+        if in_range.empty:
+            raise DataError(
+                f"no {symbol} {base_timeframe} bars between {start} and {end}; "
+                f"the data covers {base.index[0]} to {base.index[-1]}",
+                details={"symbol": symbol, "timeframe": base_timeframe},
+            )
+        return in_range.index[0], in_range.index[-1]
+
+    def _check_bars(
+        self,
+        strategy: StrategyConfig,
+        symbol: str,
+        bars: Mapping[str, pd.DataFrame],
+        start: DateLike,
+        end: DateLike | None,
+    ) -> BacktestRange:
+        """The traded bars' bounds, refusing too few bars to trade after the warm-up."""
+        base_timeframe = strategy.base_timeframe()
+        base = bars[base_timeframe]
         in_range = slice_bars(base, start, end)
         if in_range.empty:
             raise DataError(
@@ -242,12 +309,6 @@ class BacktestingService:
                 details={"symbol": symbol, "timeframe": base_timeframe},
             )
         label = f"{_day(start)}..{_day(end if end is not None else in_range.index[-1])}"
-        if trained and in_range.index[0] <= trained[1] and in_range.index[-1] >= trained[0]:
-            raise ValidationError(
-                f"backtest range {label} overlaps the model's training range "
-                f"{_day(trained[0])}..{_day(trained[1])}; start after {_day(trained[1])}",
-                details={"symbol": symbol, "training_range": [str(t) for t in trained]},
-            )
         lost = _warmup_shortfall(strategy, bars, in_range.index[0])
         if len(in_range) - lost < MIN_BACKTEST_BARS:
             raise DataError(
@@ -256,6 +317,31 @@ class BacktestingService:
                 f"warm-up; need at least {MIN_BACKTEST_BARS} to trade — widen the range"
             )
         return BacktestRange(start=in_range.index[0], end=in_range.index[-1])
+
+
+def resolve_mode(
+    mode: str | None,
+    start_date: DateLike | None,
+    end_date: DateLike | None,
+    strategy: StrategyConfig,
+) -> str:
+    """The backtest mode: as given, else ``range`` when dates are given (in the request or the
+    strategy's ``backtest.date_range``), else ``walk_forward``."""
+    explicit = start_date is not None or end_date is not None
+    if mode is None:
+        configured = strategy.backtest is not None and strategy.backtest.date_range is not None
+        return RANGE if explicit or configured else WALK_FORWARD
+    if mode not in MODES:
+        raise ValidationError(
+            f"mode {mode!r}: must be one of {', '.join(MODES)}",
+            details={"mode": str(mode), "allowed": list(MODES)},
+        )
+    if mode != RANGE and explicit:
+        raise ValidationError(
+            f"mode {mode} decides its own bars; start_date/end_date are for mode range",
+            details={"mode": mode},
+        )
+    return mode
 
 
 def _warmup_shortfall(
@@ -296,16 +382,6 @@ def resolve_costs(
             f"{problems} (allowed: commission_bps, slippage_bps, numbers >= 0 in basis points)",
             details={"costs": {k: str(v) for k, v in overrides.items()}},
         ) from exc
-
-
-def training_range_of(model: TrainedModel, symbol: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """The bars the model trained on for ``symbol``; None when it never saw that symbol."""
-    ranges = model.metadata.get("data_range") or {}
-    if symbol in ranges:
-        return pd.Timestamp(ranges[symbol]["start"]), pd.Timestamp(ranges[symbol]["end"])
-    if symbol in model.symbols:
-        return model.training_range
-    return None
 
 
 def requested_range(

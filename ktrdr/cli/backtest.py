@@ -37,15 +37,31 @@ def backtest(
     symbol: Annotated[
         str | None, typer.Option("--symbol", help="Symbol to trade (default: the model's first).")
     ] = None,
-    start: Annotated[str | None, typer.Option("--start", help="First day (2018-01-02).")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="Last day, e.g. 2018-02-07.")] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day of a range (2017-11-01).")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last day, e.g. 2017-12-01.")] = None,
+    allow_in_sample: Annotated[
+        bool,
+        typer.Option(
+            "--allow-in-sample",
+            help="Run a range the model trained on (or over its training period); "
+            "the result is marked in_sample and is no evidence.",
+        ),
+    ] = False,
     follow: Annotated[
         bool, typer.Option("--follow", help="Show live progress, then the metrics.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
 ) -> None:
-    """Backtest a trained model on bars outside its training range."""
-    body = {"model_path": model, "symbol": symbol, "start_date": start, "end_date": end}
+    """Walk-forward backtest of MODEL's folds; with --start/--end, a range before the holdout."""
+    body = {
+        "model_path": model,
+        "symbol": symbol,
+        "start_date": start,
+        "end_date": end,
+        "allow_in_sample": allow_in_sample or None,
+    }
     start_job(
         ctx,
         "/backtests/start",
@@ -63,15 +79,28 @@ def render_backtest_summary(operation: Operation) -> None:
     metrics = result.get("metrics") or {}
     metadata = operation.get("metadata") or {}
     symbol = " ".join(filter(None, (metadata.get("symbol"), metadata.get("timeframe"))))
+    in_sample = " (IN-SAMPLE: no evidence)" if result.get("in_sample") else ""
     rows = [
         ("operation", operation["operation_id"]),
         ("market", symbol or "—"),
+        ("mode", f"{result.get('mode', 'range')}{in_sample}"),
         ("range", f"{_day(result.get('start_date'))} .. {_day(result.get('end_date'))}"),
         ("bars", format_value(result.get("bars"), "int")),
         *((label, format_value(metrics.get(key), kind)) for key, label, kind in METRIC_ROWS),
     ]
+    if result.get("seed_sharpes"):
+        sharpes = ", ".join(format_value(value, "ratio") for value in result["seed_sharpes"])
+        rows.append(("seed sharpes", sharpes))
     out = console()
     out.print(summary_table("backtest completed", rows))
+    for fold in result.get("folds") or []:
+        fold_metrics = fold.get("metrics") or {}
+        out.print(
+            f"fold {fold['fold']}: {_day(fold.get('start_date'))} .. {_day(fold.get('end_date'))}"
+            f"  sharpe {format_value(fold_metrics.get('sharpe_ratio'), 'ratio')}"
+            f"  return {format_value(fold_metrics.get('total_return'), 'percent')}"
+            f"  trades {format_value(fold_metrics.get('total_trades'), 'int')}"
+        )
     for kind, path in (result.get("artifacts") or {}).items():
         out.print(f"{kind}: {path}")
 

@@ -1,9 +1,10 @@
-"""``ktrdr data list|import|fetch|update|check``: the server's market data and adding to it."""
+"""``ktrdr data list|import|fetch|update|check|windows``: the server's market data and windows."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 from rich import box
@@ -194,3 +195,75 @@ def _fetch_summary(operation: Operation) -> None:
         f"added from {result.get('source')}, {result.get('bars', 0):,} stored "
         f"({format_time(result.get('first'))} .. {format_time(result.get('last'))})"
     )
+
+
+windows_app = typer.Typer(
+    help="The research window and sealed holdout of each data set.",
+    invoke_without_command=True,
+)
+app.add_typer(windows_app, name="windows")
+WINDOW_COLUMNS = (
+    "symbol",
+    "timeframe",
+    "research_start",
+    "research_end",
+    "holdout_start",
+    "holdout_end",
+    "frozen_at",
+    "holdout_looks",
+)
+
+
+@windows_app.callback()
+def list_windows(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List every data set's research window, sealed holdout and holdout looks."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with api_client(ctx) as client:
+        payload = client.get("/data/windows")
+    if as_json:
+        print_json(payload)
+        return
+    console().print(windows_table(payload["data"]))
+
+
+@windows_app.command("reset")
+def reset_window(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Argument(help="A stored symbol, e.g. EURUSD.")],
+    timeframe: Annotated[str, typer.Argument(help="Its timeframe, e.g. 1h.")],
+    holdout_start: Annotated[
+        str, typer.Option("--holdout-start", help="The holdout's new first day, e.g. 2017-12-01.")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Move a data set's holdout start (logged; its look count starts afresh)."""
+    path = f"/data/windows/{quote(symbol, safe='')}/{quote(timeframe, safe='')}/reset"
+    with api_client(ctx) as client:
+        payload = client.post(path, {"holdout_start": holdout_start})
+    if as_json:
+        print_json(payload)
+        return
+    window = payload["data"]
+    console().print(
+        f"{window['symbol']} {window['timeframe']}: holdout now starts "
+        f"{format_time(window['holdout_start'])} (research {format_time(window['research_start'])}"
+        f" .. {format_time(window['research_end'])}); holdout looks reset to 0"
+    )
+
+
+def windows_table(windows: list[dict[str, object]]) -> Table:
+    """A table of data windows, one row per data set."""
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in WINDOW_COLUMNS:
+        table.add_column(column, justify="right" if column == "holdout_looks" else "left")
+    for window in windows:
+        table.add_row(*(_window_cell(window, column) for column in WINDOW_COLUMNS))
+    return table
+
+
+def _window_cell(window: dict[str, object], column: str) -> str:
+    value = window.get(column)
+    if column in ("symbol", "timeframe", "holdout_looks"):
+        return str(value)
+    return format_time(str(value) if value else None)

@@ -7,7 +7,7 @@ from typing import Annotated
 import pydantic
 import typer
 
-from ktrdr.cli import agent, data, operations, strategies
+from ktrdr.cli import agent, data, holdout, operations, strategies
 from ktrdr.cli.backtest import backtest
 from ktrdr.cli.client import CliState
 from ktrdr.cli.serve import serve
@@ -25,6 +25,7 @@ app.add_typer(operations.app, name="operations")
 app.add_typer(data.app, name="data")
 app.add_typer(strategies.app, name="strategies")
 app.add_typer(agent.app, name="agent")
+app.add_typer(holdout.app, name="holdout")
 app.command("serve")(serve)
 app.command("train")(train)
 app.command("backtest")(backtest)

@@ -19,10 +19,15 @@ from ktrdr.training.models import make_sequences
 
 @dataclass(frozen=True)
 class Predictions:
-    """Class probabilities (sell, hold, buy) for the bar at each timestamp of ``index``."""
+    """Class probabilities (sell, hold, buy) for the bar at each timestamp of ``index``.
+
+    ``member_probabilities`` (members, n, 3) holds each ensemble member's own probabilities;
+    ``probabilities`` is their mean (a single network is an ensemble of one).
+    """
 
     index: pd.DatetimeIndex
     probabilities: np.ndarray
+    member_probabilities: np.ndarray
 
 
 class Predictor:
@@ -95,4 +100,8 @@ class Predictor:
             if on_chunk is not None:
                 on_chunk(stop - first, size - first)
         probabilities = np.concatenate(chunks) if chunks else np.empty((0, len(LABEL_NAMES)))
-        return Predictions(index=inputs.index[first:], probabilities=probabilities)
+        return Predictions(
+            index=inputs.index[first:],
+            probabilities=probabilities,
+            member_probabilities=probabilities[None],
+        )

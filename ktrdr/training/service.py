@@ -6,9 +6,11 @@ import logging
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pandas as pd
 import pydantic
 
-from ktrdr.data import DataRepository
+from ktrdr.data import DataRepository, DataWindows, parse_timeframe
+from ktrdr.data.repository import to_utc
 from ktrdr.errors import DataError, StrategyValidationError, ValidationError
 from ktrdr.execution import Executor, JobSpec, ResourceNeeds
 from ktrdr.operations import OperationsService, OperationStatus, OperationType
@@ -36,12 +38,14 @@ class TrainingService:
         settings: Settings,
         data: DataRepository,
         strategies: StrategyCatalog,
+        windows: DataWindows,
     ) -> None:
         self.operations = operations
         self.executor = executor
         self.settings = settings
         self.data = data
         self.strategies = strategies
+        self.windows = windows
         executor.events.subscribe(self.release_reservation)
 
     def resolve_strategy(self, strategy: StrategyRef) -> StrategyConfig:
@@ -78,6 +82,8 @@ class TrainingService:
         date_range = config.training_data.date_range
         start = start_date or (str(date_range.start) if date_range else None)
         end = end_date or (str(date_range.end) if date_range else None)
+        holdout_start = self.windows.holdout_start(config.symbols(), config.timeframes())
+        _check_before_holdout(config, start, holdout_start)
         request: dict[str, Any] = {
             "strategy": config,
             "symbols": config.symbols(),
@@ -86,8 +92,10 @@ class TrainingService:
             "end_date": end,
             "seed": seed if seed is not None else (config.model.seed or self.settings.agent_seed),
         }
-        request["bars"] = load_bars(self.data, request)
+        request["bars"] = research_bars(load_bars(self.data, request), holdout_start)
         _check_enough_bars(config, request["bars"], start, end)
+        first, last = _base_range(config, request["bars"])
+        request["start_date"], request["end_date"] = first.isoformat(), last.isoformat()
         resources = ResourceNeeds(cpus=1.0, gpus=max(self.settings.training_gpus, _gpus(config)))
         model_dir = next_version_dir(self.settings.path("models"), config.name)
         request["model_dir"] = model_dir.relative_to(self.settings.home).as_posix()
@@ -98,12 +106,14 @@ class TrainingService:
                 metadata={
                     "symbol": ",".join(config.symbols()),
                     "timeframe": config.base_timeframe(),
-                    "start_date": start,
-                    "end_date": end,
+                    "start_date": request["start_date"],
+                    "end_date": request["end_date"],
                     "parameters": {
                         "strategy_name": config.name,
                         "timeframes": config.timeframes(),
                         "model_dir": request["model_dir"],
+                        "requested_range": {"start": start, "end": end},
+                        "holdout_start": holdout_start.isoformat(),
                     },
                 },
             )
@@ -148,6 +158,41 @@ class TrainingService:
                 operation.status.value,
                 model_dir,
             )
+
+
+def research_bars(bars: BarsBySymbol, holdout_start: pd.Timestamp) -> BarsBySymbol:
+    """Only the bars that closed before ``holdout_start``: nothing of the holdout trains a model.
+
+    A bar closes one timeframe after it opens, so a 4h bar opened 2h before the holdout start
+    (it closes inside the holdout) is dropped too.
+    """
+    return {
+        symbol: {
+            timeframe: frame[frame.index + parse_timeframe(timeframe) <= holdout_start]
+            for timeframe, frame in by_timeframe.items()
+        }
+        for symbol, by_timeframe in bars.items()
+    }
+
+
+def _check_before_holdout(
+    config: StrategyConfig, start: str | None, holdout_start: pd.Timestamp
+) -> None:
+    """Refuse a training range that starts inside the sealed holdout (DESIGN §11)."""
+    if start is not None and to_utc(start, "start_date") >= holdout_start:
+        raise ValidationError(
+            f"training range of {config.name} starts {start}, inside the sealed holdout of "
+            f"{', '.join(config.symbols())} {config.base_timeframe()} (it starts "
+            f"{holdout_start.isoformat()}); training uses the research window before it",
+            details={"start_date": start, "holdout_start": holdout_start.isoformat()},
+        )
+
+
+def _base_range(config: StrategyConfig, bars: BarsBySymbol) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last base bar the training gets, over every symbol."""
+    base = config.base_timeframe()
+    frames = [by_timeframe[base] for by_timeframe in bars.values()]
+    return min(frame.index[0] for frame in frames), max(frame.index[-1] for frame in frames)
 
 
 def _check_enough_bars(

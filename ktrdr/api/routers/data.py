@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from ktrdr.api.deps import ServicesDep
@@ -46,3 +47,26 @@ async def import_data(
         canonical_timeframe(timeframe),
     )
     return ok(info, operation_id=operation_id)
+
+
+class WindowResetRequest(BaseModel):
+    """Where the data set's holdout starts from now on (its first bar at or after this time)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    holdout_start: str
+
+
+@router.get("/windows", response_model=Envelope[list[dict[str, Any]]])
+def list_windows(services: ServicesDep) -> JSONResponse:
+    """Every frozen data window: research span, sealed holdout, when frozen, holdout looks."""
+    return ok([window.to_dict() for window in services.windows.list()])
+
+
+@router.post("/windows/{symbol}/{timeframe}/reset", response_model=Envelope[dict[str, Any]])
+def reset_window(
+    symbol: str, timeframe: str, body: WindowResetRequest, services: ServicesDep
+) -> JSONResponse:
+    """Move a data set's holdout start (logged; its look count starts afresh)."""
+    window = services.windows.reset(symbol, timeframe, body.holdout_start)
+    return ok(window.to_dict())

@@ -11,7 +11,7 @@ import pytest
 from support.eventually import terminal
 
 from ktrdr.backtesting.service import BacktestingService
-from ktrdr.data import DataRepository
+from ktrdr.data import DataRepository, DataWindows
 from ktrdr.execution import LocalExecutor
 from ktrdr.operations import Operation, OperationsService, OperationsStore, OperationStatus
 from ktrdr.settings import Settings
@@ -20,7 +20,9 @@ from ktrdr.training.service import TrainingService
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "strategies"
 MODEL_NAME = "bt_eurusd_mlp"
-TRAINING_END = "2017-10-31"  # leaves Nov 2017 .. Feb 2018 of the bundled EURUSD 1h for backtests
+TRAINING_END = "2017-10-31"  # leaves Nov 2017 .. the holdout of the bundled EURUSD 1h for backtests
+# The sealed holdout of the bundled EURUSD 1h: its last 20 % of 5,000 bars.
+HOLDOUT_START = "2017-12-08T00:00:00+00:00"
 
 
 @dataclass
@@ -31,6 +33,8 @@ class BacktestStack:
     operations: OperationsService
     executor: LocalExecutor
     data: DataRepository
+    windows: DataWindows
+    training: TrainingService
     backtesting: BacktestingService
     model_path: Path
 
@@ -45,18 +49,18 @@ class BacktestStack:
             self.executor,
             settings=self.backtesting.settings,
             data=self.data,
+            windows=self.windows,
             **options,
         )
 
 
 def tiny_strategy() -> dict[str, Any]:
-    """The EURUSD example, small and quick, trained to 2017-10-31, with no backtest range."""
+    """The EURUSD example, small and quick, trained to 2017-10-31."""
     data = strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"))
     data["name"] = MODEL_NAME
     data["model"]["architecture"]["hidden_layers"] = [8]
     data["training_data"]["date_range"]["end"] = TRAINING_END
     data["training"].update({"epochs": 2, "early_stopping": {"patience": 2}})
-    data["backtest"].pop("date_range")
     return data
 
 
@@ -76,21 +80,32 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BacktestStack]:
         preload=("torch",),
     )
     data = DataRepository(settings.path("data"))
+    windows = DataWindows(store.engine, data, holdout_fraction=settings.holdout_fraction)
     training = TrainingService(
         operations,
         executor,
         settings=settings,
         data=data,
         strategies=StrategyCatalog(settings.path("strategies"), [EXAMPLES]),
+        windows=windows,
     )
     trained_id = training.start_training(training.resolve_strategy(tiny_strategy()), seed=3)[
         "operation_id"
     ]
     trained = terminal(operations, trained_id, timeout=120)
     assert trained.status is OperationStatus.COMPLETED, trained.error_message
-    backtesting = BacktestingService(operations, executor, settings=settings, data=data)
+    backtesting = BacktestingService(
+        operations, executor, settings=settings, data=data, windows=windows
+    )
     yield BacktestStack(
-        home, operations, executor, data, backtesting, Path(trained.result_summary["model_path"])
+        home,
+        operations,
+        executor,
+        data,
+        windows,
+        training,
+        backtesting,
+        Path(trained.result_summary["model_path"]),
     )
     executor.shutdown()
     store.dispose()

@@ -8,7 +8,7 @@ import socket
 import numpy as np
 import pandas as pd
 import pytest
-from integration.backtesting.conftest import MODEL_NAME, BacktestStack
+from integration.backtesting.conftest import HOLDOUT_START, MODEL_NAME, BacktestStack
 from support.bars import random_walk_bars
 from support.eventually import eventually
 
@@ -17,14 +17,25 @@ from ktrdr.errors import DataError, NotFoundError, ValidationError
 from ktrdr.operations import OperationStatus, OperationType
 from ktrdr.training.predictor import Predictor
 
-SUMMARY_KEYS = {"metrics", "start_date", "end_date", "bars", "artifacts", "execution"}
+SUMMARY_KEYS = {
+    "mode",
+    "in_sample",
+    "metrics",
+    "start_date",
+    "end_date",
+    "bars",
+    "artifacts",
+    "execution",
+}
 
 
 @pytest.fixture(scope="module")
 def default_backtest(stack: BacktestStack):
-    """A completed backtest of the model with every default, as a child of a research op."""
+    """A completed range backtest of the model with no dates, as a child of a research op."""
     parent = stack.operations.create(OperationType.AGENT_RESEARCH)
-    started = stack.backtesting.start_backtest(MODEL_NAME, parent_operation_id=parent.operation_id)
+    started = stack.backtesting.start_backtest(
+        MODEL_NAME, mode="range", parent_operation_id=parent.operation_id
+    )
     assert started["success"] is True
     return parent.operation_id, stack.finished(started["operation_id"])
 
@@ -50,10 +61,14 @@ def test_a_backtest_completes_with_the_design_summary(
     assert summary["bars"] >= 20
     assert op.parent_operation_id == parent_id
     assert op.metadata.symbol == "EURUSD" and op.metadata.timeframe == "1h"
+    assert summary["mode"] == "range" and summary["in_sample"] is False
     assert op.metadata.parameters == {
         "model_path": str(stack.model_path),
         "strategy_name": MODEL_NAME,
         "costs": {"commission_bps": 1.0, "slippage_bps": 0.5},
+        "mode": "range",
+        "in_sample": False,
+        "holdout_start": HOLDOUT_START,
     }
     assert op.progress.percentage == 100
 
@@ -81,15 +96,15 @@ def test_the_artifacts_hold_the_trades_and_the_equity_curve(
     assert sorted(p.name for p in folder.iterdir()) == ["equity.parquet", "trades.parquet"]
 
 
-def test_the_default_range_is_everything_after_the_training_range(
+def test_a_range_without_dates_runs_from_the_training_end_to_the_holdout(
     stack: BacktestStack, default_backtest
 ) -> None:
     _, op = default_backtest
     training_end = Predictor.load(stack.model_path).training_range[1]
     bars = stack.data.load("EURUSD", "1h")
-    after = bars.index[bars.index > training_end]
+    after = bars.index[(bars.index > training_end) & (bars.index < pd.Timestamp(HOLDOUT_START))]
     assert op.metadata.start_date == after[0].isoformat()
-    assert op.metadata.end_date == bars.index[-1].isoformat()
+    assert op.metadata.end_date == after[-1].isoformat()
     # Warm-up history comes from before the start, so trading starts at the first bar.
     assert op.result_summary["start_date"] == after[0].isoformat()
     assert op.result_summary["bars"] == len(after)
@@ -99,15 +114,15 @@ def test_explicit_range_and_costs_are_used(stack: BacktestStack) -> None:
     costs = {"commission_bps": 0.0, "slippage_bps": 0.0}
     started = stack.backtesting.start_backtest(
         stack.model_path,
-        start_date="2018-01-02",
-        end_date="2018-01-31",
+        start_date="2017-11-06",
+        end_date="2017-11-30",
         timeframe="1H",
         costs=costs,
     )
     op = stack.finished(started["operation_id"])
     assert op.status is OperationStatus.COMPLETED, op.error_message
-    assert op.result_summary["start_date"].startswith("2018-01-02")
-    assert op.result_summary["end_date"].startswith("2018-01-31")
+    assert op.result_summary["start_date"].startswith("2017-11-06")
+    assert op.result_summary["end_date"].startswith("2017-11-30")
     assert op.metadata.parameters["costs"] == costs
     trades = pd.read_parquet(op.result_summary["artifacts"]["trades"])
     assert (trades["costs"] == 0).all()
@@ -117,10 +132,11 @@ def test_a_range_inside_the_training_range_is_refused_up_front(stack: BacktestSt
     before = count_backtests(stack)
     with pytest.raises(ValidationError) as caught:
         stack.backtesting.start_backtest(MODEL_NAME, start_date="2017-06-01", end_date="2017-07-01")
-    assert caught.value.message == (
-        "backtest range 2017-06-01..2017-07-01 overlaps the model's training range "
-        "2017-04-19..2017-10-31; start after 2017-10-31"
+    assert caught.value.message.startswith(
+        "backtest range 2017-06-01..2017-06-30 is in-sample: it starts before the model's "
+        "training end 2017-10-31 (EURUSD trained 2017-04-19..2017-10-31)"
     )
+    assert "--allow-in-sample" in caught.value.message
     assert count_backtests(stack) == before
 
 
@@ -135,7 +151,17 @@ def test_a_range_inside_the_training_range_is_refused_up_front(stack: BacktestSt
             ValidationError,
             "costs.commission_bps",
         ),
-        ({"model_path": MODEL_NAME, "start_date": "2018-02-07"}, DataError, "16 EURUSD 1h bars"),
+        (
+            {"model_path": MODEL_NAME, "start_date": "2017-12-07T12:00"},
+            DataError,
+            "12 EURUSD 1h bars",
+        ),
+        ({"model_path": MODEL_NAME, "mode": "sideways"}, ValidationError, "mode 'sideways'"),
+        (
+            {"model_path": MODEL_NAME, "mode": "walk_forward", "start_date": "2017-11-01"},
+            ValidationError,
+            "are for mode range",
+        ),
         ({"model_path": MODEL_NAME, "symbol": "NOPE"}, NotFoundError, "NOPE"),
     ],
 )
@@ -163,7 +189,7 @@ def test_cancel_mid_backtest_stops_the_job_by_itself(stack: BacktestStack, tmp_p
     random_walk_bars(60_000, start="2018-01-01").to_parquet(long_data)
     stack.data.import_file(long_data, "SYNTH", "1h")
     slow = stack.service(chunk_rows=2)
-    op_id = slow.start_backtest(MODEL_NAME, symbol="SYNTH")["operation_id"]
+    op_id = slow.start_backtest(MODEL_NAME, symbol="SYNTH", mode="range")["operation_id"]
     eventually(
         lambda: (stack.operations.get(op_id).progress.items_done or 0) > 0,
         "predictions under way",

@@ -38,8 +38,14 @@ def example_strategy() -> dict[str, Any]:
 
 
 def tiny_strategy() -> dict[str, Any]:
-    """The example with 2 epochs and one 8-unit layer: trains in seconds."""
+    """The example with 2 epochs and one 8-unit layer: trains in seconds.
+
+    It trains to 2017-10-31 and backtests November 2017, both before the EURUSD 1h holdout
+    (from 2017-12-08, the last 20 % of the sample's bars).
+    """
     strategy = copy.deepcopy(example_strategy())
+    strategy["training_data"]["date_range"]["end"] = "2017-10-31"
+    strategy["backtest"]["date_range"] = {"start": "2017-11-01", "end": "2017-11-30"}
     strategy["training"]["epochs"] = 2
     strategy["model"]["architecture"]["hidden_layers"] = [8]
     return strategy

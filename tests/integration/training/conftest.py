@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from support.eventually import terminal
 
-from ktrdr.data import DataRepository
+from ktrdr.data import DataRepository, DataWindows
 from ktrdr.execution import LocalExecutor
 from ktrdr.operations import Operation, OperationsService, OperationsStore
 from ktrdr.settings import Settings
@@ -61,12 +61,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainingStack]:
         grace_seconds=1.0,
         preload=("torch",),
     )
+    data = DataRepository(settings.path("data"))
     training = TrainingService(
         operations,
         executor,
         settings=settings,
-        data=DataRepository(settings.path("data")),
+        data=data,
         strategies=StrategyCatalog(settings.path("strategies"), [EXAMPLES]),
+        windows=DataWindows(
+            operations.store.engine, data, holdout_fraction=settings.holdout_fraction
+        ),
     )
     yield TrainingStack(home, operations, executor, training)
     executor.shutdown()

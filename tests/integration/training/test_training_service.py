@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from integration.training.conftest import TrainingStack, quick_strategy
 from support.eventually import eventually
@@ -87,7 +88,10 @@ def test_reloaded_bundle_reproduces_the_test_metrics(stack: TrainingStack) -> No
     assert predictor.feature_names == summary["feature_names"]
     strategy = predictor.strategy
     repo = DataRepository(stack.home / "data")
-    bars = {"EURUSD": {"1h": repo.load("EURUSD", "1h", "2017-04-19", "2017-12-31")}}
+    # The bars the training got: its date_range clipped to the research window.
+    first, last = predictor.training_range
+    assert last < pd.Timestamp("2017-12-08T00:00:00Z")  # the EURUSD 1h holdout start
+    bars = {"EURUSD": {"1h": repo.load("EURUSD", "1h", first, last)}}
     prepared = prepare_training_data(strategy, bars, audit=False)
     probabilities = predict_proba(predictor.bundle.model, prepared.inputs["test"])
     accuracy = float((probabilities.argmax(axis=1) == prepared.labels["test"]).mean())

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 from support.strategies import make_strategy
 
-from ktrdr.backtesting.service import BacktestingService, requested_range, resolve_costs
+from ktrdr.backtesting.service import (
+    BacktestingService,
+    requested_range,
+    resolve_costs,
+    resolve_mode,
+)
 from ktrdr.errors import NotFoundError, ValidationError
 from ktrdr.settings import Settings
 from ktrdr.strategy import Costs, strategy_to_dict, validate_strategy
@@ -81,7 +86,7 @@ def make_bundle_folder(folder: Path) -> Path:
 @pytest.fixture
 def service(tmp_path: Path) -> BacktestingService:
     settings = Settings(home=tmp_path / "home", database_url=None)
-    return BacktestingService(None, None, settings=settings, data=None)  # type: ignore[arg-type]
+    return BacktestingService(None, None, settings=settings, data=None, windows=None)  # type: ignore[arg-type]
 
 
 def test_a_name_means_its_newest_complete_version(service: BacktestingService) -> None:
@@ -128,4 +133,27 @@ def test_a_name_with_only_unfinished_versions_is_not_found(service: BacktestingS
 def test_chunk_rows_must_be_positive(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, database_url=None)
     with pytest.raises(ValidationError, match="chunk_rows"):
-        BacktestingService(None, None, settings=settings, data=None, chunk_rows=0)  # type: ignore[arg-type]
+        BacktestingService(None, None, settings=settings, data=None, windows=None, chunk_rows=0)  # type: ignore[arg-type]
+
+
+def test_the_mode_is_walk_forward_unless_dates_say_range() -> None:
+    configured = with_backtest({"date_range": {"start": "2017-11-01", "end": "2017-11-30"}})
+    plain = with_backtest(None)
+    assert resolve_mode(None, None, None, plain) == "walk_forward"
+    assert resolve_mode(None, "2017-11-01", None, plain) == "range"
+    assert resolve_mode(None, None, None, configured) == "range"
+    # An explicit mode ignores the strategy's range; holdout decides its own bars.
+    assert resolve_mode("holdout", None, None, configured) == "holdout"
+    assert resolve_mode("walk_forward", None, None, configured) == "walk_forward"
+
+
+@pytest.mark.parametrize(
+    ("mode", "start", "words"),
+    [
+        ("sideways", None, "must be one of walk_forward, range, holdout"),
+        ("holdout", "2018-01-01", "for mode range"),
+    ],
+)
+def test_a_bad_mode_or_dates_with_a_dateless_mode_are_refused(mode, start, words) -> None:
+    with pytest.raises(ValidationError, match=words):
+        resolve_mode(mode, start, None, with_backtest(None))

@@ -1,0 +1,109 @@
+"""``ktrdr holdout evaluate MODEL`` and ``ktrdr holdout list``: counted looks at the holdout."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from ktrdr.cli.backtest import METRIC_ROWS
+from ktrdr.cli.client import ApiClient, api_client
+from ktrdr.cli.follow import detach, format_value, summary_table, wait_for_operation
+from ktrdr.cli.output import console, print_json
+
+app = typer.Typer(help="Evaluate final models on the sealed holdout, once each.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")]
+
+
+@app.command("evaluate")
+def evaluate(
+    ctx: typer.Context,
+    model: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODEL_PATH|STRATEGY",
+            help="A model bundle folder, or a strategy name (its newest trained model).",
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Backtest MODEL on its data set's holdout (one counted look); again: the stored result."""
+    with api_client(ctx) as client:
+        evaluation = client.post("/holdout/evaluate", {"model": model})["data"]
+        if evaluation["result"] is None:
+            evaluation = _wait(client, evaluation)
+    if as_json:
+        print_json(evaluation)
+        return
+    render_evaluation(evaluation)
+
+
+@app.command("list")
+def list_evaluations(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List every holdout evaluation with its look number and verdict."""
+    with api_client(ctx) as client:
+        payload = client.get("/holdout/evaluations")
+    if as_json:
+        print_json(payload)
+        return
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("model", "market", "look", "status", "verdict", "sharpe", "trades"):
+        table.add_column(column)
+    for row in payload["data"]:
+        result = row["result"] or {}
+        metrics = result.get("metrics") or {}
+        table.add_row(
+            row["model_path"],
+            f"{row['symbol']} {row['timeframe']}",
+            str(row["look"]),
+            row["status"],
+            result.get("verdict", "—"),
+            format_value(metrics.get("sharpe_ratio"), "ratio"),
+            format_value(metrics.get("total_trades"), "int"),
+        )
+    console().print(table)
+
+
+def _wait(client: ApiClient, evaluation: dict[str, Any]) -> dict[str, Any]:
+    """Wait for the holdout backtest; the stored evaluation, or its error and exit 1."""
+    operation_id = evaluation["operation_id"]
+    try:
+        operation = wait_for_operation(client, operation_id)
+    except KeyboardInterrupt:
+        detach(operation_id)
+    if operation["status"] != "completed":
+        reason = operation.get("error_message") or operation["status"]
+        typer.echo(
+            f"error: holdout backtest {operation_id} {operation['status']}: {reason}", err=True
+        )
+        raise typer.Exit(1)
+    for row in client.get("/holdout/evaluations")["data"]:
+        if row["model_path"] == evaluation["model_path"]:
+            return row
+    typer.echo(f"error: holdout evaluation of {evaluation['model_path']} vanished", err=True)
+    raise typer.Exit(1)
+
+
+def render_evaluation(evaluation: dict[str, Any]) -> None:
+    """The verdict, its reason, the look count and the holdout metrics."""
+    result = evaluation["result"] or {}
+    metrics = result.get("metrics") or {}
+    rows = [
+        ("model", evaluation["model_path"]),
+        ("market", f"{evaluation['symbol']} {evaluation['timeframe']}"),
+        ("holdout", f"{_day(result.get('start_date'))} .. {_day(result.get('end_date'))}"),
+        ("look", f"{evaluation['look']} (looks at this holdout so far: {result.get('looks')})"),
+        ("verdict", str(result.get("verdict"))),
+        ("reason", str(result.get("reason"))),
+        ("psr(0)", format_value(result.get("psr"), "ratio")),
+        ("bars", format_value(result.get("bars"), "int")),
+        *((label, format_value(metrics.get(key), kind)) for key, label, kind in METRIC_ROWS),
+    ]
+    console().print(summary_table("holdout evaluation", rows))
+
+
+def _day(timestamp: str | None) -> str:
+    return timestamp[:10] if timestamp else "—"

@@ -1,0 +1,22 @@
+"""The evaluation protocol (DESIGN §11): statistics, verdicts and the counted holdout looks.
+
+Names are imported on first use (PEP 562), so importing one statistic does not load the
+backtesting service behind ``HoldoutService``.
+"""
+
+from __future__ import annotations
+
+from ktrdr.lazy import lazy_exports as _lazy_exports
+
+_EXPORTS = {
+    "HoldoutService": "holdout",
+    "ReturnMoments": "statistics",
+    "holdout_psr": "verdicts",
+    "holdout_verdict": "verdicts",
+    "probabilistic_sharpe_ratio": "statistics",
+    "return_moments": "statistics",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = _lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,296 @@
+"""DESIGN §11 on real workers: walk-forward backtests, the sealed holdout, the in-sample guard."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from integration.backtesting.conftest import (
+    HOLDOUT_START,
+    MODEL_NAME,
+    BacktestStack,
+    tiny_strategy,
+)
+from sqlalchemy import null, select
+from support.bars import random_walk_bars
+
+from ktrdr.backtesting.inputs import bundle_files
+from ktrdr.backtesting.service import BacktestingService
+from ktrdr.errors import ValidationError
+from ktrdr.evaluation import HoldoutService, holdout_verdict
+from ktrdr.execution import JobSpec
+from ktrdr.operations import Operation, OperationStatus, OperationType
+from ktrdr.operations.schema import holdout_evaluations
+
+# Two folds of an anchored walk-forward: each trains on what precedes its test month.
+FOLDS = (
+    (1, "2017-08-31", "2017-09-01", "2017-09-30"),
+    (2, "2017-09-30", "2017-10-01", "2017-10-31"),
+)
+
+
+def count_backtests(stack: BacktestStack) -> int:
+    return stack.operations.list(operation_type="backtesting").total_count
+
+
+def train(stack: BacktestStack, name: str, end: str) -> Path:
+    strategy = tiny_strategy()
+    strategy["name"] = name
+    started = stack.training.start_training(
+        stack.training.resolve_strategy(strategy), end_date=end, seed=5
+    )
+    trained = stack.finished(started["operation_id"], timeout=120)
+    assert trained.status is OperationStatus.COMPLETED, trained.error_message
+    return Path(trained.result_summary["model_path"])
+
+
+def add_to_manifest(bundle: Path, **entries: object) -> None:
+    manifest = json.loads((bundle / "bundle.json").read_text())
+    manifest.update(entries)
+    (bundle / "bundle.json").write_text(json.dumps(manifest))
+
+
+@pytest.fixture(scope="module")
+def walk_forward_model(stack: BacktestStack) -> Path:
+    """A final bundle with two fold bundles laid out as walk-forward training writes them."""
+    final = train(stack, "wf_model", "2017-10-31")
+    block = []
+    for fold, train_end, test_start, test_end in FOLDS:
+        trained = train(stack, f"wf_fold{fold}", train_end)
+        fold_dir = final / "folds" / str(fold)
+        shutil.copytree(trained, fold_dir)
+        manifest = json.loads((fold_dir / "bundle.json").read_text())
+        add_to_manifest(
+            fold_dir,
+            fold=fold,
+            test_range={"start": test_start, "end": test_end},
+        )
+        block.append(
+            {
+                "fold": fold,
+                "train_start": manifest["training_range"]["start"],
+                "train_end": manifest["training_range"]["end"],
+                "test_start": f"{test_start}T00:00:00+00:00",
+                "test_end": test_end,  # a bare date: the whole day
+                "test_metrics": {},
+            }
+        )
+    add_to_manifest(final, walk_forward={"scheme": "anchored", "seeds": 1, "folds": block})
+    return final
+
+
+@pytest.fixture(scope="module")
+def walk_forward_backtest(stack: BacktestStack, walk_forward_model: Path) -> Operation:
+    started = stack.backtesting.start_backtest(walk_forward_model)
+    return stack.finished(started["operation_id"], timeout=120)
+
+
+def test_walk_forward_is_the_default_and_stitches_the_folds(
+    walk_forward_backtest: Operation,
+) -> None:
+    op = walk_forward_backtest
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    summary = op.result_summary
+    assert summary["mode"] == "walk_forward" and summary["in_sample"] is False
+    assert op.metadata.parameters["mode"] == "walk_forward"
+    folds = summary["folds"]
+    assert [fold["fold"] for fold in folds] == [1, 2]
+    assert folds[0]["start_date"].startswith("2017-09-01")
+    assert folds[1]["end_date"] == "2017-10-31T23:00:00+00:00"
+    assert summary["start_date"] == folds[0]["start_date"]
+    assert summary["bars"] == sum(fold["bars"] for fold in folds)
+    growth = np.prod([1 + fold["metrics"]["total_return"] for fold in folds])
+    assert summary["metrics"]["total_return"] == pytest.approx(growth - 1)
+    trades = sum(fold["metrics"]["total_trades"] for fold in folds)
+    assert summary["metrics"]["total_trades"] == trades
+    # One network per fold: its one member's stitched Sharpe is the ensemble's.
+    assert summary["seed_sharpes"] == [summary["metrics"]["sharpe_ratio"]]
+    equity = pd.read_parquet(summary["artifacts"]["equity"])
+    assert len(equity) == summary["bars"]
+    assert equity["equity"].iloc[-1] / equity["equity"].iloc[0] - 1 == pytest.approx(growth - 1)
+
+
+def test_each_fold_is_traded_by_its_own_model(
+    stack: BacktestStack, walk_forward_model: Path, walk_forward_backtest: Operation
+) -> None:
+    fold = walk_forward_backtest.result_summary["folds"][0]
+    alone = stack.backtesting.start_backtest(
+        walk_forward_model / "folds" / "1", start_date="2017-09-01", end_date="2017-09-30"
+    )
+    op = stack.finished(alone["operation_id"])
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    stitched = pd.read_parquet(walk_forward_backtest.result_summary["artifacts"]["equity"])
+    single = pd.read_parquet(op.result_summary["artifacts"]["equity"])
+    # Same model, same bars, same decisions: the curves agree until the walk-forward run closes
+    # its position before the fold boundary (its last bar).
+    n = fold["bars"]
+    assert len(single) == n
+    np.testing.assert_allclose(stitched["equity"].iloc[: n - 1], single["equity"].iloc[: n - 1])
+
+
+def test_a_model_without_folds_asked_for_walk_forward_is_told_to_pass_dates(
+    stack: BacktestStack,
+) -> None:
+    before = count_backtests(stack)
+    with pytest.raises(ValidationError) as caught:
+        stack.backtesting.start_backtest(MODEL_NAME)
+    assert "no walk-forward folds" in caught.value.message
+    assert "--start/--end" in caught.value.message
+    assert count_backtests(stack) == before
+
+
+def test_a_range_into_the_holdout_is_refused_pointing_to_holdout_evaluate(
+    stack: BacktestStack,
+) -> None:
+    before = count_backtests(stack)
+    with pytest.raises(ValidationError) as caught:
+        stack.backtesting.start_backtest(MODEL_NAME, start_date="2017-11-01", end_date="2018-01-15")
+    assert "sealed holdout" in caught.value.message
+    assert HOLDOUT_START in caught.value.message
+    assert "ktrdr holdout evaluate" in caught.value.message
+    assert count_backtests(stack) == before
+
+
+def test_a_range_before_the_training_end_runs_only_when_allowed_and_is_marked(
+    stack: BacktestStack,
+) -> None:
+    dates = {"start_date": "2017-10-02", "end_date": "2017-10-27"}
+    with pytest.raises(ValidationError, match="in-sample: it starts before the model's training"):
+        stack.backtesting.start_backtest(MODEL_NAME, **dates)
+    started = stack.backtesting.start_backtest(MODEL_NAME, allow_in_sample=True, **dates)
+    op = stack.finished(started["operation_id"])
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    assert op.result_summary["in_sample"] is True
+    assert op.metadata.parameters["in_sample"] is True
+
+
+def test_another_symbol_during_the_training_period_is_in_sample(
+    stack: BacktestStack, tmp_path: Path
+) -> None:
+    other = tmp_path / "OTHER_1h.parquet"
+    random_walk_bars(4_000, start="2017-05-01").to_parquet(other)
+    stack.data.import_file(other, "OTHER", "1h")
+    dates = {"symbol": "OTHER", "start_date": "2017-07-03", "end_date": "2017-07-28"}
+    with pytest.raises(ValidationError) as caught:
+        stack.backtesting.start_backtest(MODEL_NAME, **dates)
+    assert "OTHER over the model's training period 2017-04-19..2017-10-31" in caught.value.message
+    started = stack.backtesting.start_backtest(MODEL_NAME, allow_in_sample=True, **dates)
+    op = stack.finished(started["operation_id"])
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    assert op.result_summary["in_sample"] is True
+
+
+def test_the_holdout_is_evaluated_once_then_the_stored_result_is_returned(
+    stack: BacktestStack,
+) -> None:
+    holdout = HoldoutService(stack.operations, stack.backtesting, stack.windows)
+    first = holdout.evaluate(MODEL_NAME)
+    assert first["look"] == 1
+    assert first["model_path"] == stack.model_path.relative_to(stack.home).as_posix()
+    op = stack.finished(first["operation_id"])
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    assert op.result_summary["mode"] == "holdout"
+    assert op.result_summary["start_date"] == HOLDOUT_START
+    assert op.result_summary["end_date"] == stack.data.load("EURUSD", "1h").index[-1].isoformat()
+
+    stored = holdout.evaluation(MODEL_NAME)
+    result = stored["result"]
+    assert stored["status"] == "completed"
+    assert result["looks"] == 1
+    equity = pd.read_parquet(op.result_summary["artifacts"]["equity"])["equity"].to_numpy()
+    expected = holdout_verdict(op.result_summary["metrics"], equity[1:] / equity[:-1] - 1)
+    assert (result["verdict"], result["reason"]) == expected
+    assert result["metrics"] == op.result_summary["metrics"]
+    with stack.operations.store.engine.connect() as conn:
+        kept = conn.execute(select(holdout_evaluations.c.result)).scalar_one()
+    assert kept == result  # stored once read: it no longer depends on the operation
+
+    backtests = count_backtests(stack)
+    again = holdout.evaluate(MODEL_NAME)
+    assert again == stored
+    assert count_backtests(stack) == backtests
+    assert stack.windows.get("EURUSD", "1h").holdout_looks == 1
+    assert [row["model_path"] for row in holdout.list()] == [stored["model_path"]]
+
+
+def test_a_range_starting_in_the_holdout_is_refused_too(stack: BacktestStack) -> None:
+    with pytest.raises(ValidationError, match="ktrdr holdout evaluate"):
+        stack.backtesting.start_backtest(MODEL_NAME, start_date="2017-12-08")
+
+
+class FarAwayExecutor:
+    """Holds the submitted specs back and says its jobs cannot read this machine's disk."""
+
+    def __init__(self) -> None:
+        self.specs: list[JobSpec] = []
+
+    def shares_disk(self, job: str) -> bool:
+        return False
+
+    def submit(self, spec: JobSpec) -> None:
+        self.specs.append(spec)
+
+
+def test_fold_bundles_travel_in_the_request_to_executors_without_this_disk(
+    stack: BacktestStack, walk_forward_model: Path, walk_forward_backtest: Operation
+) -> None:
+    copy = stack.home / "models" / "wf_copy" / "v1"
+    shutil.copytree(walk_forward_model, copy)
+    far = FarAwayExecutor()
+    service = BacktestingService(
+        stack.operations,
+        far,
+        settings=stack.backtesting.settings,
+        data=stack.data,
+        windows=stack.windows,
+    )
+    service.start_backtest(copy)
+    [spec] = far.specs
+    assert [fold["model_files"] for fold in spec.request["folds"]] == [
+        bundle_files(copy / "folds" / str(fold)) for fold, *_ in FOLDS
+    ]
+    shutil.rmtree(copy)  # the job must not need the folders any more
+
+    stack.executor.submit(spec)
+    op = stack.finished(spec.operation_id, timeout=120)
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    assert op.result_summary["metrics"] == walk_forward_backtest.result_summary["metrics"]
+
+
+def test_a_look_whose_backtest_died_is_rerun_under_the_same_look(
+    stack: BacktestStack, walk_forward_model: Path
+) -> None:
+    holdout = HoldoutService(stack.operations, stack.backtesting, stack.windows)
+    model = walk_forward_model / "folds" / "1"
+    looks = stack.windows.get("EURUSD", "1h").holdout_looks
+    # As a server restart leaves it: the row and its look are stored, the backtest failed.
+    lost = stack.operations.create(OperationType.BACKTESTING)
+    stack.operations.start(lost.operation_id)
+    stack.operations.fail(lost.operation_id, "lost: server restarted")
+    with stack.operations.store.engine.begin() as conn:
+        conn.execute(
+            holdout_evaluations.insert().values(
+                model_path=model.relative_to(stack.home).as_posix(),
+                created_at=pd.Timestamp.now(tz="UTC").to_pydatetime(),
+                strategy_name="wf_fold1",
+                symbol="EURUSD",
+                timeframe="1h",
+                operation_id=lost.operation_id,
+                look=looks,
+                result=null(),
+            )
+        )
+
+    assert holdout.evaluation(model)["status"] == "failed"
+    rerun = holdout.evaluate(model)
+
+    assert rerun["operation_id"] != lost.operation_id
+    assert rerun["look"] == looks
+    assert stack.windows.get("EURUSD", "1h").holdout_looks == looks
+    op = stack.finished(rerun["operation_id"])
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    assert holdout.evaluation(model)["result"]["looks"] == looks
