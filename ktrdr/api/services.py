@@ -119,6 +119,7 @@ def _agent_service(services: Services, executor: Executor) -> AgentService:
         AssessmentWorker(operations, executor),
         services.training,
         services.backtesting,
+        services.holdout,
         settings=services.settings,
         job_events=executor.events,
     )

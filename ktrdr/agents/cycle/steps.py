@@ -58,6 +58,10 @@ class HoldoutStarter(Protocol):
         """Start the holdout backtest of ``model_path``; the answer carries its ``operation_id``."""
         ...
 
+    def evaluation(self, model_path: str) -> Mapping[str, Any]:
+        """The stored look at ``model_path``'s holdout; its ``result`` once the backtest ended."""
+        ...
+
 
 @dataclass(frozen=True)
 class CycleServices:
@@ -84,6 +88,9 @@ class Completion:
     gate_failure: str | None = None
     events: tuple[CycleEvent, ...] = field(default_factory=tuple)
 
+
+# What a research result_summary keeps of a holdout look (DESIGN §11 Results).
+HOLDOUT_KEYS = ("verdict", "reason", "psr", "metrics", "start_date", "end_date", "looks")
 
 StartChild = Callable[[CycleServices, str, CycleState], str]
 OnCompleted = Callable[[CycleServices, str, CycleState, dict[str, Any]], Completion]
@@ -224,17 +231,15 @@ def assessed(
 def held_out(
     services: CycleServices, operation_id: str, state: CycleState, result: dict[str, Any]
 ) -> Completion:
-    """The holdout backtest ran: keep its verdict and look count; the cycle is complete."""
-    holdout = result.get("holdout") or {}
-    summary = {
-        "verdict": holdout.get("verdict"),
-        "reason": holdout.get("reason"),
-        "looks": holdout.get("looks"),
-        "metrics": result.get("metrics"),
-        "start_date": result.get("start_date"),
-        "end_date": result.get("end_date"),
-    }
-    return Completion(state.model_copy(update={"holdout": summary}))
+    """The holdout backtest ran: keep the look's verdict and count; the cycle is complete.
+
+    The verdict is the holdout service's, read from its stored look (the one place that judges
+    a holdout backtest), not worked out again here.
+    """
+    look = services.holdout.evaluation(_required(state.model_path, "model_path"))
+    stored = look.get("result") or {}
+    holdout = {key: stored.get(key) for key in HOLDOUT_KEYS}
+    return Completion(state.model_copy(update={"holdout": holdout}))
 
 
 PHASES: dict[Phase, PhaseSpec] = {

@@ -53,7 +53,14 @@ HOLDOUT_BACKTEST = {
     "metrics": {"total_trades": 14, "sharpe_ratio": 0.3},
     "start_date": "2021-12-01T00:00:00+00:00",
     "end_date": "2022-12-31T23:00:00+00:00",
-    "holdout": {"verdict": "not_confirmed", "reason": "psr 0.61 < 0.90", "looks": 1},
+}
+HOLDOUT_LOOK = {
+    **HOLDOUT_BACKTEST,
+    "verdict": "not_confirmed",
+    "reason": "psr 0.61 < 0.90",
+    "psr": 0.61,
+    "looks": 1,
+    "artifacts": {"equity": "/bt/holdout_equity.parquet"},
 }
 FAILING_BACKTEST = {
     "metrics": {"total_trades": 3, "win_rate": 0.5, "max_drawdown": 0.1, "sharpe_ratio": 0.8}
@@ -88,7 +95,12 @@ class FakeStarter:
 
     def evaluate(self, model_path: str, *, parent_operation_id: str | None = None) -> Any:
         op_id = self._child(parent_operation_id or "", {"model_path": model_path})
-        return {"operation_id": op_id, "success": True}
+        return {"operation_id": op_id, "result": None}
+
+    def evaluation(self, model_path: str) -> Any:
+        """The stored look, judged from the holdout backtest the test completed."""
+        assert {"model_path": model_path} in self.calls
+        return {"model_path": model_path, "result": HOLDOUT_LOOK}
 
 
 class Cycle:
@@ -286,6 +298,7 @@ def test_a_promising_assessment_takes_the_model_to_its_holdout(cycle: Cycle) -> 
     assert op.result_summary["holdout"] == {
         "verdict": "not_confirmed",
         "reason": "psr 0.61 < 0.90",
+        "psr": 0.61,
         "looks": 1,
         "metrics": HOLDOUT_BACKTEST["metrics"],
         "start_date": HOLDOUT_BACKTEST["start_date"],
