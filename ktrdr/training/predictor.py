@@ -13,16 +13,21 @@ from ktrdr.errors import ValidationError
 from ktrdr.features import LABEL_NAMES, FeaturePipeline
 from ktrdr.strategy import StrategyConfig, validate_strategy
 from ktrdr.training.bundle import LoadedBundle, load_bundle
-from ktrdr.training.evaluation import predict_proba
+from ktrdr.training.evaluation import member_probabilities
 from ktrdr.training.models import make_sequences
 
 
 @dataclass(frozen=True)
 class Predictions:
-    """Class probabilities (sell, hold, buy) for the bar at each timestamp of ``index``."""
+    """Class probabilities (sell, hold, buy) for the bar at each timestamp of ``index``.
+
+    ``probabilities`` (n, 3) is the ensemble's: the mean of ``member_probabilities``
+    (members, n, 3), one row block per seed in the bundle's ``seeds`` order.
+    """
 
     index: pd.DatetimeIndex
     probabilities: np.ndarray
+    member_probabilities: np.ndarray
 
 
 class Predictor:
@@ -58,6 +63,11 @@ class Predictor:
         return list(self.bundle.metadata["symbols"])
 
     @property
+    def seeds(self) -> list[int | None]:
+        """The seed of each ensemble member, in ``member_probabilities`` order."""
+        return list(self.bundle.seeds)
+
+    @property
     def timeframes(self) -> list[str]:
         """The timeframes the features need, shortest first."""
         return self.strategy.timeframes()
@@ -91,8 +101,16 @@ class Predictor:
             if recurrent:
                 # A copy: the windows are a read-only view, which torch warns about.
                 rows = make_sequences(rows, window + 1).copy()
-            chunks.append(predict_proba(self.bundle.model, rows))
+            chunks.append(member_probabilities(self.bundle.members, rows))
             if on_chunk is not None:
                 on_chunk(stop - first, size - first)
-        probabilities = np.concatenate(chunks) if chunks else np.empty((0, len(LABEL_NAMES)))
-        return Predictions(index=inputs.index[first:], probabilities=probabilities)
+        members = (
+            np.concatenate(chunks, axis=1)
+            if chunks
+            else np.empty((len(self.bundle.members), 0, len(LABEL_NAMES)))
+        )
+        return Predictions(
+            index=inputs.index[first:],
+            probabilities=members.mean(axis=0),
+            member_probabilities=members,
+        )
