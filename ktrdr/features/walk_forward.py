@@ -125,20 +125,21 @@ def split_train_validation(
     validation_fraction: float,
     horizon: np.ndarray | None = None,
     embargo: int = 0,
+    data_after: bool = True,
     what: str = "training span",
 ) -> TrainValidation:
     """Split samples start..end-1 in time order into train and validation, purged and embargoed.
 
-    The ``embargo`` samples before ``end`` are dropped, and so is every sample whose horizon
-    reaches ``end`` (the data after the span). The rest splits at
+    When ``data_after`` (samples from ``end`` on are tested), the ``embargo`` samples before
+    ``end`` are dropped, and so is every sample whose horizon reaches ``end``. The rest splits at
     ``floor(kept * (1 - validation_fraction))``: train samples whose horizon reaches validation
     are purged, and the first ``embargo`` validation samples dropped. E.g. 0..99, fraction 0.2,
     embargo 0 and no horizons: train 0..79, validation 80..99.
     """
     _check_fraction("validation_fraction", validation_fraction)
-    usable_end = max(start, end - embargo)
+    usable_end = max(start, end - embargo) if data_after else end
     index = np.arange(start, usable_end, dtype=np.int64)
-    if horizon is not None:
+    if horizon is not None and data_after:
         index = index[horizon[start:usable_end] < end]
     boundary_position = _boundary(len(index), 1.0 - validation_fraction)
     train = index[:boundary_position]
