@@ -16,8 +16,8 @@ from ktrdr.features.walk_forward import (
 __all__ = [
     "LABEL_NAMES",
     "FeatureFrame",
-    "Fold",
     "FeaturePipeline",
+    "Fold",
     "Normalization",
     "WalkForwardPlan",
     "audit_lookahead",
