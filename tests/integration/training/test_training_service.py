@@ -20,8 +20,8 @@ from ktrdr.operations import OperationStatus
 from ktrdr.strategy import validate_strategy
 from ktrdr.training.dataset import compute_samples, prepare_training_data, select_samples
 from ktrdr.training.evaluation import predict_proba
-from ktrdr.training.job import plan_trainings
 from ktrdr.training.predictor import Predictor
+from ktrdr.training.walk_forward import plan_trainings
 
 SUMMARY_KEYS = {
     "model_path",
