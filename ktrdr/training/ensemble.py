@@ -164,15 +164,21 @@ def _view(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class _MaskedAdam:
-    """Adam over stacked weights; a member whose mask is False this step is left untouched."""
+    """Adam over the stacked weights of the members training this epoch.
 
-    def __init__(self, params: dict[str, torch.Tensor], learning_rate: float, n_members: int):
-        self.params = params
-        self.first = {k: torch.zeros_like(v) for k, v in params.items()}
-        self.second = {k: torch.zeros_like(v) for k, v in params.items()}
-        device = next(iter(params.values())).device
-        self.steps = torch.zeros(n_members, device=device)
-        self.learning_rate = torch.full((n_members,), learning_rate, device=device)
+    A member whose mask is False in a step (it has no rows left this epoch) is left untouched.
+    """
+
+    def __init__(
+        self,
+        params: dict[str, torch.Tensor],
+        first: dict[str, torch.Tensor],
+        second: dict[str, torch.Tensor],
+        steps: torch.Tensor,
+        learning_rate: torch.Tensor,
+    ) -> None:
+        self.params, self.first, self.second = params, first, second
+        self.steps, self.learning_rate = steps, learning_rate
 
     @torch.no_grad()
     def step(self, mask: torch.Tensor, clip_norm: float | None) -> None:
@@ -184,26 +190,56 @@ class _MaskedAdam:
             norms = torch.sqrt(sum(g.pow(2).flatten(1).sum(dim=1) for g in grads.values()))
             scale = (clip_norm / (norms + CLIP_EPS)).clamp(max=1.0)
             grads = {k: g * _view(scale, g) for k, g in grads.items()}
+        everyone = bool(mask.all())
         beta1, beta2 = ADAM_BETAS
         self.steps += mask.to(self.steps.dtype)
         steps = self.steps.clamp_min(1.0)
         step_size = self.learning_rate / (1.0 - beta1**steps)
         root_correction = torch.sqrt(1.0 - beta2**steps)
         for name, param in self.params.items():
-            keep = _view(mask, param)
-            first = torch.where(
-                keep, self.first[name] * beta1 + grads[name] * (1 - beta1), self.first[name]
-            )
-            second = torch.where(
-                keep,
-                self.second[name] * beta2 + grads[name].pow(2) * (1 - beta2),
-                self.second[name],
-            )
-            self.first[name], self.second[name] = first, second
+            grad, first, second = grads[name], self.first[name], self.second[name]
+            if everyone:
+                first.mul_(beta1).add_(grad, alpha=1 - beta1)
+                second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            else:
+                keep = _view(mask, param)
+                first.copy_(torch.where(keep, first * beta1 + grad * (1 - beta1), first))
+                second.copy_(torch.where(keep, second * beta2 + grad * grad * (1 - beta2), second))
             denominator = second.sqrt() / _view(root_correction, param) + ADAM_EPS
             update = _view(step_size, param) * first / denominator
-            param.sub_(torch.where(keep, update, torch.zeros_like(update)))
+            if not everyone:
+                update = update * _view(mask, update)
+            param.sub_(update)
             param.grad = None
+
+
+class _AdamState:
+    """Every member's Adam moments, step count and learning rate, between epochs."""
+
+    def __init__(self, params: dict[str, torch.Tensor], learning_rate: float) -> None:
+        self.first = {k: torch.zeros_like(v) for k, v in params.items()}
+        self.second = {k: torch.zeros_like(v) for k, v in params.items()}
+        n_members = len(next(iter(params.values())))
+        device = next(iter(params.values())).device
+        self.steps = torch.zeros(n_members, device=device)
+        self.learning_rate = torch.full((n_members,), learning_rate, device=device)
+
+    def live(self, members: torch.Tensor, params: dict[str, torch.Tensor]) -> _MaskedAdam:
+        """An optimiser over ``params``, the stacked weights of ``members`` (indices)."""
+        return _MaskedAdam(
+            params,
+            {k: v[members] for k, v in self.first.items()},
+            {k: v[members] for k, v in self.second.items()},
+            self.steps[members],
+            self.learning_rate[members],
+        )
+
+    def store(self, members: torch.Tensor, optimizer: _MaskedAdam) -> None:
+        """Keep what ``optimizer`` (made by ``live(members, ...)``) learnt this epoch."""
+        for name in self.first:
+            self.first[name][members] = optimizer.first[name]
+            self.second[name][members] = optimizer.second[name]
+        self.steps[members] = optimizer.steps
 
 
 class _PlateauSchedule:
@@ -214,7 +250,7 @@ class _PlateauSchedule:
         self.flat = [0] * n_members
         self.patience = patience
 
-    def step(self, optimizer: _MaskedAdam, val_losses: Sequence[float], active: Sequence[bool]):  # type: ignore[no-untyped-def]
+    def step(self, state: _AdamState, val_losses: Sequence[float], active: Sequence[bool]) -> None:
         for m, loss in enumerate(val_losses):
             if not active[m]:
                 continue
@@ -223,7 +259,7 @@ class _PlateauSchedule:
             else:
                 self.flat[m] += 1
             if self.flat[m] > self.patience:
-                optimizer.learning_rate[m] *= PLATEAU_FACTOR
+                state.learning_rate[m] *= PLATEAU_FACTOR
                 self.flat[m] = 0
 
 
@@ -303,11 +339,11 @@ class _Run:
         self.seeds = list(seeds)
         self.device = device
         params, buffers = stack_module_state(list(members))
-        self.params = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+        self.params = {k: v.detach().clone() for k, v in params.items()}
         self.buffers = {k: v.detach().clone() for k, v in buffers.items()}
         self.forward = _StackedForward(members[0])
         n = len(members)
-        self.optimizer = _MaskedAdam(self.params, config.learning_rate, n)
+        self.adam = _AdamState(self.params, config.learning_rate)
         self.plateau = _PlateauSchedule(n, max(1, (config.patience or 2) // 2))
         self.generators = [torch.Generator().manual_seed(int(s)) for s in self.seeds]
         self.histories: list[dict[str, list[float]]] = [
@@ -329,8 +365,8 @@ class _Run:
         for epoch in range(1, config.epochs + 1):
             if config.lr_schedule == "cosine":
                 factor = 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / config.epochs))
-                self.optimizer.learning_rate.fill_(config.learning_rate * factor)
-            learning_rate = float(self.optimizer.learning_rate.mean())
+                self.adam.learning_rate.fill_(config.learning_rate * factor)
+            learning_rate = float(self.adam.learning_rate[self._live()].mean())
             train_losses = self._train_epoch(should_stop)
             if train_losses is None:
                 stopped = True
@@ -339,7 +375,7 @@ class _Run:
             val_losses, val_accuracies = self._validate()
             self._record(epoch, train_losses, val_losses, val_accuracies)
             if config.lr_schedule == "plateau":
-                self.plateau.step(self.optimizer, val_losses, self.active)
+                self.plateau.step(self.adam, val_losses, self.active)
             if on_epoch is not None:
                 ran = [m for m, h in enumerate(self.histories) if len(h["train_loss"]) == epoch]
                 on_epoch(
@@ -357,25 +393,32 @@ class _Run:
                 break
         return self._finish(epochs_run, stopped)
 
-    def _epoch_order(self) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """Per member a shuffled row order padded to the longest, and which entries are real."""
-        counts = self.batches.n_train[self.member_group].tolist()
-        longest = max(c for c, a in zip(counts, self.active, strict=True) if a)
+    def _live(self) -> torch.Tensor:
+        """Indices of the members still training; only they are computed."""
+        return torch.tensor([m for m, a in enumerate(self.active) if a], device=self.device)
+
+    def _epoch_order(self, live: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """Per live member a shuffled row order padded to the longest, and which are real."""
+        counts = self.batches.n_train[self.member_group[live]].tolist()
+        longest = max(counts)
         order = torch.zeros((len(counts), longest), dtype=torch.long)
         valid = torch.zeros((len(counts), longest), dtype=torch.bool)
-        for m, count in enumerate(counts):
-            if self.active[m]:
-                n = min(count, longest)
-                order[m, :n] = torch.randperm(count, generator=self.generators[m])[:n]
-                valid[m, :n] = True
+        for i, (m, count) in enumerate(zip(live.tolist(), counts, strict=True)):
+            order[i, :count] = torch.randperm(count, generator=self.generators[m])
+            valid[i, :count] = True
         return order.to(self.device), valid.to(self.device), longest
 
     def _train_epoch(self, should_stop: Callable[[], bool] | None) -> list[float] | None:
-        order, valid, longest = self._epoch_order()
+        live = self._live()
+        params = {k: v[live].requires_grad_(True) for k, v in self.params.items()}
+        buffers = {k: v[live] for k, v in self.buffers.items()}
+        optimizer = self.adam.live(live, params)
+        class_weights = None if self.class_weights is None else self.class_weights[live]
+        order, valid, longest = self._epoch_order(live)
         self.forward.train(True)
         batch_size = self.config.batch_size
-        group = self.member_group.unsqueeze(1)
-        totals = torch.zeros(len(self.members), device=self.device)
+        group = self.member_group[live].unsqueeze(1)
+        totals = torch.zeros(len(live), device=self.device)
         for start in range(0, longest, batch_size):
             if should_stop is not None and should_stop():
                 return None
@@ -383,39 +426,57 @@ class _Run:
             real = valid[:, start : start + batch_size]
             x = self.batches.x_train[group, rows]
             y = self.batches.y_train[group, rows]
-            logits = self.forward(self.params, self.buffers, x)
-            losses = _member_losses(logits, y, real, self.class_weights, self.config)
+            logits = self.forward(params, buffers, x)
+            losses = _member_losses(logits, y, real, class_weights, self.config)
             stepping = real.any(dim=1)
             (losses * stepping).sum().backward()
-            self.optimizer.step(stepping, self.config.grad_clip_norm)
+            optimizer.step(stepping, self.config.grad_clip_norm)
             totals += losses.detach() * real.sum(dim=1)
-        counts = self.batches.n_train[self.member_group].to(totals.dtype)
-        return (totals / counts).tolist()
+        with torch.no_grad():
+            for name, value in params.items():
+                self.params[name][live] = value
+        self.adam.store(live, optimizer)
+        means = (totals / self.batches.n_train[self.member_group[live]]).tolist()
+        return self._spread(live, means)
+
+    def _spread(self, live: torch.Tensor, values: list[float]) -> list[float]:
+        """Values of the live members as a list over all members (NaN for stopped ones)."""
+        spread = [math.nan] * len(self.members)
+        for m, value in zip(live.tolist(), values, strict=True):
+            spread[m] = value
+        return spread
 
     @torch.no_grad()
     def _validate(self) -> tuple[list[float], list[float]]:
         self.forward.train(False)
-        group = self.member_group.unsqueeze(1)
-        n_val = self.batches.n_val[self.member_group]
+        live = self._live()
+        params = {k: v[live] for k, v in self.params.items()}
+        buffers = {k: v[live] for k, v in self.buffers.items()}
+        class_weights = None if self.class_weights is None else self.class_weights[live]
+        group = self.member_group[live].unsqueeze(1)
+        n_val = self.batches.n_val[self.member_group[live]]
         longest = int(n_val.max())
-        loss_sum = torch.zeros(len(self.members), device=self.device)
+        loss_sum = torch.zeros(len(live), device=self.device)
         weight_sum = torch.zeros_like(loss_sum)
         correct = torch.zeros_like(loss_sum)
         for start in range(0, longest, VALIDATION_CHUNK):
             rows = torch.arange(start, min(start + VALIDATION_CHUNK, longest), device=self.device)
-            rows = rows.unsqueeze(0).expand(len(self.members), -1)
+            rows = rows.unsqueeze(0).expand(len(live), -1)
             real = rows < n_val.unsqueeze(1)
             x = self.batches.x_val[group, rows]
             y = self.batches.y_val[group, rows]
-            logits = self.forward(self.params, self.buffers, x)
+            logits = self.forward(params, buffers, x)
             weights = real.to(logits.dtype)
-            if self.class_weights is not None:
-                weights = weights * self.class_weights.gather(1, y)
-            losses = _member_losses(logits, y, real, self.class_weights, self.config)
+            if class_weights is not None:
+                weights = weights * class_weights.gather(1, y)
+            losses = _member_losses(logits, y, real, class_weights, self.config)
             loss_sum += losses * weights.sum(dim=1)
             weight_sum += weights.sum(dim=1)
             correct += ((logits.argmax(dim=-1) == y) & real).sum(dim=1)
-        return (loss_sum / weight_sum).tolist(), (correct / n_val).tolist()
+        return (
+            self._spread(live, (loss_sum / weight_sum).tolist()),
+            self._spread(live, (correct / n_val).tolist()),
+        )
 
     def _record(
         self, epoch: int, train: list[float], val: list[float], accuracy: list[float]
