@@ -8,9 +8,12 @@ training and the out-of-sample evaluation; saving the bundles (a few ms) is not 
 
 - single split, 1 seed: ``evaluation: {folds: 0, seeds: 1}`` (the protocol before issue 13);
 - walk-forward 4 folds x 3 seeds, batched: the default; the 15 networks (4 folds + final, 3
-  seeds each) train together as one vmapped module;
+  seeds each) train together as one batched module;
 - the same, one ensemble at a time: the 5 ensembles train one after another (3 seeds each,
-  vmapped), as a worker would without batching the folds.
+  batched), as a worker would without batching the folds.
+
+"ms per epoch run" divides the time by the epochs of the slowest member (an ensemble trains
+until its last member stops), so it shows what batching costs apart from early stopping.
 
 Early stopping makes a training's length depend on its seed (one seed may stop at epoch 6, an
 ensemble runs until its slowest member stops), so every variant is run for several base seeds
@@ -104,6 +107,7 @@ def main() -> None:
             networks[name] = sum(len(o.members) for o in result.outcomes)
         print(f"seed {seed}:", {k: round(v, 2) for k, v in seconds.items()}, flush=True)
     baseline = seconds["single split, 1 seed"]
+    per_epoch_baseline = baseline / sum(epochs["single split, 1 seed"])
     rows = [
         [
             name,
@@ -111,6 +115,8 @@ def main() -> None:
             " ".join(map(str, epochs[name])),
             f"{seconds[name]:.2f}",
             f"{seconds[name] / baseline:.2f}",
+            f"{seconds[name] / sum(epochs[name]) * 1000:.0f}",
+            f"{seconds[name] / sum(epochs[name]) / per_epoch_baseline:.2f}",
             f"{sum(accuracy[name]) / len(accuracy[name]):.3f}",
         ]
         for name in variants
@@ -122,6 +128,8 @@ def main() -> None:
             "epochs run per seed (slowest member)",
             f"total s over {len(args.seeds)} seeds",
             "ratio to single",
+            "ms per epoch run",
+            "per-epoch ratio",
             "mean OOS accuracy",
         ],
         rows,

@@ -3,8 +3,9 @@
 Every member has its own initial weights (its own seed), its own training and validation rows
 (members of one walk-forward fold share them), its own class weights, shuffling, gradient
 clipping, Adam state, learning-rate schedule and early stopping. The members' weights are
-stacked (``torch.func.stack_module_state``) and an MLP runs all members in one ``torch.vmap``
-call; LSTM/GRU (no vmap rule in torch) loop over the members inside each batch.
+stacked (``torch.func.stack_module_state``); an MLP runs all members at once as batched matrix
+products, LSTM/GRU loop over the members inside each batch (``functional_call``). Members that
+stopped early are no longer computed.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import functional_call, stack_module_state
 
 from ktrdr.errors import ValidationError
 from ktrdr.training._tensors import feature_tensor, label_tensor, output_classes
 from ktrdr.training.losses import class_weights_from_labels
-from ktrdr.training.models import RecurrentClassifier
+from ktrdr.training.models import MLPClassifier
 from ktrdr.training.trainer import PLATEAU_FACTOR, EpochReport, TrainerConfig, _deterministic
 
 logger = logging.getLogger(__name__)
@@ -110,30 +111,48 @@ def _stack_data(data: Sequence[MemberData], n_classes: int, device: torch.device
 
 
 class _StackedForward:
-    """Call all members on their own inputs: (members, rows, ...) -> (members, rows, classes)."""
+    """Call all members on their own inputs: (members, rows, ...) -> (members, rows, classes).
+
+    An MLP runs its own layers with every Linear as one batched matrix product over the stacked
+    weights (``baddbmm``; one dropout call draws an independent mask per member). Measured on
+    the example MLP, this costs 0.5 ms a training step against 1.9 ms for ``torch.vmap`` over
+    ``functional_call`` (whose module swapping dominates for small models). LSTM/GRU, which
+    have no vmap rule in torch, call ``functional_call`` once per member.
+    """
 
     def __init__(self, template: nn.Module) -> None:
         self.base = copy.deepcopy(template).to("meta")
-        self.vectorised = not isinstance(template, RecurrentClassifier)
+        self.layers = (
+            list(self.base.network.named_children())
+            if isinstance(template, MLPClassifier)
+            else None
+        )
 
     def __call__(
         self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], x: torch.Tensor
     ) -> torch.Tensor:
-        def call(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], rows: torch.Tensor):  # type: ignore[no-untyped-def]
-            return functional_call(self.base, (p, b), (rows,))
-
-        if self.vectorised:
-            return vmap(call, randomness="different")(params, buffers, x)
+        if self.layers is not None:
+            return self._mlp(params, x)
         return torch.stack(
             [
-                call(
-                    {k: v[i] for k, v in params.items()},
-                    {k: v[i] for k, v in buffers.items()},
-                    x[i],
+                functional_call(
+                    self.base,
+                    ({k: v[i] for k, v in params.items()}, {k: v[i] for k, v in buffers.items()}),
+                    (x[i],),
                 )
                 for i in range(len(x))
             ]
         )
+
+    def _mlp(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        for name, layer in self.layers or ():
+            if isinstance(layer, nn.Linear):
+                weight = params[f"network.{name}.weight"]
+                bias = params[f"network.{name}.bias"]
+                x = torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+            else:
+                x = layer(x)  # activation or dropout: no weights of its own
+        return x
 
     def train(self, mode: bool) -> None:
         self.base.train(mode)
