@@ -27,8 +27,8 @@ from ktrdr.training.manifest import (
     MANIFEST_FILE,
     RESERVED_KEYS,
     WEIGHTS_FILE,
+    bundle_seeds,
     check_weights_digest,
-    member_seeds,
     read_manifest,
 )
 from ktrdr.training.models import build_model
@@ -171,7 +171,7 @@ def load_bundle(path: Path, *, device: torch.device | str = "cpu") -> LoadedBund
     broken = [k for k, v in weights.items() if not torch.isfinite(v).all()]
     if broken:
         raise ValidationError(f"{weights_path}: weights {broken} contain NaN or inf")
-    seeds = member_seeds(manifest)
+    seeds = bundle_seeds(manifest)
     if manifest["format_version"] == 1:
         by_member = [weights]
     else:

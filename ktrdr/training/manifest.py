@@ -105,7 +105,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def member_seeds(manifest: dict[str, Any]) -> list[int | None]:
+def bundle_seeds(manifest: dict[str, Any]) -> list[int | None]:
     """The seeds of a bundle's members: ``seeds`` (version 2) or the one ``seed`` (version 1)."""
     if manifest["format_version"] == 1:
         return [manifest.get("seed")]
