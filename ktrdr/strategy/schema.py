@@ -20,6 +20,7 @@ from ktrdr.strategy._data_section import (
     SingleTimeframe,
     TrainingData,
 )
+from ktrdr.strategy._evaluation_section import EvaluationConfig
 from ktrdr.strategy._feature_section import (
     FuzzyInput,
     FuzzySet,
@@ -66,6 +67,7 @@ __all__ = [
     "DecisionFilters",
     "Decisions",
     "EarlyStopping",
+    "EvaluationConfig",
     "ForwardReturnLabels",
     "FuzzyInput",
     "FuzzySet",
@@ -113,6 +115,7 @@ class StrategyConfig(StrictModel):
     decisions: Decisions = Field(default_factory=Decisions)
     training: TrainingConfig
     backtest: BacktestConfig | None = None
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
 
     @field_validator("name")
     @classmethod

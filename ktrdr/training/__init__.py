@@ -9,9 +9,13 @@ from __future__ import annotations
 from ktrdr.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
+    "EnsembleOutcome": "ensemble",
     "EpochReport": "trainer",
     "FocalLoss": "losses",
     "LoadedBundle": "bundle",
+    "MemberData": "ensemble",
+    "MemberOutcome": "ensemble",
+    "WalkForwardResult": "walk_forward",
     "TrainerConfig": "trainer",
     "TrainingOutcome": "trainer",
     "build_model": "models",
@@ -19,17 +23,21 @@ _EXPORTS = {
     "classification_metrics": "evaluation",
     "device_name": "device",
     "evaluate": "evaluation",
+    "evaluate_probabilities": "evaluation",
     "is_recurrent": "models",
     "load_bundle": "bundle",
     "make_loss": "losses",
     "make_sequences": "models",
+    "member_probabilities": "evaluation",
     "model_lookback": "models",
     "next_version_dir": "manifest",
     "predict_proba": "evaluation",
     "save_bundle": "bundle",
     "select_device": "device",
     "sequence_labels": "models",
+    "train_ensemble": "ensemble",
     "train_model": "trainer",
+    "train_walk_forward": "walk_forward",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import platform
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from ktrdr.training.manifest import (
     MANIFEST_FILE,
     RESERVED_KEYS,
     WEIGHTS_FILE,
+    bundle_seeds,
     check_weights_digest,
     read_manifest,
 )
@@ -35,11 +36,18 @@ from ktrdr.training.models import build_model
 logger = logging.getLogger(__name__)
 
 
+MEMBER_PREFIX = "members"
+
+
 @dataclass(frozen=True)
 class LoadedBundle:
-    """A bundle read back: the model (eval mode), everything in bundle.json, and its folder."""
+    """A bundle read back: the ensemble's members (eval mode), bundle.json, and its folder.
 
-    model: nn.Module
+    A format-1 bundle (one network) loads as a one-member ensemble.
+    """
+
+    members: tuple[nn.Module, ...]
+    seeds: tuple[int | None, ...]
     metadata: dict[str, Any]
     path: Path
 
@@ -84,26 +92,36 @@ def _check_model(
 
 def save_bundle(
     directory: Path,
-    model: nn.Module,
+    members: Sequence[nn.Module],
     *,
+    seeds: Sequence[int],
     model_section: Mapping[str, Any],
     n_features: int,
     metadata: Mapping[str, Any],
     n_classes: int = len(LABEL_NAMES),
 ) -> Path:
-    """Write ``weights.safetensors`` then ``bundle.json`` into ``directory``; return it.
+    """Write ``weights.safetensors`` then ``bundle.json`` (format 2) into ``directory``; return it.
 
+    Member i's weights are stored as ``members.<i>.<name>`` and its seed as ``seeds[i]``.
     ``metadata`` (strategy copy, feature names, normalisation, data range, seed, ...) is stored
     at the top level of bundle.json next to the reserved keys (format_version, model_section,
-    n_features, n_classes, label_names, weights_sha256, versions, created_at), which it may not
-    use. bundle.json is written last and names the weights' SHA-256, so a crash mid-save leaves
-    a folder that ``load_bundle`` rejects rather than a half bundle that loads.
+    n_features, n_classes, label_names, weights_sha256, versions, created_at, seeds), which it
+    may not use. bundle.json is written last and names the weights' SHA-256, so a crash mid-save
+    leaves a folder that ``load_bundle`` rejects rather than a half bundle that loads.
     """
     directory = Path(directory)
     clashes = sorted(set(metadata) & set(RESERVED_KEYS))
     if clashes:
         raise ValidationError(f"metadata: keys {clashes} are reserved by the bundle format")
-    weights = _check_model(model, model_section, n_features, n_classes)
+    if not members or len(members) != len(seeds):
+        raise ValidationError(
+            f"bundle: {len(members)} members need one seed each, got seeds {list(seeds)}"
+        )
+    weights = {
+        f"{MEMBER_PREFIX}.{i}.{name}": tensor
+        for i, member in enumerate(members)
+        for name, tensor in _check_model(member, model_section, n_features, n_classes).items()
+    }
     manifest = {
         **metadata,
         "format_version": FORMAT_VERSION,
@@ -114,6 +132,7 @@ def save_bundle(
         "weights_file": WEIGHTS_FILE,
         "versions": _library_versions(),
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "seeds": [int(seed) for seed in seeds],
     }
     directory.mkdir(parents=True, exist_ok=True)
     weights_path = directory / WEIGHTS_FILE
@@ -149,6 +168,40 @@ def load_bundle(path: Path, *, device: torch.device | str = "cpu") -> LoadedBund
     manifest = read_manifest(path / MANIFEST_FILE)
     weights_path = path / WEIGHTS_FILE
     weights = _read_weights(weights_path, manifest["weights_sha256"])
+    broken = [k for k, v in weights.items() if not torch.isfinite(v).all()]
+    if broken:
+        raise ValidationError(f"{weights_path}: weights {broken} contain NaN or inf")
+    seeds = bundle_seeds(manifest)
+    if manifest["format_version"] == 1:
+        by_member = [weights]
+    else:
+        by_member = _split_members(weights, len(seeds), weights_path)
+    members = tuple(
+        _build_member(manifest, member_weights, path).to(torch.device(device)).eval()
+        for member_weights in by_member
+    )
+    return LoadedBundle(members=members, seeds=tuple(seeds), metadata=manifest, path=path)
+
+
+def _split_members(
+    weights: dict[str, torch.Tensor], n_members: int, weights_path: Path
+) -> list[dict[str, torch.Tensor]]:
+    by_member: list[dict[str, torch.Tensor]] = [{} for _ in range(n_members)]
+    for key, tensor in weights.items():
+        prefix, _, rest = key.partition(".")
+        index, _, name = rest.partition(".")
+        if prefix != MEMBER_PREFIX or not index.isdigit() or int(index) >= n_members:
+            raise ValidationError(
+                f"{weights_path}: weight {key!r} belongs to no member of the {n_members} "
+                "seeds bundle.json lists"
+            )
+        by_member[int(index)][name] = tensor
+    return by_member
+
+
+def _build_member(
+    manifest: dict[str, Any], weights: dict[str, torch.Tensor], path: Path
+) -> nn.Module:
     try:
         model = build_model(
             manifest["model_section"], manifest["n_features"], manifest["n_classes"]
@@ -158,11 +211,7 @@ def load_bundle(path: Path, *, device: torch.device | str = "cpu") -> LoadedBund
         raise ValidationError(f"{path / MANIFEST_FILE}: {exc.message}") from exc
     except RuntimeError as exc:
         raise ValidationError(
-            f"{weights_path}: weights do not fit the model declared in "
+            f"{path / WEIGHTS_FILE}: weights do not fit the model declared in "
             f"{path / MANIFEST_FILE} ({exc})"
         ) from exc
-    broken = [k for k, v in weights.items() if not torch.isfinite(v).all()]
-    if broken:
-        raise ValidationError(f"{weights_path}: weights {broken} contain NaN or inf")
-    model.to(torch.device(device)).eval()
-    return LoadedBundle(model=model, metadata=manifest, path=path)
+    return model

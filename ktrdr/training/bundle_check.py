@@ -9,10 +9,11 @@ from typing import Any
 import pydantic
 
 from ktrdr.errors import ValidationError
-from ktrdr.strategy import ModelConfig
+from ktrdr.strategy import MAX_SEED, ModelConfig
 
 MAX_FEATURES = 100_000
 MAX_CLASSES = 64
+MAX_MEMBERS = 64
 MODEL_TYPES = ("mlp", "lstm", "gru")
 _MODEL_SECTION = pydantic.TypeAdapter(ModelConfig)
 
@@ -31,9 +32,18 @@ def check_manifest(manifest: Mapping[str, Any], source: str) -> None:
         raise ValidationError(f"{source}: model_section.{where}: {first['msg']}") from None
     _bounded_int(manifest["n_features"], 1, MAX_FEATURES, f"{source}: n_features")
     _bounded_int(manifest["n_classes"], 2, MAX_CLASSES, f"{source}: n_classes")
+    if manifest.get("format_version") == 2:
+        _check_seeds(manifest["seeds"], f"{source}: seeds")
     bad = next(_non_finite(manifest.get("normalization"), "normalization"), None)
     if bad is not None:
         raise ValidationError(f"{source}: {bad} is not a finite number")
+
+
+def _check_seeds(seeds: Any, what: str) -> None:
+    if not isinstance(seeds, list) or not 1 <= len(seeds) <= MAX_MEMBERS:
+        raise ValidationError(f"{what} must be a list of 1 to {MAX_MEMBERS} seeds, got {seeds!r}")
+    for seed in seeds:
+        _bounded_int(seed, 0, MAX_SEED, what)
 
 
 def _bounded_int(value: Any, low: int, high: int, what: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -97,4 +98,39 @@ def evaluate(
         raise ValidationError(f"model: test loss is {test_loss}; its outputs are broken")
     predicted = logits.argmax(dim=1).cpu().numpy()
     metrics = classification_metrics(labels.cpu().numpy(), predicted)
+    return {"test_accuracy": metrics.pop("test_accuracy"), "test_loss": test_loss, **metrics}
+
+
+def member_probabilities(
+    members: Sequence[nn.Module], X: np.ndarray, device: torch.device | str = "cpu"
+) -> np.ndarray:
+    """Every member's class probabilities, shape (members, n, 3); the ensemble's is the mean."""
+    return np.stack([predict_proba(member, X, device) for member in members])
+
+
+def evaluate_probabilities(
+    probabilities: np.ndarray,
+    y: np.ndarray,
+    *,
+    loss: str = "cross_entropy",
+    focal_gamma: float = DEFAULT_FOCAL_GAMMA,
+) -> dict[str, Any]:
+    """The metrics of :func:`evaluate` for given class probabilities (e.g. an ensemble's mean).
+
+    ``test_loss`` is the unweighted ``loss`` of the probabilities: cross-entropy is the mean
+    negative log-probability of the true class.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(y, dtype=np.int64)
+    if probabilities.ndim != 2 or probabilities.shape != (len(labels), len(LABEL_NAMES)):
+        raise ValidationError(
+            f"probabilities: expected shape ({len(labels)}, {len(LABEL_NAMES)}), "
+            f"got {probabilities.shape}"
+        )
+    log_p = torch.from_numpy(np.log(np.clip(probabilities, np.finfo(np.float64).tiny, 1.0)))
+    criterion = make_loss(loss, focal_gamma=focal_gamma)
+    test_loss = float(criterion(log_p, torch.from_numpy(labels)).item())
+    if not np.isfinite(test_loss):
+        raise ValidationError(f"model: test loss is {test_loss}; its outputs are broken")
+    metrics = classification_metrics(labels, probabilities.argmax(axis=1))
     return {"test_accuracy": metrics.pop("test_accuracy"), "test_loss": test_loss, **metrics}

@@ -1,4 +1,10 @@
-"""The training job: runs in a worker process as ``run_training_job(operation_id, request)``."""
+"""The training job: runs in a worker process as ``run_training_job(operation_id, request)``.
+
+Features and labels are computed once over the given bars; then, per the strategy's
+``evaluation`` section, either the single train/validation/test split (``folds: 0``) or the
+walk-forward folds plus the final model on the whole range are trained, each as an ensemble of
+``seeds`` networks, all together as one batched module (DESIGN §11).
+"""
 
 from __future__ import annotations
 
@@ -8,117 +14,97 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from torch import nn
 
-from ktrdr.execution import JobReporter
-from ktrdr.execution.artifacts import artifact_sink
-from ktrdr.features.labels import LABEL_NAMES
+from ktrdr.execution import JobCancelled, JobReporter
+from ktrdr.execution.artifacts import ArtifactSink, artifact_sink
+from ktrdr.features.labels import LABEL_NAMES, label_distribution
 from ktrdr.settings import get_settings
 from ktrdr.strategy import strategy_to_dict
 from ktrdr.strategy.schema import StrategyConfig
+from ktrdr.training._summary import ensemble_training_metrics
 from ktrdr.training.bundle import save_bundle
-from ktrdr.training.dataset import BarsBySymbol, PreparedData, prepare_training_data
+from ktrdr.training.dataset import PreparedData
 from ktrdr.training.device import device_name, select_device
-from ktrdr.training.evaluation import evaluate
-from ktrdr.training.models import build_model
-from ktrdr.training.trainer import EpochReport, TrainerConfig, TrainingOutcome, train_model
+from ktrdr.training.ensemble import EnsembleOutcome
+from ktrdr.training.trainer import EpochReport
+from ktrdr.training.walk_forward import train_walk_forward
 
 logger = logging.getLogger(__name__)
 
 EPOCHS_SHARE = 90.0  # percent of the progress bar spent in epochs; the rest is preparation
+FOLDS_DIR = "folds"
 
 
 def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
-    """Train the strategy in ``request`` and save its bundle; return the DESIGN §8 summary.
+    """Train the strategy in ``request``, save its bundles; return the DESIGN §8/§11 summary.
 
     The request carries the bars (``load_bars``, loaded by the service) and the bundle folder
     reserved for the model (``model_dir``, relative to KTRDR_HOME), so the job needs no disk but
-    the artifact sink it writes the bundle into.
+    the artifact sink it writes the bundles into: the final model at ``model_dir``, fold k's at
+    ``model_dir/folds/<k>``.
     """
     started = time.monotonic()
     reporter = JobReporter(operation_id)
     strategy: StrategyConfig = request["strategy"]  # validated by TrainingService; pickled here
     seed = int(request["seed"])
     settings = get_settings()
-
-    bars: BarsBySymbol = request["bars"]
     reporter.progress(percentage=3, current_step="features, labels and look-ahead audit")
-    prepared = prepare_training_data(strategy, bars)
-    reporter.check_cancelled()
-
     device = select_device(settings.training_device)
     # Small models train fastest on few threads, and the workers share the machine's cores.
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.workers))
-    model = build_model(
-        strategy.model.model_dump(exclude={"seed"}),
-        len(prepared.feature_names),
-        len(LABEL_NAMES),
+    logger.info("operation %s: training %s on %s", operation_id, strategy.name, device_name(device))
+    result = train_walk_forward(
+        strategy,
+        request["bars"],
         seed=seed,
-    )
-    config = trainer_config(strategy, seed)
-    logger.info(
-        "operation %s: training %s on %s samples on %s",
-        operation_id,
-        strategy.name,
-        prepared.n_samples,
-        device_name(device),
-    )
-    outcome = train_model(
-        model,
-        prepared.inputs["train"],
-        prepared.labels["train"],
-        prepared.inputs["validation"],
-        prepared.labels["validation"],
-        config,
-        on_epoch=lambda report: _report_epoch(reporter, report),
-        should_stop=reporter.cancelled,
         device=device,
+        on_progress=lambda report, done, networks: _report_epoch(reporter, report, done, networks),
+        should_stop=reporter.cancelled,
     )
     reporter.check_cancelled()
+    if result is None:
+        raise JobCancelled(operation_id)
+    final, final_outcome = result.final
     reporter.progress(
         percentage=97,
-        current_step="evaluating on the test split",
-        context=_last_epoch(outcome),
+        current_step="saving the bundles",
+        context=_last_epoch(final_outcome),
         force=True,
     )
-    # The test loss is plain cross-entropy (unweighted), comparable across label schemes.
-    test_metrics = evaluate(
-        model, prepared.inputs["test"], prepared.labels["test"], loss=config.loss, device=device
-    )
+    folds, seeds, prepared, outcomes = result.folds, result.seeds, result.prepared, result.outcomes
+    walk_forward = {"scheme": result.scheme, "seeds": seeds, "folds": folds}
     sink = artifact_sink()
-    model_path = _save(model, strategy, prepared, seed, request, sink.path(request["model_dir"]))
+    bundle_args = (strategy, seeds, seed, request, sink)
+    for fold, data, outcome in zip(folds, prepared, outcomes, strict=False):
+        _save(outcome, data, *bundle_args, folder=f"{FOLDS_DIR}/{fold['fold']}", extra={
+            "fold": fold["fold"],
+            "training_range": {"start": fold["train_start"], "end": fold["train_end"]},
+            "test_range": {"start": fold["test_start"], "end": fold["test_end"]},
+        })  # fmt: skip
+    model_path = _save(final_outcome, final, *bundle_args, folder="", extra={
+        "training_range": _whole_range(final),
+        "walk_forward": walk_forward,
+        "evaluation": strategy.evaluation.model_dump(mode="json"),
+    })  # fmt: skip
     return {
         "model_path": str(sink.published(model_path)),
-        "training_metrics": _training_metrics(outcome),
-        "test_metrics": test_metrics,
-        "label_distribution": prepared.label_distribution(),
-        "n_samples": prepared.n_samples,
-        "feature_names": prepared.feature_names,
+        "training_metrics": ensemble_training_metrics(final_outcome.outcomes),
+        "test_metrics": result.test_metrics,
+        "label_distribution": _label_distribution(final, prepared[:-1]),
+        "n_samples": _n_samples(final, prepared[:-1]),
+        "feature_names": final.feature_names,
         "duration_seconds": round(time.monotonic() - started, 3),
         "device": device_name(device),
+        "walk_forward": walk_forward,
     }
 
 
-def trainer_config(strategy: StrategyConfig, seed: int) -> TrainerConfig:
-    """The trainer settings a strategy's ``training`` section asks for."""
-    training = strategy.training
-    return TrainerConfig(
-        epochs=training.epochs,
-        learning_rate=training.learning_rate,
-        batch_size=training.batch_size,
-        patience=training.early_stopping.patience,
-        min_delta=training.early_stopping.min_delta,
-        loss=training.loss,
-        lr_schedule=training.lr_schedule,
-        seed=seed,
-    )
-
-
-def _report_epoch(reporter: JobReporter, report: EpochReport) -> None:
+def _report_epoch(reporter: JobReporter, report: EpochReport, done: float, networks: int) -> None:
     reporter.progress(
-        percentage=5 + EPOCHS_SHARE * report.epoch / report.epochs,
-        current_step=f"epoch {report.epoch}/{report.epochs}",
+        percentage=5 + EPOCHS_SHARE * done,
+        current_step=f"epoch {report.epoch}/{report.epochs} ({networks} networks)",
         items_done=report.epoch,
         items_total=report.epochs,
         context={
@@ -130,38 +116,61 @@ def _report_epoch(reporter: JobReporter, report: EpochReport) -> None:
     )
 
 
-def _last_epoch(outcome: TrainingOutcome) -> dict[str, Any]:
-    history = outcome.history
+def _last_epoch(outcome: EnsembleOutcome) -> dict[str, Any]:
+    metrics = ensemble_training_metrics(outcome.outcomes)
+    history = metrics["history"]
     return {
-        "epoch": outcome.epochs_run,
+        "epoch": metrics["epochs_run"],
         "train_loss": round(history["train_loss"][-1], 6),
         "val_loss": round(history["val_loss"][-1], 6),
         "val_accuracy": round(history["val_accuracy"][-1], 6),
     }
 
 
-def _training_metrics(outcome: TrainingOutcome) -> dict[str, Any]:
-    return {
-        "epochs_run": outcome.epochs_run,
-        "history": outcome.history,
-        "final_train_loss": outcome.final_train_loss,
-        "best_epoch": outcome.best_epoch,
-    }
+def _whole_range(prepared: PreparedData) -> dict[str, str]:
+    starts = [r["start"] for r in prepared.data_range.values()]
+    ends = [r["end"] for r in prepared.data_range.values()]
+    return {"start": min(starts), "end": max(ends)}
+
+
+def _label_distribution(
+    final: PreparedData, folds: list[PreparedData]
+) -> dict[str, dict[str, int]]:
+    """The final model's train/val classes; test: the held-out split or all OOS slices."""
+    distribution = final.label_distribution()
+    if folds:
+        distribution["test"] = label_distribution(
+            np.concatenate([fold.labels["test"] for fold in folds])
+        )
+    return distribution
+
+
+def _n_samples(final: PreparedData, folds: list[PreparedData]) -> dict[str, int]:
+    counts = final.n_samples
+    if folds:
+        counts["test"] = sum(len(fold.labels["test"]) for fold in folds)
+    return counts
 
 
 def _save(
-    model: nn.Module,
-    strategy: StrategyConfig,
+    outcome: EnsembleOutcome,
     prepared: PreparedData,
+    strategy: StrategyConfig,
+    seeds: list[int],
     seed: int,
     request: dict[str, Any],
-    directory: Path,
+    sink: ArtifactSink,
+    *,
+    folder: str,
+    extra: dict[str, Any],
 ) -> Path:
-    starts = [r["start"] for r in prepared.data_range.values()]
-    ends = [r["end"] for r in prepared.data_range.values()]
+    directory = (
+        sink.path(request["model_dir"], folder) if folder else sink.path(request["model_dir"])
+    )
     return save_bundle(
         directory,
-        model,
+        outcome.members,
+        seeds=seeds,
         model_section=strategy.model.model_dump(exclude={"seed"}),
         n_features=len(prepared.feature_names),
         metadata={
@@ -171,8 +180,8 @@ def _save(
             "label_mapping": dict(enumerate(LABEL_NAMES)),
             "symbols": list(request["symbols"]),
             "timeframes": list(request["timeframes"]),
-            "training_range": {"start": min(starts), "end": max(ends)},
             "data_range": prepared.data_range,
             "seed": seed,
+            **extra,
         },
     )

@@ -15,7 +15,10 @@ from typing import Any
 from ktrdr.errors import ValidationError
 from ktrdr.training.bundle_check import check_manifest
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 held one network (weights under their plain names); version 2 holds an ensemble
+# (weights under ``members.<i>.<name>``) and lists the members' ``seeds``.
+READABLE_VERSIONS = (1, 2)
 WEIGHTS_FILE = "weights.safetensors"
 MANIFEST_FILE = "bundle.json"
 RESERVED_KEYS = (
@@ -28,7 +31,9 @@ RESERVED_KEYS = (
     "weights_sha256",
     "versions",
     "created_at",
+    "seeds",
 )
+_KEYS_SINCE_VERSION_2 = ("seeds",)
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 VERSION_DIR_PATTERN = re.compile(r"^v([1-9][0-9]*)$")
 MAX_VERSION_ATTEMPTS = 100
@@ -86,16 +91,25 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise ValidationError(f"{path}: not a readable JSON bundle manifest ({exc})") from exc
     if not isinstance(manifest, dict):
         raise ValidationError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise ValidationError(
-            f"{path}: format_version {manifest.get('format_version')!r} is not supported "
-            f"(expected {FORMAT_VERSION})"
+            f"{path}: format_version {version!r} is not supported; this ktrdr reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))} — retrain the model or upgrade ktrdr"
         )
-    missing = [key for key in RESERVED_KEYS if key not in manifest]
+    required = [k for k in RESERVED_KEYS if version >= 2 or k not in _KEYS_SINCE_VERSION_2]
+    missing = [key for key in required if key not in manifest]
     if missing:
         raise ValidationError(f"{path}: missing keys {missing}")
     check_manifest(manifest, str(path))
     return manifest
+
+
+def bundle_seeds(manifest: dict[str, Any]) -> list[int | None]:
+    """The seeds of a bundle's members: ``seeds`` (version 2) or the one ``seed`` (version 1)."""
+    if manifest["format_version"] == 1:
+        return [manifest.get("seed")]
+    return list(manifest["seeds"])
 
 
 def check_weights_digest(path: Path, expected_sha256: str) -> None:

@@ -13,7 +13,7 @@ from ktrdr.errors import ValidationError
 from ktrdr.features import LABEL_NAMES, FeaturePipeline
 from ktrdr.strategy import StrategyConfig, validate_strategy
 from ktrdr.training.bundle import LoadedBundle, load_bundle
-from ktrdr.training.evaluation import predict_proba
+from ktrdr.training.evaluation import member_probabilities
 from ktrdr.training.models import make_sequences
 
 
@@ -21,8 +21,8 @@ from ktrdr.training.models import make_sequences
 class Predictions:
     """Class probabilities (sell, hold, buy) for the bar at each timestamp of ``index``.
 
-    ``member_probabilities`` (members, n, 3) holds each ensemble member's own probabilities;
-    ``probabilities`` is their mean (a single network is an ensemble of one).
+    ``probabilities`` (n, 3) is the ensemble's: the mean of ``member_probabilities``
+    (members, n, 3), one row block per seed in the bundle's ``seeds`` order.
     """
 
     index: pd.DatetimeIndex
@@ -63,6 +63,11 @@ class Predictor:
         return list(self.bundle.metadata["symbols"])
 
     @property
+    def seeds(self) -> list[int | None]:
+        """The seed of each ensemble member, in ``member_probabilities`` order."""
+        return list(self.bundle.seeds)
+
+    @property
     def timeframes(self) -> list[str]:
         """The timeframes the features need, shortest first."""
         return self.strategy.timeframes()
@@ -96,12 +101,16 @@ class Predictor:
             if recurrent:
                 # A copy: the windows are a read-only view, which torch warns about.
                 rows = make_sequences(rows, window + 1).copy()
-            chunks.append(predict_proba(self.bundle.model, rows))
+            chunks.append(member_probabilities(self.bundle.members, rows))
             if on_chunk is not None:
                 on_chunk(stop - first, size - first)
-        probabilities = np.concatenate(chunks) if chunks else np.empty((0, len(LABEL_NAMES)))
+        members = (
+            np.concatenate(chunks, axis=1)
+            if chunks
+            else np.empty((len(self.bundle.members), 0, len(LABEL_NAMES)))
+        )
         return Predictions(
             index=inputs.index[first:],
-            probabilities=probabilities,
-            member_probabilities=probabilities[None],
+            probabilities=members.mean(axis=0),
+            member_probabilities=members,
         )

@@ -35,11 +35,17 @@ class TrainingStack:
         return terminal(self.operations, operation_id, timeout)
 
 
-def quick_strategy(**training: Any) -> dict[str, Any]:
-    """The EURUSD example with a small model and few epochs, as a dict."""
+def quick_strategy(evaluation: dict[str, Any] | None = None, **training: Any) -> dict[str, Any]:
+    """The EURUSD example with a small model and few epochs, as a dict.
+
+    ``evaluation`` replaces the default walk-forward section (e.g. ``{"folds": 0}`` for the
+    single train/validation/test split with one seed).
+    """
     data = strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"))
     data["model"]["architecture"]["hidden_layers"] = [8]
     data["training"].update({"epochs": 3, "early_stopping": {"patience": 3}, **training})
+    if evaluation is not None:
+        data["evaluation"] = evaluation
     return data
 
 

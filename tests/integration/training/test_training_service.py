@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -18,9 +19,10 @@ from ktrdr.data import DataRepository
 from ktrdr.errors import DataError, NotFoundError, StrategyValidationError, ValidationError
 from ktrdr.operations import OperationStatus
 from ktrdr.strategy import validate_strategy
-from ktrdr.training.dataset import prepare_training_data
+from ktrdr.training.dataset import compute_samples, prepare_training_data, select_samples
 from ktrdr.training.evaluation import predict_proba
 from ktrdr.training.predictor import Predictor
+from ktrdr.training.walk_forward import plan_trainings
 
 SUMMARY_KEYS = {
     "model_path",
@@ -32,12 +34,13 @@ SUMMARY_KEYS = {
     "duration_seconds",
     "device",
     "execution",
+    "walk_forward",
 }
 
 
 def test_training_completes_with_the_design_summary_and_a_bundle(stack: TrainingStack) -> None:
     started = stack.training.start_training(
-        stack.training.resolve_strategy(quick_strategy()), seed=11
+        stack.training.resolve_strategy(quick_strategy({"folds": 0})), seed=11
     )
     assert started["success"] is True
     op = stack.finished(started["operation_id"])
@@ -63,6 +66,72 @@ def test_training_completes_with_the_design_summary_and_a_bundle(stack: Training
     assert (stack.home / "models" / "eurusd_rsi_macd_mlp" / "v1" / "weights.safetensors").exists()
     assert op.metadata.symbol == "EURUSD" and op.metadata.timeframe == "1h"
     assert op.progress.context["epoch"] == 3
+    assert summary["walk_forward"] == {"scheme": "single_split", "seeds": [11], "folds": []}
+
+
+def test_walk_forward_trains_the_folds_and_the_final_ensemble(stack: TrainingStack) -> None:
+    op = stack.finished(
+        stack.training.start_training(stack.training.resolve_strategy(quick_strategy()), seed=11)[
+            "operation_id"
+        ]
+    )
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    summary = op.result_summary
+    assert set(summary) == SUMMARY_KEYS
+    walk_forward = summary["walk_forward"]
+    assert (walk_forward["scheme"], walk_forward["seeds"]) == ("anchored", [11, 12, 13])
+    folds = walk_forward["folds"]
+    assert [fold["fold"] for fold in folds] == [1, 2, 3, 4]
+    for fold, following in itertools.pairwise(folds):
+        assert fold["train_end"] < fold["test_start"] <= fold["test_end"] < following["test_start"]
+    mean_accuracy = np.mean([fold["test_metrics"]["test_accuracy"] for fold in folds])
+    assert summary["test_metrics"]["test_accuracy"] == pytest.approx(mean_accuracy)
+    assert summary["n_samples"]["test"] == sum(
+        fold["test_metrics"]["per_class"][name]["support"]
+        for fold in folds
+        for name in ("sell", "hold", "buy")
+    )
+    assert len(summary["training_metrics"]["members"]) == 3
+    final = Predictor.load(summary["model_path"])
+    assert final.seeds == [11, 12, 13]
+    assert final.bundle.metadata["walk_forward"] == walk_forward
+    assert final.bundle.metadata["evaluation"]["folds"] == 4
+    for fold in folds:
+        bundle = Predictor.load(Path(summary["model_path"]) / "folds" / str(fold["fold"])).bundle
+        assert bundle.metadata["fold"] == fold["fold"]
+        assert bundle.metadata["training_range"] == {
+            "start": fold["train_start"],
+            "end": fold["train_end"],
+        }
+        assert bundle.metadata["test_range"] == {
+            "start": fold["test_start"],
+            "end": fold["test_end"],
+        }
+        assert len(bundle.members) == 3
+
+
+def test_a_fold_bundle_reproduces_its_out_of_sample_metrics(stack: TrainingStack) -> None:
+    op = stack.finished(
+        stack.training.start_training(stack.training.resolve_strategy(quick_strategy()), seed=4)[
+            "operation_id"
+        ]
+    )
+    summary = op.result_summary
+    fold = summary["walk_forward"]["folds"][1]
+    predictor = Predictor.load(Path(summary["model_path"]) / "folds" / "2")
+    repo = DataRepository(stack.home / "data")
+    bars = {"EURUSD": {"1h": repo.load("EURUSD", "1h", "2017-04-19", "2017-12-31")}}
+    predictions = predictor.predict(bars["EURUSD"])
+    in_slice = (predictions.index >= fold["test_start"]) & (predictions.index <= fold["test_end"])
+    samples = compute_samples(predictor.strategy, bars, audit=False)
+    training = plan_trainings(samples, predictor.strategy)[1]
+    test = select_samples(samples, training.selection).labels["test"]
+    labelled = np.isin(predictions.index[in_slice], samples.grid[training.selection["test"]])
+    mean = predictions.probabilities[in_slice][labelled]
+    assert predictions.member_probabilities.shape[0] == 3
+    assert float((mean.argmax(axis=1) == test).mean()) == pytest.approx(
+        fold["test_metrics"]["test_accuracy"]
+    )
 
 
 def test_same_strategy_data_and_seed_give_the_same_metrics(stack: TrainingStack) -> None:
@@ -78,8 +147,9 @@ def test_same_strategy_data_and_seed_give_the_same_metrics(stack: TrainingStack)
 
 
 def test_reloaded_bundle_reproduces_the_test_metrics(stack: TrainingStack) -> None:
+    single_split = quick_strategy({"folds": 0})
     op = stack.finished(
-        stack.training.start_training(stack.training.resolve_strategy(quick_strategy()), seed=3)[
+        stack.training.start_training(stack.training.resolve_strategy(single_split), seed=3)[
             "operation_id"
         ]
     )
@@ -93,11 +163,11 @@ def test_reloaded_bundle_reproduces_the_test_metrics(stack: TrainingStack) -> No
     assert last < pd.Timestamp("2017-12-08T00:00:00Z")  # the EURUSD 1h holdout start
     bars = {"EURUSD": {"1h": repo.load("EURUSD", "1h", first, last)}}
     prepared = prepare_training_data(strategy, bars, audit=False)
-    probabilities = predict_proba(predictor.bundle.model, prepared.inputs["test"])
+    probabilities = predict_proba(predictor.bundle.members[0], prepared.inputs["test"])
     accuracy = float((probabilities.argmax(axis=1) == prepared.labels["test"]).mean())
     assert accuracy == pytest.approx(summary["test_metrics"]["test_accuracy"])
     again = predict_proba(
-        Predictor.load(summary["model_path"]).bundle.model, prepared.inputs["test"]
+        Predictor.load(summary["model_path"]).bundle.members[0], prepared.inputs["test"]
     )
     np.testing.assert_array_equal(probabilities, again)
 

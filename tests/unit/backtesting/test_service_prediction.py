@@ -44,7 +44,8 @@ def untrained_predictor(strategy: StrategyConfig, bars: dict, folder: Path) -> P
     model = build_model(section, n_features, seed=1)
     save_bundle(
         folder,
-        model,
+        [model],
+        seeds=[1],
         model_section=section,
         n_features=n_features,
         metadata={

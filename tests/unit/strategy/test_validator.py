@@ -11,6 +11,7 @@ from ktrdr.strategy import (
     RawInput,
     StrategyConfig,
     split_indicator_reference,
+    strategy_to_dict,
     validate_strategy,
 )
 
@@ -112,6 +113,12 @@ ERROR_CASES = [
     ("nn_inputs/1/normalization", "robust", "nn_inputs.1.normalization", "'zscore'"),
     ("nn_inputs/1", {"indicator": "rsi_14"}, "nn_inputs.1", "fuzzy_set or a raw_indicator"),
     ("nn_inputs", [], "nn_inputs", "at least 1"),
+    ("evaluation", {"folds": -1}, "evaluation.folds", "greater than or equal to 0"),
+    ("evaluation", {"folds": 51}, "evaluation.folds", "less than or equal to 50"),
+    ("evaluation", {"scheme": "expanding"}, "evaluation.scheme", "'anchored' or 'rolling'"),
+    ("evaluation", {"seeds": 0}, "evaluation.seeds", "greater than or equal to 1"),
+    ("evaluation", {"min_train_fraction": 1.0}, "evaluation.min_train_fraction", "less than 1"),
+    ("evaluation", {"holdout": 0.2}, "evaluation.holdout", "unknown key"),
 ]
 
 
@@ -225,6 +232,27 @@ def test_typed_access_and_defaults(strategy_data):
     assert config.backtest is None
     assert split_indicator_reference("macd_std.histogram") == ("macd_std", "histogram")
     assert split_indicator_reference("rsi_14") == ("rsi_14", None)
+
+
+def test_evaluation_defaults_to_four_anchored_folds_and_three_seeds(strategy_data):
+    strategy_data.pop("evaluation", None)
+    evaluation = validate_strategy(strategy_data).evaluation
+    assert (evaluation.folds, evaluation.scheme, evaluation.seeds) == (4, "anchored", 3)
+    assert evaluation.min_train_fraction == 0.5 and evaluation.walk_forward
+
+
+def test_zero_folds_is_the_single_split_with_one_seed_unless_told(strategy_data):
+    strategy_data["evaluation"] = {"folds": 0}
+    single = validate_strategy(strategy_data).evaluation
+    assert (single.walk_forward, single.seeds) == (False, 1)
+    strategy_data["evaluation"] = {"folds": 0, "seeds": 5}
+    assert validate_strategy(strategy_data).evaluation.seeds == 5
+    # The section round-trips: its dump validates to the same section.
+    again = {
+        **strategy_data,
+        "evaluation": strategy_to_dict(validate_strategy(strategy_data))["evaluation"],
+    }
+    assert validate_strategy(again).evaluation.seeds == 5
 
 
 def test_multi_symbol_multi_timeframe_helpers(strategy_data):

@@ -7,12 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import safetensors.torch
 import torch
 
 from ktrdr.errors import NotFoundError, ValidationError
 from ktrdr.training.bundle import load_bundle, save_bundle
 from ktrdr.training.evaluation import predict_proba
-from ktrdr.training.manifest import WEIGHTS_FILE, discard_incomplete_version, next_version_dir
+from ktrdr.training.manifest import (
+    WEIGHTS_FILE,
+    discard_incomplete_version,
+    next_version_dir,
+    read_manifest,
+)
 from ktrdr.training.models import build_model, make_sequences
 
 MLP = {"type": "mlp", "architecture": {"hidden_layers": [8], "dropout": 0.2}, "lookback": 1}
@@ -27,7 +33,9 @@ METADATA = {
 @pytest.fixture
 def saved(tmp_path: Path) -> Path:
     model = build_model(MLP, n_features=3, seed=1)
-    return save_bundle(tmp_path / "v1", model, model_section=MLP, n_features=3, metadata=METADATA)
+    return save_bundle(
+        tmp_path / "v1", [model], seeds=[1], model_section=MLP, n_features=3, metadata=METADATA
+    )
 
 
 @pytest.mark.parametrize(("section", "rows"), [(MLP, 20), (GRU, 20)])
@@ -36,11 +44,13 @@ def test_round_trip_gives_identical_predictions(tmp_path: Path, section: dict, r
     features = np.random.default_rng(0).normal(size=(rows, 3))
     if section["type"] == "gru":
         features = make_sequences(features, section["lookback"])
-    save_bundle(tmp_path, model, model_section=section, n_features=3, metadata={"seed": 3})
+    save_bundle(
+        tmp_path, [model], seeds=[3], model_section=section, n_features=3, metadata={"seed": 3}
+    )
     loaded = load_bundle(tmp_path)
-    assert not loaded.model.training
+    assert not loaded.members[0].training
     expected = predict_proba(model, features)
-    np.testing.assert_array_equal(predict_proba(loaded.model, features), expected)
+    np.testing.assert_array_equal(predict_proba(loaded.members[0], features), expected)
 
 
 def test_manifest_holds_metadata_and_provenance(saved: Path) -> None:
@@ -52,6 +62,7 @@ def test_manifest_holds_metadata_and_provenance(saved: Path) -> None:
     assert (metadata["n_features"], metadata["n_classes"]) == (3, 3)
     assert metadata["label_names"] == ["sell", "hold", "buy"]
     assert metadata["versions"]["torch"] == torch.__version__
+    assert (metadata["format_version"], metadata["seeds"]) == (2, [1])
     assert sorted(p.name for p in saved.iterdir()) == ["bundle.json", "weights.safetensors"]
 
 
@@ -62,7 +73,7 @@ def test_loading_never_unpickles(saved: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(torch, "load", refuse)
     monkeypatch.setattr("pickle.load", refuse)
     monkeypatch.setattr("pickle.loads", refuse)
-    assert load_bundle(saved).model is not None
+    assert len(load_bundle(saved).members) == 1
 
 
 def _truncate(path: Path) -> None:
@@ -116,11 +127,20 @@ def test_missing_folder_is_not_found(tmp_path: Path) -> None:
 def test_save_refuses_mismatched_model_and_reserved_keys(tmp_path: Path) -> None:
     model = build_model(MLP, n_features=3)
     with pytest.raises(ValidationError, match="do not match model_section"):
-        save_bundle(tmp_path, model, model_section=MLP, n_features=5, metadata={})
+        save_bundle(tmp_path, [model], seeds=[0], model_section=MLP, n_features=5, metadata={})
     with pytest.raises(ValidationError, match=r"\['n_features'\] are reserved"):
-        save_bundle(tmp_path, model, model_section=MLP, n_features=3, metadata={"n_features": 1})
+        save_bundle(
+            tmp_path,
+            [model],
+            seeds=[0],
+            model_section=MLP,
+            n_features=3,
+            metadata={"n_features": 1},
+        )
     with pytest.raises(ValidationError, match="cannot be stored as JSON"):
-        save_bundle(tmp_path, model, model_section=MLP, n_features=3, metadata={"x": object()})
+        save_bundle(
+            tmp_path, [model], seeds=[0], model_section=MLP, n_features=3, metadata={"x": object()}
+        )
     assert not (tmp_path / "bundle.json").exists()
 
 
@@ -129,7 +149,7 @@ def test_save_refuses_non_finite_weights(tmp_path: Path) -> None:
     with torch.no_grad():
         next(model.parameters())[0, 0] = float("nan")
     with pytest.raises(ValidationError, match="NaN or inf"):
-        save_bundle(tmp_path, model, model_section=MLP, n_features=3, metadata={})
+        save_bundle(tmp_path, [model], seeds=[0], model_section=MLP, n_features=3, metadata={})
 
 
 def test_versions_count_up_from_the_highest(tmp_path: Path) -> None:
@@ -164,7 +184,12 @@ def test_only_versions_without_a_complete_bundle_are_discarded(tmp_path: Path) -
     (half_written / WEIGHTS_FILE).write_bytes(b"partial")
     complete = next_version_dir(tmp_path, "m")
     save_bundle(
-        complete, build_model(MLP, n_features=3), model_section=MLP, n_features=3, metadata={}
+        complete,
+        [build_model(MLP, n_features=3)],
+        seeds=[0],
+        model_section=MLP,
+        n_features=3,
+        metadata={},
     )
     other = tmp_path / "m" / "notes"
     other.mkdir()
@@ -176,3 +201,61 @@ def test_only_versions_without_a_complete_bundle_are_discarded(tmp_path: Path) -
     assert not discard_incomplete_version(tmp_path / "m" / "v99")
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["notes", "v3"]
     assert next_version_dir(tmp_path, "m").name == "v4"
+
+
+def test_an_ensemble_round_trips_with_every_member_and_seed(tmp_path: Path) -> None:
+    members = [build_model(MLP, n_features=3, seed=s) for s in (4, 5, 6)]
+    save_bundle(tmp_path, members, seeds=[4, 5, 6], model_section=MLP, n_features=3, metadata={})
+    loaded = load_bundle(tmp_path)
+    assert loaded.seeds == (4, 5, 6)
+    features = np.random.default_rng(1).normal(size=(10, 3))
+    for original, restored in zip(members, loaded.members, strict=True):
+        np.testing.assert_array_equal(
+            predict_proba(restored, features), predict_proba(original, features)
+        )
+    names = safetensors.torch.load_file(str(tmp_path / WEIGHTS_FILE))
+    assert {key.split(".")[1] for key in names} == {"0", "1", "2"}
+
+
+def test_a_format_1_bundle_loads_as_a_one_member_ensemble(tmp_path: Path) -> None:
+    model = build_model(MLP, n_features=3, seed=2)
+    safetensors.torch.save_file(model.state_dict(), str(tmp_path / WEIGHTS_FILE))
+    manifest = {
+        "format_version": 1,
+        "model_section": MLP,
+        "n_features": 3,
+        "n_classes": 3,
+        "label_names": ["sell", "hold", "buy"],
+        "weights_file": WEIGHTS_FILE,
+        "weights_sha256": hashlib.sha256((tmp_path / WEIGHTS_FILE).read_bytes()).hexdigest(),
+        "versions": {},
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "seed": 2,
+    }
+    (tmp_path / "bundle.json").write_text(json.dumps(manifest))
+    loaded = load_bundle(tmp_path)
+    assert loaded.seeds == (2,)
+    features = np.random.default_rng(1).normal(size=(10, 3))
+    np.testing.assert_array_equal(
+        predict_proba(loaded.members[0], features), predict_proba(model, features)
+    )
+
+
+def test_an_unknown_format_version_is_refused_naming_it(saved: Path) -> None:
+    _edit_manifest(format_version=3)(saved / "bundle.json")
+    with pytest.raises(
+        ValidationError, match="format_version 3 is not supported; this ktrdr reads"
+    ):
+        read_manifest(saved / "bundle.json")
+
+
+def test_seeds_must_match_the_members(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="2 members need one seed each"):
+        save_bundle(
+            tmp_path,
+            [build_model(MLP, n_features=3)] * 2,
+            seeds=[1],
+            model_section=MLP,
+            n_features=3,
+            metadata={},
+        )
