@@ -78,9 +78,12 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
     sink = artifact_sink()
     bundle_args = (strategy, seeds, seed, request, sink)
     for fold, data, outcome in zip(folds, prepared, outcomes, strict=False):
+        trained = {"start": fold["train_start"], "end": fold["train_end"]}
         _save(outcome, data, *bundle_args, folder=f"{FOLDS_DIR}/{fold['fold']}", extra={
             "fold": fold["fold"],
-            "training_range": {"start": fold["train_start"], "end": fold["train_end"]},
+            "training_range": trained,
+            # Folds share one time grid: every symbol trained over the fold's span, no later.
+            "data_range": {symbol: trained for symbol in request["symbols"]},
             "test_range": {"start": fold["test_start"], "end": fold["test_end"]},
         })  # fmt: skip
     model_path = _save(final_outcome, final, *bundle_args, folder="", extra={

@@ -61,6 +61,7 @@ def tiny_strategy() -> dict[str, Any]:
     data["model"]["architecture"]["hidden_layers"] = [8]
     data["training_data"]["date_range"]["end"] = TRAINING_END
     data["training"].update({"epochs": 2, "early_stopping": {"patience": 2}})
+    data["evaluation"] = {"folds": 0}  # one split: the range and holdout tests need no folds
     return data
 
 

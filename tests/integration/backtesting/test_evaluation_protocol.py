@@ -26,61 +26,28 @@ from ktrdr.execution import JobSpec
 from ktrdr.operations import Operation, OperationStatus, OperationType
 from ktrdr.operations.schema import holdout_evaluations
 
-# Two folds of an anchored walk-forward: each trains on what precedes its test month.
-FOLDS = (
-    (1, "2017-08-31", "2017-09-01", "2017-09-30"),
-    (2, "2017-09-30", "2017-10-01", "2017-10-31"),
-)
+WALK_FORWARD = {"folds": 2, "scheme": "anchored", "seeds": 2, "min_train_fraction": 0.6}
 
 
 def count_backtests(stack: BacktestStack) -> int:
     return stack.operations.list(operation_type="backtesting").total_count
 
 
-def train(stack: BacktestStack, name: str, end: str) -> Path:
+@pytest.fixture(scope="module")
+def walk_forward_model(stack: BacktestStack) -> Path:
+    """A model trained walk-forward for real: 2 folds of 2 seeds, then the final ensemble."""
     strategy = tiny_strategy()
-    strategy["name"] = name
-    started = stack.training.start_training(
-        stack.training.resolve_strategy(strategy), end_date=end, seed=5
-    )
+    strategy["name"] = "wf_model"
+    strategy["evaluation"] = WALK_FORWARD
+    started = stack.training.start_training(stack.training.resolve_strategy(strategy), seed=5)
     trained = stack.finished(started["operation_id"], timeout=120)
     assert trained.status is OperationStatus.COMPLETED, trained.error_message
     return Path(trained.result_summary["model_path"])
 
 
-def add_to_manifest(bundle: Path, **entries: object) -> None:
-    manifest = json.loads((bundle / "bundle.json").read_text())
-    manifest.update(entries)
-    (bundle / "bundle.json").write_text(json.dumps(manifest))
-
-
-@pytest.fixture(scope="module")
-def walk_forward_model(stack: BacktestStack) -> Path:
-    """A final bundle with two fold bundles laid out as walk-forward training writes them."""
-    final = train(stack, "wf_model", "2017-10-31")
-    block = []
-    for fold, train_end, test_start, test_end in FOLDS:
-        trained = train(stack, f"wf_fold{fold}", train_end)
-        fold_dir = final / "folds" / str(fold)
-        shutil.copytree(trained, fold_dir)
-        manifest = json.loads((fold_dir / "bundle.json").read_text())
-        add_to_manifest(
-            fold_dir,
-            fold=fold,
-            test_range={"start": test_start, "end": test_end},
-        )
-        block.append(
-            {
-                "fold": fold,
-                "train_start": manifest["training_range"]["start"],
-                "train_end": manifest["training_range"]["end"],
-                "test_start": f"{test_start}T00:00:00+00:00",
-                "test_end": test_end,  # a bare date: the whole day
-                "test_metrics": {},
-            }
-        )
-    add_to_manifest(final, walk_forward={"scheme": "anchored", "seeds": 1, "folds": block})
-    return final
+def fold_block(model: Path) -> list[dict]:
+    """The folds the training wrote into the final bundle.json."""
+    return json.loads((model / "bundle.json").read_text())["walk_forward"]["folds"]
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +57,7 @@ def walk_forward_backtest(stack: BacktestStack, walk_forward_model: Path) -> Ope
 
 
 def test_walk_forward_is_the_default_and_stitches_the_folds(
-    walk_forward_backtest: Operation,
+    walk_forward_model: Path, walk_forward_backtest: Operation
 ) -> None:
     op = walk_forward_backtest
     assert op.status is OperationStatus.COMPLETED, op.error_message
@@ -98,17 +65,20 @@ def test_walk_forward_is_the_default_and_stitches_the_folds(
     assert summary["mode"] == "walk_forward" and summary["in_sample"] is False
     assert op.metadata.parameters["mode"] == "walk_forward"
     folds = summary["folds"]
+    trained = fold_block(walk_forward_model)
     assert [fold["fold"] for fold in folds] == [1, 2]
-    assert folds[0]["start_date"].startswith("2017-09-01")
-    assert folds[1]["end_date"] == "2017-10-31T23:00:00+00:00"
+    for tested, fold in zip(folds, trained, strict=True):
+        assert pd.Timestamp(fold["test_start"]) <= pd.Timestamp(tested["start_date"])
+        assert pd.Timestamp(tested["end_date"]) == pd.Timestamp(fold["test_end"])
+        assert pd.Timestamp(fold["train_end"]) < pd.Timestamp(tested["start_date"])
     assert summary["start_date"] == folds[0]["start_date"]
     assert summary["bars"] == sum(fold["bars"] for fold in folds)
     growth = np.prod([1 + fold["metrics"]["total_return"] for fold in folds])
     assert summary["metrics"]["total_return"] == pytest.approx(growth - 1)
     trades = sum(fold["metrics"]["total_trades"] for fold in folds)
     assert summary["metrics"]["total_trades"] == trades
-    # One network per fold: its one member's stitched Sharpe is the ensemble's.
-    assert summary["seed_sharpes"] == [summary["metrics"]["sharpe_ratio"]]
+    # Each seed's own stitched run: two members, two Sharpes, and they differ from each other.
+    assert len(summary["seed_sharpes"]) == WALK_FORWARD["seeds"]
     equity = pd.read_parquet(summary["artifacts"]["equity"])
     assert len(equity) == summary["bars"]
     assert equity["equity"].iloc[-1] / equity["equity"].iloc[0] - 1 == pytest.approx(growth - 1)
@@ -119,7 +89,9 @@ def test_each_fold_is_traded_by_its_own_model(
 ) -> None:
     fold = walk_forward_backtest.result_summary["folds"][0]
     alone = stack.backtesting.start_backtest(
-        walk_forward_model / "folds" / "1", start_date="2017-09-01", end_date="2017-09-30"
+        walk_forward_model / "folds" / "1",
+        start_date=fold["start_date"],
+        end_date=fold["end_date"],
     )
     op = stack.finished(alone["operation_id"])
     assert op.status is OperationStatus.COMPLETED, op.error_message
@@ -251,7 +223,7 @@ def test_fold_bundles_travel_in_the_request_to_executors_without_this_disk(
     service.start_backtest(copy)
     [spec] = far.specs
     assert [fold["model_files"] for fold in spec.request["folds"]] == [
-        bundle_files(copy / "folds" / str(fold)) for fold, *_ in FOLDS
+        bundle_files(copy / "folds" / str(fold["fold"])) for fold in fold_block(copy)
     ]
     shutil.rmtree(copy)  # the job must not need the folders any more
 
