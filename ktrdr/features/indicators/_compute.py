@@ -19,6 +19,7 @@ from ktrdr.strategy import (
     get_indicator_spec,
     is_talib_spec,
     resolve_indicator_params,
+    warmup_bars,
 )
 
 INDICATOR_FUNCTIONS = {**TALIB_BASED, **CUSTOM}
@@ -30,17 +31,22 @@ def compute_indicator(
     """Compute an indicator on bars; float64 arrays aligned with the bars, NaN during warm-up.
 
     Keys are the spec's outputs (``macd`` -> line, signal, histogram) or ``"value"`` for a
-    single output. Causal: the value at bar t uses bars <= t only.
-    ``compute_indicator("rsi", {"period": 14}, bars)["value"]``.
+    single output. Causal: the value at bar t uses bars <= t only. A catalogue indicator is NaN
+    for its ``warmup_bars``, so every value it gives is the same whatever bar the history
+    starts at. ``compute_indicator("rsi", {"period": 14}, bars)["value"]``.
     """
     spec = get_indicator_spec(type_name)
     resolved = resolve_indicator_params(type_name, params)
     data = _bar_arrays(bars, spec, resolved)
     if is_talib_spec(spec):
-        outputs = _run_talib(spec, resolved, data)
-    else:
-        outputs = INDICATOR_FUNCTIONS[spec.name](data, resolved)
-    return {name: np.asarray(values, dtype=np.float64) for name, values in outputs.items()}
+        return _run_talib(spec, resolved, data)
+    warmup = warmup_bars(spec.name, resolved)
+    outputs = {}
+    for name, values in INDICATOR_FUNCTIONS[spec.name](data, resolved).items():
+        floats = np.array(values, dtype=np.float64)
+        floats[:warmup] = np.nan  # a recursive value still remembers where the history started
+        outputs[name] = floats
+    return outputs
 
 
 def _bar_arrays(bars: pd.DataFrame, spec: IndicatorSpec, params: dict[str, Any]) -> Arrays:

@@ -13,7 +13,7 @@ import ktrdr.features.indicators as indicators_package
 from ktrdr.errors import DataError, ValidationError
 from ktrdr.features.indicators import compute_indicator
 from ktrdr.features.indicators._compute import INDICATOR_FUNCTIONS
-from ktrdr.strategy.indicator_specs import list_indicator_specs
+from ktrdr.strategy.indicator_specs import list_indicator_specs, warmup_bars
 
 
 @pytest.mark.parametrize(
@@ -115,12 +115,13 @@ def test_flat_bars_with_zero_volume_raise_no_warning(spec):
 
 
 def test_flat_bars_give_neutral_oscillators():
-    index = pd.date_range("2022-01-01", periods=40, freq="h", tz="UTC", name="timestamp")
+    index = pd.date_range("2022-01-01", periods=200, freq="h", tz="UTC", name="timestamp")
     flat = pd.DataFrame(
         {"open": 2.0, "high": 2.0, "low": 2.0, "close": 2.0, "volume": 5.0}, index=index
     )
     rvi = compute_indicator("rvi", {}, flat)
-    assert (rvi["rvi"][13:] == 0).all() and (rvi["signal"][16:] == 0).all()
-    assert (compute_indicator("fisher", {}, flat)["fisher"][12:] == 0).all()
+    assert (rvi["rvi"][15:] == 0).all() and (rvi["signal"][15:] == 0).all()
+    assert (compute_indicator("fisher", {}, flat)["fisher"][warmup_bars("fisher", {}) :] == 0).all()
     assert (compute_indicator("cmf", {}, flat)["value"][19:] == 0).all()
-    assert (compute_indicator("squeezeintensity", {}, flat)["value"][19:] == 0).all()
+    squeeze = compute_indicator("squeezeintensity", {}, flat)["value"]
+    assert (squeeze[warmup_bars("squeezeintensity", {}) :] == 0).all()
