@@ -227,12 +227,28 @@ def test_output_names():
         ("ichimoku", {}, 51),
         ("obv", {}, 20),
         ("adline", {"period": 5}, 4),
-        ("talib.KAMA", {"timeperiod": 10}, 10),
+        ("talib.SMA", {"timeperiod": 20}, 19),
         ("talib.STOCH", {}, 8),
     ],
 )
 def test_warmup_bars(type_name, params, expected):
     assert warmup_bars(type_name, params) == expected
+
+
+def test_talib_warmup_adds_a_measured_settling_time():
+    # TA-Lib's lookback is 19 for EMA 20; Wilder's RSI 14 remembers its start longer than EMA 20
+    ema = warmup_bars("talib.EMA", {"timeperiod": 20})
+    assert warmup_bars("ema", {"period": 20}) <= ema <= 3 * warmup_bars("ema", {"period": 20})
+    assert warmup_bars("talib.RSI", {}) > ema
+    assert warmup_bars("talib.SAR", {"acceleration": 0.01}) >= 500  # 5 reversals' worth
+
+
+@pytest.mark.parametrize("name", ["talib.OBV", "talib.AD", "talib.MAXINDEX"])
+def test_talib_running_totals_are_refused(name):
+    issues = check_indicator_params(name, {})
+    assert len(issues) == 1 and "depends on where the history starts" in issues[0][1]
+    with pytest.raises(ValidationError, match="never forgets the first bar"):
+        warmup_bars(name, {})
 
 
 def test_warmup_rejects_bad_params():

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-N_BARS = 1000  # longer than the longest default warm-up (adx: 463 bars)
+N_BARS = 2000  # longer than the longest default warm-up tested (talib.KAMA: 1413 bars)
 NAN = math.nan
 
 

@@ -69,8 +69,12 @@ def test_source_selects_the_price_column(bars):
 
 
 def test_talib_passthrough_uses_talib_names(bars):
-    kama = compute_indicator("talib.KAMA", {"timeperiod": 10}, bars)
-    np.testing.assert_array_equal(kama["value"], talib.KAMA(bars["close"].to_numpy(), 10))
+    kama = compute_indicator("talib.KAMA", {"timeperiod": 10}, bars)["value"]
+    settled = warmup_bars("talib.KAMA", {"timeperiod": 10})  # NaN until it forgets its start
+    assert np.isnan(kama[:settled]).all()
+    np.testing.assert_array_equal(
+        kama[settled:], talib.KAMA(bars["close"].to_numpy(), 10)[settled:]
+    )
     bands = compute_indicator("talib.bbands", {"timeperiod": 10, "nbdevup": 1.0}, bars)
     assert list(bands) == ["upperband", "middleband", "lowerband"]
     upper, _, _ = talib.BBANDS(bars["close"].to_numpy(), 10, 1.0, 2.0)

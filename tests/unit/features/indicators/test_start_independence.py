@@ -16,11 +16,30 @@ import talib
 from support.strategies import make_strategy
 
 from ktrdr.data import DataRepository
+from ktrdr.errors import ValidationError
 from ktrdr.features.builder import FeaturePipeline
 from ktrdr.features.indicators import compute_indicator
 from ktrdr.strategy.indicator_specs import list_indicator_specs, warmup_bars
 
 CATALOGUE = [spec.name for spec in list_indicator_specs()]
+# math transforms that are NaN or infinite on a price (acos(1.2), exp(8000)): no values to compare
+NOT_FOR_PRICES = {"ACOS", "ASIN", "COSH", "EXP", "SINH"}
+
+
+def _usable_talib_functions() -> list[str]:
+    """Every ``talib.<NAME>`` a strategy may use with its default parameters on prices."""
+    usable = []
+    for function in talib.get_functions():
+        try:
+            warmup_bars(f"talib.{function}", {})
+        except ValidationError:
+            continue  # not bar inputs, or it never forgets its start (refused, tested elsewhere)
+        if function not in NOT_FOR_PRICES:
+            usable.append(f"talib.{function}")
+    return usable
+
+
+TALIB_FUNCTIONS = _usable_talib_functions()
 TOLERANCE = 1e-6
 MIN_COMPARED = 500
 # (first start, later start) pairs, in bars of the sample
@@ -88,6 +107,16 @@ def test_default_params_on_eurusd(eurusd, type_name, first, later):
 @pytest.mark.parametrize("type_name", CATALOGUE)
 def test_default_params_on_btcusd(btcusd, type_name):
     assert_start_independent(type_name, {}, btcusd, 0, 700)
+
+
+@pytest.mark.parametrize("type_name", TALIB_FUNCTIONS)
+def test_talib_functions_on_eurusd(eurusd, type_name):
+    assert_start_independent(type_name, {}, eurusd, 0, 1234)
+
+
+@pytest.mark.parametrize("type_name", TALIB_FUNCTIONS)
+def test_talib_functions_on_btcusd(btcusd, type_name):
+    assert_start_independent(type_name, {}, btcusd, 0, 2345)
 
 
 @pytest.mark.parametrize("type_name", sorted(NON_DEFAULT))
