@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections import OrderedDict
 from functools import cache
@@ -14,6 +15,7 @@ from ktrdr.data.io import read_bars_file, read_bars_stream
 
 SAMPLES_PACKAGE = "ktrdr.data"
 SAMPLES_FOLDER = "samples"
+SAMPLE_SUFFIXES = (".csv", ".csv.gz")  # gzip-compressed CSV for the larger samples
 MAX_CACHED_FILES = 32
 
 _lock = threading.Lock()
@@ -21,9 +23,9 @@ _files: OrderedDict[tuple[str, int, int, int], pd.DataFrame] = OrderedDict()
 
 
 def bundled_sample_names() -> list[str]:
-    """Return the file names of the bundled sample CSVs, e.g. ["EURUSD_1h.csv", ...]."""
+    """Return the file names of the bundled samples, e.g. ["BTCUSD_1h.csv.gz", "EURUSD_1h.csv"]."""
     folder = resources.files(SAMPLES_PACKAGE).joinpath(SAMPLES_FOLDER)
-    return sorted(item.name for item in folder.iterdir() if item.name.endswith(".csv"))
+    return sorted(item.name for item in folder.iterdir() if item.name.endswith(SAMPLE_SUFFIXES))
 
 
 def bundled_sample(name: str) -> pd.DataFrame:
@@ -34,8 +36,12 @@ def bundled_sample(name: str) -> pd.DataFrame:
 @cache
 def _parse_bundled(name: str) -> pd.DataFrame:
     resource = resources.files(SAMPLES_PACKAGE).joinpath(SAMPLES_FOLDER).joinpath(name)
+    source = f"bundled sample {name}"
     with resource.open("rb") as stream:
-        return read_bars_stream(stream, source=f"bundled sample {name}", parquet=False)
+        if name.endswith(".gz"):
+            with gzip.GzipFile(fileobj=stream) as unzipped:
+                return read_bars_stream(unzipped, source=source, parquet=False)
+        return read_bars_stream(stream, source=source, parquet=False)
 
 
 def read_cached(path: Path) -> pd.DataFrame:

@@ -236,7 +236,8 @@ def is_date_only(value: DateLike) -> bool:
 def _add_named(
     found: dict[tuple[str, str], _Stored], name: str, source: Source, where: str
 ) -> None:
-    stem, _, timeframe = name.rsplit(".", 1)[0].rpartition("_")
+    stem, _, rest = name.rpartition("_")
+    timeframe = rest.split(".", 1)[0]  # "1h.parquet", "1h.csv.gz" -> "1h"; symbols may hold "."
     if SYMBOL_PATTERN.fullmatch(stem) and timeframe.lower() in TIMEFRAMES:
         symbol, timeframe = stem.upper(), timeframe.lower()
         found[(symbol, timeframe)] = _Stored(symbol, timeframe, source, where)

@@ -1,7 +1,17 @@
-"""Specs for ``talib.<NAME>`` indicators, read from ``talib.abstract`` (see indicator_specs)."""
+"""Specs for ``talib.<NAME>`` indicators, read from ``talib.abstract`` (see indicator_specs).
+
+TA-Lib tells how many leading bars a function leaves undefined, not how long a recursive one
+(EMA, RSI, KAMA, ...) remembers its first bar, so ktrdr measures that: it runs the function on a
+seeded random walk from two starts and counts the bars until they agree to ``SETTLE_TOLERANCE``;
+the warm-up is the lookback plus ``SETTLE_MARGIN`` times that. A function that never forgets its
+start (OBV, AD and other running totals) cannot be a model input. The parabolic SAR forgets its
+start only at a reversal both histories share, which a random walk understates; it takes the
+catalogue's ``parabolicsar`` rule.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -11,11 +21,28 @@ from talib import abstract as talib_abstract
 from talib import get_functions as talib_functions
 
 from ktrdr.errors import ValidationError
-from ktrdr.strategy._indicator_catalogue import BAR_COLUMNS, IndicatorSpec, ParamSpec
+from ktrdr.strategy._indicator_catalogue import (
+    BAR_COLUMNS,
+    SAR_REVERSALS,
+    IndicatorSpec,
+    ParamSpec,
+)
 
 TALIB_PREFIX = "talib."
 MATYPE_MAX = 8  # TA-Lib moving-average types 0 (SMA) .. 8 (T3)
 _PROBE_BARS = 64
+SETTLE_PROBE_BARS = 4000  # plus SETTLE_PROBE_PER_LOOKBACK bars per lookback bar
+SETTLE_PROBE_PER_LOOKBACK = 30
+SETTLE_OFFSETS = 8  # later starts, spread over the first half of the probe
+SETTLE_TOLERANCE = 1e-9  # of the output's scale: well under the 1e-6 the warm-up promises
+SETTLE_MARGIN = 3
+# path-dependent functions: bars until they forget their start, from their parameters
+PATH_WARMUP = {
+    "SAR": lambda p: math.ceil(SAR_REVERSALS / p["acceleration"]),
+    "SAREXT": lambda p: math.ceil(
+        SAR_REVERSALS / min(p["accelerationinitlong"], p["accelerationinitshort"])
+    ),
+}
 
 
 def talib_function_name(spec: IndicatorSpec) -> str:
@@ -69,6 +96,85 @@ def talib_lookback(spec: IndicatorSpec, resolved: dict[str, Any]) -> int:
     function = talib_abstract.Function(talib_function_name(spec))
     function.set_parameters(**resolved)
     return int(function.lookback)
+
+
+def talib_warmup(spec: IndicatorSpec, resolved: dict[str, Any]) -> int:
+    """Leading bars until the value no longer depends on where the history starts (measured)."""
+    settle = _settle_bars(talib_function_name(spec), tuple(sorted(resolved.items())))
+    if settle is None:
+        raise ValidationError(_never_settles(spec))
+    lookback = talib_lookback(spec, resolved)
+    measured = lookback + SETTLE_MARGIN * max(0, settle - lookback)
+    rule = PATH_WARMUP.get(talib_function_name(spec))
+    return max(measured, rule(resolved)) if rule else measured
+
+
+def talib_settle_issues(spec: IndicatorSpec, resolved: dict[str, Any]) -> list[tuple[str, str]]:
+    """``[(name, message)]`` when the function never forgets its first bar; [] otherwise."""
+    settle = _settle_bars(talib_function_name(spec), tuple(sorted(resolved.items())))
+    return [(spec.name, _never_settles(spec))] if settle is None else []
+
+
+def _never_settles(spec: IndicatorSpec) -> str:
+    return (
+        f"{spec.name} never forgets the first bar it is given (a running total or a count from "
+        "it), so its value depends on where the history starts and a backtest would not see what "
+        "the model trained on; use a catalogue indicator (obv and adline are rolling sums)"
+    )
+
+
+@cache
+def _settle_bars(function_name: str, params: tuple[tuple[str, Any], ...]) -> int | None:
+    """Bars from a start until the function agrees with a longer history; None if it never does."""
+    function = talib_abstract.Function(function_name)
+    function.set_parameters(**dict(params))
+    length = SETTLE_PROBE_BARS + SETTLE_PROBE_PER_LOOKBACK * int(function.lookback)
+    columns = _settle_probe(length)
+    inputs = _input_columns(function.info["input_names"])
+    full = _outputs(function.run({c: columns[c] for c in inputs}))
+    settle = 0
+    for k in range(1, SETTLE_OFFSETS + 1):
+        offset = k * length // (2 * SETTLE_OFFSETS)
+        late = _outputs(function.run({c: columns[c][offset:] for c in inputs}))
+        bars = _bars_until_equal([early[offset:] for early in full], late)
+        if bars > (length - offset) * 3 // 4:
+            return None
+        settle = max(settle, bars)
+    return settle
+
+
+def _bars_until_equal(early: list[np.ndarray], late: list[np.ndarray]) -> int:
+    """Bars from the start of ``late`` until every output equals ``early`` to the tolerance."""
+    last_difference = -1
+    for reference, values in zip(early, late, strict=True):
+        scale = float(np.nanmax(np.abs(reference), initial=0.0)) or 1.0
+        same = np.abs(reference - values) <= SETTLE_TOLERANCE * scale
+        differs = np.flatnonzero(~(same | (np.isnan(reference) & np.isnan(values))))
+        if differs.size:
+            last_difference = max(last_difference, int(differs[-1]))
+    return last_difference + 1
+
+
+def _outputs(result: Any) -> list[np.ndarray]:
+    values = result if isinstance(result, list) else [result]
+    return [np.asarray(v, dtype=np.float64) for v in values]
+
+
+@cache
+def _settle_probe(length: int) -> dict[str, np.ndarray]:
+    """Seeded random-walk bars with volatility regimes, consistent OHLC and positive volume."""
+    rng = np.random.default_rng(20240607)
+    volatility = 0.004 * np.exp(np.cumsum(rng.normal(0.0, 0.05, length)).clip(-2.0, 2.0))
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 1.0, length) * volatility))
+    open_ = np.concatenate([[100.0], close[:-1]])
+    spread = np.abs(rng.normal(0.0, 1.0, length)) * volatility * close
+    return {
+        "open": open_,
+        "high": np.maximum(open_, close) + spread,
+        "low": np.minimum(open_, close) - spread,
+        "close": close,
+        "volume": rng.lognormal(math.log(1000.0), 0.5, length),
+    }
 
 
 def _input_columns(input_names: Mapping[str, Any]) -> tuple[str, ...]:

@@ -3,6 +3,8 @@
 Strategy validation reads this module; ``ktrdr.features.indicators`` computes what it describes.
 Besides the catalogue, any TA-Lib function is available as ``talib.<NAME>`` with TA-Lib's own
 parameter names (``talib.KAMA`` with ``timeperiod``); its spec is read from ``talib.abstract``.
+Every warm-up lasts until the value no longer depends on where the history starts; a TA-Lib
+function that never forgets its first bar (``talib.OBV``, ``talib.AD``) is refused.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from ktrdr.strategy._indicator_catalogue import (
 )
 from ktrdr.strategy._talib_specs import (
     TALIB_PREFIX,
-    talib_lookback,
     talib_param_issues,
+    talib_settle_issues,
     talib_spec,
+    talib_warmup,
 )
 
 __all__ = [
@@ -107,7 +110,7 @@ def check_indicator_params(type_name: str, params: Mapping[str, Any]) -> Issues:
         return issues
     resolved = _fill(spec, params)
     if is_talib_spec(spec):
-        return talib_param_issues(spec, resolved, params)
+        return talib_param_issues(spec, resolved, params) or talib_settle_issues(spec, resolved)
     return constraint_issues(spec.name, resolved)
 
 
@@ -129,11 +132,16 @@ def resolve_indicator_params(type_name: str, params: Mapping[str, Any]) -> dict[
 
 
 def warmup_bars(type_name: str, params: Mapping[str, Any]) -> int:
-    """Upper bound of leading NaN bars, e.g. sma period 20 -> 19, rsi period 14 -> 14."""
+    """Leading NaN bars: until the value is defined and no longer depends on the first bar.
+
+    sma period 20 -> 19 (its window); rsi period 14 -> 232 (14 + 218 bars for Wilder's
+    smoothing to forget its start to 1e-7); ``talib.<NAME>``: TA-Lib's lookback plus a measured
+    settling time.
+    """
     spec = get_indicator_spec(type_name)
     resolved = resolve_indicator_params(type_name, params)
     if is_talib_spec(spec):
-        return talib_lookback(spec, resolved)
+        return talib_warmup(spec, resolved)
     return WARMUP[spec.name](resolved)
 
 

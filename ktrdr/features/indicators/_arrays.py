@@ -13,6 +13,13 @@ def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.divide(numerator, denominator, out=out, where=denominator != 0)
 
 
+def money_flow_volume(d: Arrays) -> np.ndarray:
+    """Volume times ((close - low) - (high - close)) / (high - low), 0 on a zero-range bar."""
+    high, low, close = d["high"], d["low"], d["close"]
+    multiplier = np.where(high == low, 0.0, ratio((close - low) - (high - close), high - low))
+    return multiplier * d["volume"]
+
+
 def shift(values: np.ndarray, bars: int) -> np.ndarray:
     """Values ``bars`` bars earlier, NaN at the start: shift([1, 2], 1) -> [nan, 1]."""
     out = np.full(values.shape, np.nan)

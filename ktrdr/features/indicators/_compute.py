@@ -19,6 +19,7 @@ from ktrdr.strategy import (
     get_indicator_spec,
     is_talib_spec,
     resolve_indicator_params,
+    warmup_bars,
 )
 
 INDICATOR_FUNCTIONS = {**TALIB_BASED, **CUSTOM}
@@ -30,17 +31,27 @@ def compute_indicator(
     """Compute an indicator on bars; float64 arrays aligned with the bars, NaN during warm-up.
 
     Keys are the spec's outputs (``macd`` -> line, signal, histogram) or ``"value"`` for a
-    single output. Causal: the value at bar t uses bars <= t only.
-    ``compute_indicator("rsi", {"period": 14}, bars)["value"]``.
+    single output. Causal: the value at bar t uses bars <= t only. An indicator is NaN for its
+    ``warmup_bars``, so every value it gives is the same whatever bar the history
+    starts at. ``compute_indicator("rsi", {"period": 14}, bars)["value"]``.
     """
     spec = get_indicator_spec(type_name)
     resolved = resolve_indicator_params(type_name, params)
     data = _bar_arrays(bars, spec, resolved)
-    if is_talib_spec(spec):
-        outputs = _run_talib(spec, resolved, data)
-    else:
-        outputs = INDICATOR_FUNCTIONS[spec.name](data, resolved)
-    return {name: np.asarray(values, dtype=np.float64) for name, values in outputs.items()}
+    raw = (
+        _run_talib(spec, resolved, data)
+        if is_talib_spec(spec)
+        else INDICATOR_FUNCTIONS[spec.name](data, resolved)
+    )
+    warmup = warmup_bars(type_name, params)
+    outputs = {}
+    for name, values in raw.items():
+        # integer outputs (candlestick patterns) carry 0, not NaN, during TA-Lib's lookback, and
+        # a recursive value still remembers where the history started
+        floats = np.array(values, dtype=np.float64)
+        floats[:warmup] = np.nan
+        outputs[name] = floats
+    return outputs
 
 
 def _bar_arrays(bars: pd.DataFrame, spec: IndicatorSpec, params: dict[str, Any]) -> Arrays:
@@ -62,11 +73,4 @@ def _run_talib(spec: IndicatorSpec, params: dict[str, Any], data: Arrays) -> Arr
     function.set_parameters(**params)
     result = function.run(data)
     raw = [result] if not spec.outputs else result
-    lookback = int(function.lookback)
-    outputs = {}
-    for name, values in zip(spec.outputs or ("value",), raw, strict=True):
-        # integer outputs (candlestick patterns) carry 0, not NaN, during TA-Lib's lookback
-        floats = np.asarray(values, dtype=np.float64).copy()
-        floats[:lookback] = np.nan
-        outputs[name] = floats
-    return outputs
+    return dict(zip(spec.outputs or ("value",), raw, strict=True))

@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 import talib
 
-from ktrdr.features.indicators._arrays import Arrays, ratio, shift, weighted_1221
+from ktrdr.features.indicators._arrays import (
+    Arrays,
+    money_flow_volume,
+    ratio,
+    shift,
+    weighted_1221,
+)
 from ktrdr.features.indicators.nb import supertrend_nb
 
 Params = dict[str, Any]
@@ -95,9 +101,7 @@ def _vwap(d: Arrays, p: Params) -> Arrays:
 
 
 def _cmf(d: Arrays, p: Params) -> Arrays:
-    high, low, close = d["high"], d["low"], d["close"]
-    multiplier = np.where(high == low, 0.0, ratio((close - low) - (high - close), high - low))
-    flow = talib.SUM(multiplier * d["volume"], p["period"])
+    flow = talib.SUM(money_flow_volume(d), p["period"])
     return {"value": ratio(flow, talib.SUM(d["volume"], p["period"]))}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import talib
 
-from ktrdr.features.indicators._arrays import Arrays
+from ktrdr.features.indicators._arrays import Arrays, money_flow_volume, shift
 
 Params = dict[str, Any]
 
@@ -109,7 +109,9 @@ def _parabolicsar(d: Arrays, p: Params) -> Arrays:
 
 
 def _obv(d: Arrays, p: Params) -> Arrays:
-    return {"value": talib.OBV(d["close"], d["volume"])}
+    # the change of TA-Lib's cumulative OBV over period bars, which forgets the first bar
+    direction = np.sign(d["close"] - shift(d["close"], 1))
+    return {"value": talib.SUM(direction * d["volume"], p["period"])}
 
 
 def _mfi(d: Arrays, p: Params) -> Arrays:
@@ -119,7 +121,8 @@ def _mfi(d: Arrays, p: Params) -> Arrays:
 
 
 def _adline(d: Arrays, p: Params) -> Arrays:
-    return {"value": talib.AD(d["high"], d["low"], d["close"], d["volume"])}
+    # the change of TA-Lib's cumulative A/D line over period bars, which forgets the first bar
+    return {"value": talib.SUM(money_flow_volume(d), p["period"])}
 
 
 TALIB_BASED: dict[str, Callable[[Arrays, Params], Arrays]] = {

@@ -11,7 +11,7 @@ from integration.conftest import make_settings, run_live_server
 from integration.surfaces.conftest import run_cli
 
 HEADER = "timestamp,open,high,low,close,volume\n"
-BUNDLED = {("EURUSD", "1h"), ("GOOG", "1d"), ("NASDAQ", "1d"), ("SP500", "1d")}
+BUNDLED = {("BTCUSD", "1h"), ("EURUSD", "1h"), ("GOOG", "1d"), ("NASDAQ", "1d"), ("SP500", "1d")}
 
 CSV = {"Content-Type": "text/csv"}  # uploads name their type (a cross-site guard)
 

@@ -74,10 +74,10 @@ MODELS = {
 def test_chunked_predictions_from_a_start_equal_one_full_prediction(
     tmp_path: Path, model: dict, chunk_rows: int
 ) -> None:
-    bars = {"1h": random_walk_bars(400)}
+    bars = {"1h": random_walk_bars(700)}
     predictor = untrained_predictor(strategy_for(model), bars, tmp_path / "bundle")
     full = predictor.predict(bars)
-    start = bars["1h"].index[150]
+    start = bars["1h"].index[450]  # after the 271-bar warm-up of EMA 30
     calls: list[tuple[int, int]] = []
 
     chunked = predictor.predict(
@@ -93,17 +93,18 @@ def test_chunked_predictions_from_a_start_equal_one_full_prediction(
 
 
 def test_a_start_inside_the_warm_up_predicts_from_the_first_ready_bar(tmp_path: Path) -> None:
-    bars = {"1h": random_walk_bars(200)}
+    bars = {"1h": random_walk_bars(500)}
     predictor = untrained_predictor(strategy_for(MODELS["lstm_lookback_4"]), bars, tmp_path / "b")
     chunked = predictor.predict(bars, start=bars["1h"].index[0])
     full = predictor.predict(bars)
     pd.testing.assert_index_equal(chunked.index, full.index)
-    assert len(chunked.index) == 200 - 29 - 3  # EMA 30 is NaN for 29 bars; 4-bar windows
+    assert len(chunked.index) == 500 - 271 - 3  # EMA 30 is NaN for 271 bars; 4-bar windows
 
 
 def test_history_is_the_warm_up_times_a_safety_factor_with_a_floor() -> None:
-    small = strategy_for({"type": "mlp", "lookback": 1})
-    assert warmup_rows(small) == 29 + 1  # EMA 30 warm-up + lookback
+    assert warmup_rows(strategy_for({"type": "mlp", "lookback": 1})) == 271 + 1  # EMA 30 + lookback
+    small = make_strategy({"sma_20": {"type": "sma", "period": 20}}, [{"raw_indicator": "sma_20"}])
+    assert warmup_rows(small) == 19 + 1
     assert history_bars(small) == 200
     slow = make_strategy(
         {"sma_100": {"type": "sma", "period": 100}}, [{"raw_indicator": "sma_100"}]
@@ -114,18 +115,18 @@ def test_history_is_the_warm_up_times_a_safety_factor_with_a_floor() -> None:
 def test_backtest_bars_carry_history_before_the_start_for_every_timeframe(tmp_path: Path) -> None:
     repository = DataRepository(tmp_path / "data", bundled=False)
     source = tmp_path / "syn.parquet"
-    random_walk_bars(2_000).to_parquet(source)
+    random_walk_bars(8_000).to_parquet(source)
     repository.import_file(source, "SYN", "1h")
     strategy = strategy_for({"type": "mlp"}, timeframes=["1h", "4h"])
     full = repository.load("SYN", "1h")
-    start, end = full.index[1_000], full.index[1_500]
+    start, end = full.index[6_500], full.index[7_000]
 
     loaded = backtest_bars(
         {tf: repository.load("SYN", tf) for tf in ("1h", "4h")}, strategy, start, end
     )
 
     keep = history_bars(strategy)
-    assert loaded["1h"].index[0] == full.index[1_000 - keep]
+    assert loaded["1h"].index[0] == full.index[6_500 - keep]
     assert loaded["1h"].index[-1] == end
     four_hourly = repository.load("SYN", "4h", None, end)
     first = four_hourly.index.searchsorted(start)

@@ -16,6 +16,9 @@ def _utc(stamp: str) -> pd.Timestamp:
 
 BUNDLED = [
     DatasetInfo(
+        "BTCUSD", "1h", 33259, _utc("2018-05-15 06:00"), _utc("2022-03-01 00:00"), "bundled"
+    ),
+    DatasetInfo(
         "EURUSD", "1h", 5000, _utc("2017-04-19 09:00"), _utc("2018-02-07 15:00"), "bundled"
     ),
     DatasetInfo("GOOG", "1d", 2148, _utc("2004-08-19"), _utc("2013-03-01"), "bundled"),
@@ -40,6 +43,27 @@ def csv_file(tmp_path, make_bars):
 def test_bundled_samples_listed_without_import(repo, data_dir):
     assert repo.list() == BUNDLED
     assert not data_dir.exists()
+
+
+def test_bundled_btcusd_loads_from_its_gzipped_csv(repo):
+    bars = repo.load("btcusd", "1H")
+    assert len(bars) == 33259
+    assert (bars.index[0], bars.index[-1]) == (_utc("2018-05-15 06:00"), _utc("2022-03-01 00:00"))
+    assert (bars.index.to_series().diff().iloc[1:] == pd.Timedelta(hours=1)).all()  # no gaps
+    assert bars.loc[_utc("2018-05-15 06:00")].to_dict() == {
+        "open": 8733.86,
+        "high": 8796.68,
+        "low": 8707.28,
+        "close": 8740.99,
+        "volume": 559.93,
+    }
+    assert len(repo.load("BTCUSD", "1d", "2021-01-01", "2021-12-31")) == 365
+
+
+def test_sample_names_with_dots_and_compression_suffixes(tmp_path, make_bars):
+    make_bars("2024-01-03", 5, "D").to_parquet(tmp_path / "BRK.B_1d.parquet")
+    repo = DataRepository(tmp_path, bundled=False)
+    assert [(i.symbol, i.timeframe) for i in repo.list()] == [("BRK.B", "1d")]
 
 
 def test_bundled_can_be_switched_off(data_dir):
@@ -123,8 +147,9 @@ def test_unknown_symbol_lists_available(repo):
         repo.load("XYZ", "1h")
     message = caught.value.message
     assert "no XYZ 1h data" in message
-    assert "available: EURUSD 1h, GOOG 1d, NASDAQ 1d, SP500 1d" in message
-    assert caught.value.details["available"] == ["EURUSD 1h", "GOOG 1d", "NASDAQ 1d", "SP500 1d"]
+    available = ["BTCUSD 1h", "EURUSD 1h", "GOOG 1d", "NASDAQ 1d", "SP500 1d"]
+    assert f"available: {', '.join(available)}" in message
+    assert caught.value.details["available"] == available
 
 
 def test_lower_timeframe_than_stored_is_not_found(repo):

@@ -162,7 +162,7 @@ def test_talib_params_are_checked_by_talib():
             [("multiplier", "must be a finite number, got nan")],
         ),
         ("vwap", {"use_typical_price": 1}, [("use_typical_price", "must be true or false, got 1")]),
-        ("obv", {"period": 3}, [("period", "unknown parameter for obv; allowed: none")]),
+        ("obv", {"window": 3}, [("window", "unknown parameter for obv; allowed: period")]),
         ("macd", {"fast_period": 26}, [("fast_period", "must be less than slow_period (26)")]),
         ("parabolicsar", {"initial_af": 0.3}, [("initial_af", "must not exceed max_af (0.2)")]),
     ],
@@ -214,17 +214,41 @@ def test_output_names():
     ("type_name", "params", "expected"),
     [
         ("sma", {"period": 20}, 19),
-        ("rsi", {}, 14),
-        ("macd", {}, 33),
-        ("adx", {"period": 10}, 19),
+        # recursive ones: NaN lookback + bars until the start's error is below SETTLE_FACTOR,
+        # ceil(ln(1e-7) / ln(1 - alpha)): 218 for Wilder 14, 162 for EMA 20, 153 for Wilder 10
+        ("rsi", {}, 14 + 218),
+        ("ema", {"period": 20}, 19 + 162),
+        ("macd", {}, (25 + 202) + (8 + 81)),
+        ("adx", {"period": 10}, 19 + 2 * 153),
+        ("atr", {"period": 1}, 1),
+        ("distancefromma", {"ma_type": "EMA"}, 19 + 162),
+        ("supertrend", {"period": 10, "multiplier": 6.0}, 2 * (10 + 153)),
+        ("parabolicsar", {}, 250),
         ("ichimoku", {}, 51),
-        ("obv", {}, 0),
-        ("talib.KAMA", {"timeperiod": 10}, 10),
+        ("obv", {}, 20),
+        ("adline", {"period": 5}, 4),
+        ("talib.SMA", {"timeperiod": 20}, 19),
         ("talib.STOCH", {}, 8),
     ],
 )
 def test_warmup_bars(type_name, params, expected):
     assert warmup_bars(type_name, params) == expected
+
+
+def test_talib_warmup_adds_a_measured_settling_time():
+    # TA-Lib's lookback is 19 for EMA 20; Wilder's RSI 14 remembers its start longer than EMA 20
+    ema = warmup_bars("talib.EMA", {"timeperiod": 20})
+    assert warmup_bars("ema", {"period": 20}) <= ema <= 3 * warmup_bars("ema", {"period": 20})
+    assert warmup_bars("talib.RSI", {}) > ema
+    assert warmup_bars("talib.SAR", {"acceleration": 0.01}) >= 500  # 5 reversals' worth
+
+
+@pytest.mark.parametrize("name", ["talib.OBV", "talib.AD", "talib.MAXINDEX"])
+def test_talib_running_totals_are_refused(name):
+    issues = check_indicator_params(name, {})
+    assert len(issues) == 1 and "depends on where the history starts" in issues[0][1]
+    with pytest.raises(ValidationError, match="never forgets the first bar"):
+        warmup_bars(name, {})
 
 
 def test_warmup_rejects_bad_params():

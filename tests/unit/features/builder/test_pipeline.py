@@ -13,6 +13,7 @@ from ktrdr.data import resample_bars
 from ktrdr.errors import DataError
 from ktrdr.features.builder import FeaturePipeline
 from ktrdr.features.fuzzy import membership_degrees
+from ktrdr.strategy.indicator_specs import warmup_bars
 
 RSI_ZONES = {
     "rsi_zone": {
@@ -53,10 +54,11 @@ def test_values_are_memberships_of_the_indicator(hourly_bars: pd.DataFrame) -> N
     )
     features = FeaturePipeline(strategy).compute({"1h": hourly_bars})
     rsi = talib.RSI(hourly_bars["close"].to_numpy(), timeperiod=14)
-    assert features.warmup_dropped == 14
-    expected = membership_degrees("triangular", [30, 50, 70], rsi[14:])
+    warmup = warmup_bars("rsi", {"period": 14})  # until RSI forgets where the bars start
+    assert features.warmup_dropped == warmup
+    expected = membership_degrees("triangular", [30, 50, 70], rsi[warmup:])
     np.testing.assert_allclose(features.frame["1h_rsi_zone_mid"].to_numpy(), expected)
-    assert features.frame.index[0] == hourly_bars.index[14]
+    assert features.frame.index[0] == hourly_bars.index[warmup]
 
 
 def test_normalisation_uses_only_the_rows_it_was_fitted_on(hourly_bars: pd.DataFrame) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-N_BARS = 400
+N_BARS = 2000  # longer than the longest default warm-up tested (talib.KAMA: 1413 bars)
 NAN = math.nan
 
 

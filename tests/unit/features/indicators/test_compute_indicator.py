@@ -13,7 +13,7 @@ import ktrdr.features.indicators as indicators_package
 from ktrdr.errors import DataError, ValidationError
 from ktrdr.features.indicators import compute_indicator
 from ktrdr.features.indicators._compute import INDICATOR_FUNCTIONS
-from ktrdr.strategy.indicator_specs import list_indicator_specs
+from ktrdr.strategy.indicator_specs import list_indicator_specs, warmup_bars
 
 
 @pytest.mark.parametrize(
@@ -69,8 +69,12 @@ def test_source_selects_the_price_column(bars):
 
 
 def test_talib_passthrough_uses_talib_names(bars):
-    kama = compute_indicator("talib.KAMA", {"timeperiod": 10}, bars)
-    np.testing.assert_array_equal(kama["value"], talib.KAMA(bars["close"].to_numpy(), 10))
+    kama = compute_indicator("talib.KAMA", {"timeperiod": 10}, bars)["value"]
+    settled = warmup_bars("talib.KAMA", {"timeperiod": 10})  # NaN until it forgets its start
+    assert np.isnan(kama[:settled]).all()
+    np.testing.assert_array_equal(
+        kama[settled:], talib.KAMA(bars["close"].to_numpy(), 10)[settled:]
+    )
     bands = compute_indicator("talib.bbands", {"timeperiod": 10, "nbdevup": 1.0}, bars)
     assert list(bands) == ["upperband", "middleband", "lowerband"]
     upper, _, _ = talib.BBANDS(bars["close"].to_numpy(), 10, 1.0, 2.0)
@@ -115,12 +119,13 @@ def test_flat_bars_with_zero_volume_raise_no_warning(spec):
 
 
 def test_flat_bars_give_neutral_oscillators():
-    index = pd.date_range("2022-01-01", periods=40, freq="h", tz="UTC", name="timestamp")
+    index = pd.date_range("2022-01-01", periods=200, freq="h", tz="UTC", name="timestamp")
     flat = pd.DataFrame(
         {"open": 2.0, "high": 2.0, "low": 2.0, "close": 2.0, "volume": 5.0}, index=index
     )
     rvi = compute_indicator("rvi", {}, flat)
-    assert (rvi["rvi"][13:] == 0).all() and (rvi["signal"][16:] == 0).all()
-    assert (compute_indicator("fisher", {}, flat)["fisher"][12:] == 0).all()
+    assert (rvi["rvi"][15:] == 0).all() and (rvi["signal"][15:] == 0).all()
+    assert (compute_indicator("fisher", {}, flat)["fisher"][warmup_bars("fisher", {}) :] == 0).all()
     assert (compute_indicator("cmf", {}, flat)["value"][19:] == 0).all()
-    assert (compute_indicator("squeezeintensity", {}, flat)["value"][19:] == 0).all()
+    squeeze = compute_indicator("squeezeintensity", {}, flat)["value"]
+    assert (squeeze[warmup_bars("squeezeintensity", {}) :] == 0).all()

@@ -192,13 +192,13 @@ def test_parabolic_sar(bars, columns, check, initial, step, maximum):
     check(ours["value"], expected, warmup)
 
 
-def test_obv(bars, columns, check):
-    ours, warmup = _run("obv", {}, bars)
+@pytest.mark.parametrize("n", [20, 2, 7])
+def test_obv(bars, columns, check, n):
+    ours, warmup = _run("obv", {"period": n}, bars)
     c, v = columns.close, columns.volume
-    expected = [v[0]]
-    for i in range(1, len(c)):
-        sign = (c[i] > c[i - 1]) - (c[i] < c[i - 1])
-        expected.append(expected[-1] + sign * v[i])
+    signed = [NAN] + [((c[i] > c[i - 1]) - (c[i] < c[i - 1])) * v[i] for i in range(1, len(c))]
+    expected = [NAN] * n + [sum(signed[i - n + 1 : i + 1]) for i in range(n, len(c))]
+    assert warmup == n
     check(ours["value"], expected, warmup)
 
 
@@ -217,12 +217,13 @@ def test_mfi(bars, columns, check):
     check(ours["value"], expected, warmup)
 
 
-def test_adline(bars, columns, check):
-    ours, warmup = _run("adline", {}, bars)
-    total, expected = 0.0, []
-    for h, lo, c, v in zip(columns.high, columns.low, columns.close, columns.volume, strict=True):
-        total += ((c - lo) - (h - c)) / (h - lo) * v
-        expected.append(total)
+@pytest.mark.parametrize("n", [20, 2, 7])
+def test_adline(bars, columns, check, n):
+    ours, warmup = _run("adline", {"period": n}, bars)
+    hlcv = zip(columns.high, columns.low, columns.close, columns.volume, strict=True)
+    flow = [((c - lo) - (h - c)) / (h - lo) * v for h, lo, c, v in hlcv]
+    expected = [NAN] * (n - 1) + [sum(flow[i - n + 1 : i + 1]) for i in range(n - 1, len(flow))]
+    assert warmup == n - 1
     check(ours["value"], expected, warmup)
 
 
