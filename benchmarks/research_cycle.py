@@ -10,9 +10,11 @@ lead-in (parent started -> first child created), queue wait (child created -> st
 poll lag (child completed -> next child created) and tail (last child completed -> parent
 completed). Cancel latency: a cycle trains a 500-epoch copy of the example strategy; after
 its first epoch, DELETE /agent/cancel, then time until the training operation is cancelled
-in the store and the executor reports no busy worker. Run from the repository root:
+in the store and the executor reports no busy worker. Evaluation protocol cost: on the main
+server, the example strategy as a default walk-forward cycle (4 folds x 3 seeds) and as a
+single-split single-seed cycle, alternated, warm. Run from the repository root:
 
-    .venv/bin/python benchmarks/research_cycle.py [--warm 5] [--cancels 10]
+    .venv/bin/python benchmarks/research_cycle.py [--warm 5] [--cancels 10] [--protocol-rounds 3]
 """
 
 from __future__ import annotations
@@ -292,6 +294,52 @@ def write_long_strategy(home: Path) -> None:
     (folder / f"{LONG_STRATEGY}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 
+# The same design under each evaluation protocol: the strategy's evaluation section.
+PROTOCOLS = {
+    "walk-forward, 4 folds x 3 seeds (default)": {
+        "folds": 4,
+        "scheme": "anchored",
+        "seeds": 3,
+        "min_train_fraction": 0.5,
+    },
+    "single split, 1 seed": {"folds": 0, "seeds": 1},
+}
+
+
+def protocol_strategy(label: str) -> str:
+    return "bench_protocol_" + ("walk_forward" if label.startswith("walk") else "single")
+
+
+def write_protocol_strategies(home: Path) -> None:
+    """The example once per evaluation protocol, where the server's catalog finds it."""
+    for label, evaluation in PROTOCOLS.items():
+        data = strategy_to_dict(load_strategy(EXAMPLE))
+        data["name"] = protocol_strategy(label)
+        data["evaluation"] = evaluation
+        folder = home / "strategies"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{data['name']}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def run_protocols(server: Server, rounds: int) -> dict[str, list[Cycle]]:
+    """Each protocol's cycle once to warm up, then ``rounds`` alternated warm cycles of each."""
+    runs: dict[str, list[Cycle]] = {label: [] for label in PROTOCOLS}
+    for round_number in range(rounds + 1):
+        for label in PROTOCOLS:
+            cycle = run_cycle(server, {"strategy": protocol_strategy(label)}, label)
+            if round_number:
+                runs[label].append(cycle)
+    return runs
+
+
+def to_verdict(cycle: Cycle) -> float:
+    """Seconds from the parent's start to the assessment's end: the cycle without its holdout
+    look (which only a promising verdict adds)."""
+    assessed = [c for c in cycle.children if c.kind == "agent_assessment"]
+    end = assessed[-1].completed if assessed else cycle.completed
+    return (end - cycle.started).total_seconds()
+
+
 @dataclass(frozen=True)
 class Config:
     """What one server run measured: its poll interval, cycles and (maybe) cancels."""
@@ -301,6 +349,7 @@ class Config:
     fallback: bool
     cancels: list[Cancel]
     load: tuple[float, float]  # 1-min load average at the start and the end
+    protocols: dict[str, list[Cycle]]
 
     @property
     def warm(self) -> list[Cycle]:
@@ -308,16 +357,50 @@ class Config:
         return [cycle for cycle in self.cycles[1:] if cycle.complete]
 
 
-def measure(poll_interval: float, warm: int, cancels: int) -> Config:
-    """A fresh server with ``poll_interval``: cycles, then ``cancels`` cancel measurements."""
+def measure(poll_interval: float, warm: int, cancels: int, protocol_rounds: int) -> Config:
+    """A fresh server with ``poll_interval``: cycles, ``cancels`` cancel measurements, then
+    ``protocol_rounds`` of the evaluation-protocol comparison."""
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="ktrdr-bench-") as tmp:
         home = Path(tmp)
         write_long_strategy(home)
+        write_protocol_strategies(home)
         with Server(home, poll_interval) as server:
             cycles, fallback = run_cycles(server, warm)
             cancelled = [measure_cancel(server) for _ in range(cancels)]
-    return Config(poll_interval, cycles, fallback, cancelled, (load_start, os.getloadavg()[0]))
+            protocols = run_protocols(server, protocol_rounds) if protocol_rounds else {}
+    load = (load_start, os.getloadavg()[0])
+    return Config(poll_interval, cycles, fallback, cancelled, load, protocols)
+
+
+def protocol_table(configs: list[Config]) -> str:
+    """Per protocol: warm cycles' median wall, wall up to the verdict, training and backtest."""
+    rows = []
+    for config in (c for c in configs if c.protocols):
+        runs = config.protocols
+        baseline = statistics.median(to_verdict(c) for c in runs[list(PROTOCOLS)[1]])
+        for label, cycles in runs.items():
+            until_verdict = statistics.median(to_verdict(c) for c in cycles)
+            rows.append(
+                [
+                    label,
+                    len(cycles),
+                    ", ".join(c.status.split(":")[0] for c in cycles),
+                    f"{statistics.median(c.wall for c in cycles):.2f}",
+                    f"{until_verdict:.2f}",
+                    f"{statistics.median(c.phase('training') for c in cycles):.2f}",
+                    f"{statistics.median(_first_backtest(c) for c in cycles):.2f}",
+                    f"{until_verdict / baseline:.2f}",
+                ]
+            )
+    headers = ["protocol", "n", "status", "median wall s", "to verdict s", "training s"]
+    return markdown_table([*headers, "backtest s", "ratio (to verdict)"], rows)
+
+
+def _first_backtest(cycle: Cycle) -> float:
+    """The walk-forward (or single) backtest's seconds, not the holdout look's."""
+    backtests = [c.seconds for c in cycle.children if c.kind == "backtesting"]
+    return backtests[0] if backtests else 0.0
 
 
 def percent(part: float, whole: float) -> str:
@@ -476,6 +559,12 @@ def report(configs: list[Config]) -> str:
             "They add up to the overhead.",
             overhead_table(configs),
             overhead_note(configs),
+            "## Cost of the evaluation protocol (warm cycles: medians)",
+            f"The example strategy ({EXAMPLE.name}) triggered as the user's strategy (no design "
+            "phase), once per protocol to warm up, then alternated. 'to verdict' = parent started "
+            "-> assessment completed: it leaves out the holdout look that only a promising "
+            "verdict adds. Ratio = to-verdict median / the single-split one; target <= 3.",
+            protocol_table(configs),
             "## Cancel latency",
             f"A cycle trains {LONG_STRATEGY} (the example, 500 epochs, patience 500); after the "
             "training's first epoch is visible, DELETE /agent/cancel; then GET the training "
@@ -493,9 +582,17 @@ def main() -> None:
     parser.add_argument(
         "--polls", type=float, nargs="+", default=[1.0, 0.2], help="poll intervals; first = main"
     )
+    parser.add_argument(
+        "--protocol-rounds", type=int, default=3, help="warm cycles per evaluation protocol"
+    )
     arguments = parser.parse_args()
     configs = [
-        measure(poll, arguments.warm, arguments.cancels if i == 0 else 0)
+        measure(
+            poll,
+            arguments.warm,
+            arguments.cancels if i == 0 else 0,
+            arguments.protocol_rounds if i == 0 else 0,
+        )
         for i, poll in enumerate(arguments.polls)
     ]
     text = report(configs)
