@@ -25,10 +25,16 @@ CYCLE_TIMEOUT = 240.0
 TERMINAL = {"completed", "failed", "cancelled"}
 
 
-def write_quick_strategy(home: Path, name: str = "quick_eurusd", epochs: int = 3) -> str:
-    """The EURUSD example with a tiny model and ``epochs`` epochs, in the server's catalog."""
+def write_quick_strategy(
+    home: Path, name: str = "quick_eurusd", epochs: int = 3, symbol: str = "EURUSD"
+) -> str:
+    """The EURUSD example with a tiny model and ``epochs`` epochs, in the server's catalog;
+    for another ``symbol`` without the example's date range (its research window instead)."""
     data = strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"))
     data["name"] = name
+    if symbol != "EURUSD":
+        data["training_data"]["symbols"] = {"mode": "single", "symbol": symbol}
+        del data["training_data"]["date_range"]
     data["model"]["architecture"]["hidden_layers"] = [8]
     data["decisions"]["confidence_threshold"] = 0.34  # a tiny model is rarely confident
     data["training"].update({"epochs": epochs, "early_stopping": {"patience": epochs}})

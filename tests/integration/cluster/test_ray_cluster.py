@@ -64,7 +64,12 @@ def test_a_full_cycle_trains_and_backtests_on_the_worker_node(
     assert training["execution"] == {"executor": "ray", "node": worker_node, "device": "cpu"}
     bundle = Path(training["model_path"])
     assert bundle.parent == server.home / "models" / "quick_eurusd"
-    assert {p.name for p in bundle.iterdir()} == {"bundle.json", "weights.safetensors"}
+    assert {p.name for p in bundle.iterdir()} == {"bundle.json", "weights.safetensors", "folds"}
+    folds = training["walk_forward"]["folds"]
+    assert sorted(p.name for p in (bundle / "folds").iterdir()) == [str(f["fold"]) for f in folds]
+    for fold in folds:
+        fold_files = {p.name for p in (bundle / "folds" / str(fold["fold"])).iterdir()}
+        assert fold_files == {"bundle.json", "weights.safetensors"}
 
     backtest = server.operation(params["backtest_op_id"])["result_summary"]
     assert backtest["execution"] == {"executor": "ray", "node": worker_node, "device": "cpu"}

@@ -120,7 +120,9 @@ def test_a_fold_bundle_reproduces_its_out_of_sample_metrics(stack: TrainingStack
     fold = summary["walk_forward"]["folds"][1]
     predictor = Predictor.load(Path(summary["model_path"]) / "folds" / "2")
     repo = DataRepository(stack.home / "data")
-    bars = {"EURUSD": {"1h": repo.load("EURUSD", "1h", "2017-04-19", "2017-12-31")}}
+    # The bars the training got: the strategy's range clipped to the research window.
+    trained = repo.load("EURUSD", "1h", op.metadata.start_date, op.metadata.end_date)
+    bars = {"EURUSD": {"1h": trained}}
     predictions = predictor.predict(bars["EURUSD"])
     in_slice = (predictions.index >= fold["test_start"]) & (predictions.index <= fold["test_end"])
     samples = compute_samples(predictor.strategy, bars, audit=False)

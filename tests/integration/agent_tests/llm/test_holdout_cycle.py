@@ -1,0 +1,106 @@
+"""A full cycle on the bundled BTCUSD 1h series through a real server, real workers, the real
+walk-forward training and backtest: a promising verdict takes the final model to its sealed
+holdout once; any other verdict completes the cycle without a look. The verdict comes from the
+LLM assessor, answered by a stand-in Anthropic server, so each branch is reached on purpose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+from support.cycles import finished, trigger, write_quick_strategy
+from support.fake_llm import ASSESSMENT_INPUT, FakeLLMServer, Reply, ToolUse
+from support.server import ServerProcess
+
+STRATEGY = "quick_btcusd"
+
+
+def assessing(verdict: str):
+    """A responder that judges every assessment ``verdict``."""
+
+    def respond(_body: dict[str, Any]) -> Reply:
+        return ToolUse("save_assessment", {**ASSESSMENT_INPUT, "verdict": verdict}, 3000, 500)
+
+    return respond
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer(assessing("neutral")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, fake: FakeLLMServer) -> Iterator:
+    home = tmp_path_factory.mktemp("holdout_cycle_home")
+    write_quick_strategy(home, STRATEGY, symbol="BTCUSD")
+    running = ServerProcess(home, ANTHROPIC_API_KEY="test", ANTHROPIC_BASE_URL=fake.url).start()
+    yield running
+    running.stop()
+
+
+def btcusd_window(server: ServerProcess) -> dict[str, Any]:
+    (window,) = [w for w in server.get("/data/windows")["data"] if w["symbol"] == "BTCUSD"]
+    return window
+
+
+def run_cycle(server: ServerProcess, fake: FakeLLMServer, verdict: str) -> dict[str, Any]:
+    fake.responder = assessing(verdict)
+    research = finished(server, trigger(server, strategy=STRATEGY, assessor="anthropic"))
+    assert research["status"] == "completed", research["error_message"]
+    return research
+
+
+def test_a_promising_cycle_ends_with_one_counted_holdout_look(
+    server: ServerProcess, fake: FakeLLMServer
+) -> None:
+    research = run_cycle(server, fake, "promising")
+    params = research["metadata"]["parameters"]
+    window = btcusd_window(server)
+    holdout_start = pd.Timestamp(window["holdout_start"])
+
+    training = params["training_result"]
+    folds = training["walk_forward"]["folds"]
+    assert len(folds) == 4 and len(training["walk_forward"]["seeds"]) == 3
+    assert all(pd.Timestamp(fold["test_end"]) < holdout_start for fold in folds)
+    assert pd.Timestamp(server.operation(params["training_op_id"])["metadata"]["end_date"]) < (
+        holdout_start
+    )
+    backtest = params["backtest_result"]
+    assert backtest["mode"] == "walk_forward" and backtest["in_sample"] is False
+    assert [fold["fold"] for fold in backtest["folds"]] == [1, 2, 3, 4]
+    assert pd.Timestamp(backtest["end_date"]) < holdout_start
+
+    look = server.operation(params["holdout_op_id"])
+    assert look["parent_operation_id"] == research["operation_id"]
+    assert look["result_summary"]["mode"] == "holdout"
+    holdout = research["result_summary"]["holdout"]
+    assert holdout["verdict"] in {"confirmed", "not_confirmed", "inconclusive"}
+    assert holdout["looks"] == 1 == window["holdout_looks"]
+    assert pd.Timestamp(holdout["start_date"]) == holdout_start
+    assert holdout["metrics"] == look["result_summary"]["metrics"]
+    (evaluation,) = server.get("/holdout/evaluations")["data"]
+    assert evaluation["operation_id"] == params["holdout_op_id"]
+    assert evaluation["result"]["verdict"] == holdout["verdict"]
+    summary = research["result_summary"]["walk_forward"]
+    assert [fold["fold"] for fold in summary["folds"]] == [1, 2, 3, 4]
+    assert len(summary["seed_sharpes"]) == 3
+
+
+@pytest.mark.parametrize("verdict", ["neutral", "poor"])
+def test_a_cycle_short_of_promising_never_looks_at_the_holdout(
+    server: ServerProcess, fake: FakeLLMServer, verdict: str
+) -> None:
+    looks_before = btcusd_window(server)["holdout_looks"]
+    evaluations_before = len(server.get("/holdout/evaluations")["data"])
+
+    research = run_cycle(server, fake, verdict)
+
+    params = research["metadata"]["parameters"]
+    assert params["verdict"] == verdict
+    assert "holdout_op_id" not in params
+    assert research["result_summary"]["holdout"] is None
+    assert btcusd_window(server)["holdout_looks"] == looks_before
+    assert len(server.get("/holdout/evaluations")["data"]) == evaluations_before
