@@ -1,15 +1,20 @@
-"""Benchmark training: train_model's throughput against a hand-written PyTorch loop, and the
-latency from TrainingService.start_training to the first epoch's progress (cold and warm pool).
+"""Benchmark training: train_ensemble against a hand-written loop, and first-epoch latency.
 
-Throughput: both loops train an MLP on the EURUSD features of the example strategy
+Measures train_ensemble's throughput against a hand-written PyTorch loop, and the latency from
+TrainingService.start_training to the first epoch's progress (cold and warm pool).
+
+Throughput: the loops train an MLP on the EURUSD features of the example strategy
 (examples/strategies/eurusd_rsi_macd_mlp.yaml: bundled EURUSD 1h bars 2017-04-19..2017-12-31,
 through prepare_training_data) from the same initial weights with Adam and cross-entropy, batch
 64, shuffled each epoch, on the same float32 tensors. Two MLPs: the example's (hidden [32, 16],
 dropout 0.2) and the schema's default MlpArchitecture (hidden [64, 32], dropout 0.2).
-train_model additionally measures the validation set after every epoch (as it must for early
-stopping) and, with its defaults, clips gradients and weights the loss by class; the "bare"
-row turns those two off. train_model uses fused Adam, the hand loop torch's default (foreach)
-Adam, as most hand-written loops do. Overhead = train_model seconds / hand loop seconds.
+train_ensemble with one member trains the same single network; it additionally measures the
+validation set after every epoch (as it must for early stopping) and, with its defaults, clips
+gradients and weights the loss by class; the "bare" row turns those two off. It runs its own
+Adam over the members' stacked weights, the hand loop torch's default (foreach) Adam, as most
+hand-written loops do. The 3-member row trains a seed ensemble of three such networks as one
+batched module (the strategy's ``evaluation.seeds: 3``). Overhead = seconds / (networks x hand
+loop seconds).
 
 Latency: a throw-away KTRDR_HOME, OperationsService on SQLite, LocalExecutor(workers=1,
 preload=("torch",)) and TrainingService; the example strategy is trained once on the freshly
@@ -50,7 +55,7 @@ from ktrdr.execution import LocalExecutor
 from ktrdr.operations import OperationsService, OperationsStore
 from ktrdr.settings import Settings
 from ktrdr.strategy import MlpArchitecture, StrategyCatalog, load_strategy, strategy_to_dict
-from ktrdr.training import TrainerConfig, build_model, train_model
+from ktrdr.training import MemberData, TrainerConfig, build_model, train_ensemble
 from ktrdr.training.dataset import prepare_training_data
 from ktrdr.training.service import TrainingService
 
@@ -88,6 +93,7 @@ class Run:
 
     model: str
     loop: str
+    networks: int
     threads: int
     seconds: float
 
@@ -164,12 +170,15 @@ def hand_loop(data: Dataset, section: dict[str, Any]) -> None:
             optimizer.step()
 
 
-def ktrdr_loop(data: Dataset, section: dict[str, Any], config: TrainerConfig) -> None:
-    """train_model with a cheap should_stop, as the training job will call it."""
-    model = build_model(section, data.n_features, seed=SEED)
-    outcome = train_model(
-        model, data.x_train, data.y_train, data.x_val, data.y_val, config,
-        should_stop=lambda: False,
+def ensemble_loop(
+    data: Dataset, section: dict[str, Any], config: TrainerConfig, networks: int
+) -> None:
+    """train_ensemble of ``networks`` seeds with a cheap should_stop, as the training job does."""
+    seeds = [SEED + i for i in range(networks)]
+    members = [build_model(section, data.n_features, seed=seed) for seed in seeds]
+    outcome = train_ensemble(
+        members, [MemberData(data.x_train, data.y_train, data.x_val, data.y_val)], config,
+        seeds=seeds, data_of_member=[0] * networks, should_stop=lambda: False,
     )  # fmt: skip
     assert outcome.epochs_run == EPOCHS
 
@@ -182,9 +191,10 @@ def measure_throughput(data: Dataset, thread_counts: list[int]) -> list[Run]:
     runs = []
     for model_name, section in model_sections().items():
         loops = {
-            "hand-written loop": lambda s=section: hand_loop(data, s),
-            "train_model (defaults)": lambda s=section: ktrdr_loop(data, s, defaults),
-            "train_model (bare)": lambda s=section: ktrdr_loop(data, s, bare),
+            ("hand-written loop", 1): lambda s=section: hand_loop(data, s),
+            ("train_ensemble (defaults)", 1): lambda s=section: ensemble_loop(data, s, defaults, 1),
+            ("train_ensemble (bare)", 1): lambda s=section: ensemble_loop(data, s, bare, 1),
+            ("train_ensemble (defaults)", 3): lambda s=section: ensemble_loop(data, s, defaults, 3),
         }
         for threads in thread_counts:
             torch.set_num_threads(threads)
@@ -194,7 +204,10 @@ def measure_throughput(data: Dataset, thread_counts: list[int]) -> list[Run]:
             for _ in range(REPEAT):
                 for name, loop in loops.items():
                     best[name] = min(best[name], best_time(loop, 1)[0])
-            runs += [Run(model_name, name, threads, seconds) for name, seconds in best.items()]
+            runs += [
+                Run(model_name, name, networks, threads, seconds)
+                for (name, networks), seconds in best.items()
+            ]
     return runs
 
 
@@ -268,21 +281,30 @@ def measure_latency(warm_runs: int, progress_interval: float) -> Latency:
 
 
 def throughput_table(data: Dataset, runs: list[Run]) -> str:
-    """Markdown rows: seconds, samples/s and the ratio to the hand loop."""
+    """Markdown rows: seconds, samples/s and the ratio to the hand loop per network trained."""
     baseline = {(r.model, r.threads): r.seconds for r in runs if r.loop == "hand-written loop"}
     samples = len(data.x_train) * EPOCHS
     rows = [
         [
             run.model,
             run.loop,
+            run.networks,
             run.threads,
             f"{run.seconds:.3f}",
-            f"{samples / run.seconds:,.0f}",
-            f"{run.seconds / baseline[(run.model, run.threads)]:.2f}x",
+            f"{samples * run.networks / run.seconds:,.0f}",
+            f"{run.seconds / (run.networks * baseline[(run.model, run.threads)]):.2f}x",
         ]
         for run in runs
     ]
-    headers = ["model", "loop", "torch threads", "seconds", "train samples/s", "vs hand loop"]
+    headers = [
+        "model",
+        "loop",
+        "networks",
+        "torch threads",
+        "seconds",
+        "train samples/s (all networks)",
+        "vs hand loop, per network",
+    ]
     return markdown_table(headers, rows)
 
 
@@ -333,28 +355,31 @@ def report(data: Dataset, runs: list[Run], latencies: list[Latency]) -> str:
     return "\n\n".join(
         [
             "# Training: throughput vs a hand-written PyTorch loop, and first-epoch latency",
-            f"Command: `{COMMAND}`",
+            f"Command: `{' '.join([COMMAND, *sys.argv[1:]])}`",
             machine_markdown(machine),
             "## Throughput",
             f"Data: {data.description}. Batch {BATCH_SIZE}, Adam lr {LEARNING_RATE}, "
             f"{EPOCHS} epochs, best of {REPEAT} interleaved runs.",
             throughput_table(data, runs),
-            "train_model's rows include one validation pass per epoch "
-            f"({len(data.x_val)} rows) and a should_stop call per batch, and use fused Adam (the "
-            "hand loop: torch's default Adam); 'defaults' also clips gradients (norm 1.0) and "
-            "weights the loss by class.",
+            "train_ensemble's rows include one validation pass per epoch "
+            f"({len(data.x_val)} rows) and a should_stop call per batch, and use its own Adam over "
+            "the members' stacked weights (the hand loop: torch's default Adam); 'defaults' also "
+            "clips gradients (norm 1.0) and weights the loss by class. The 3-network row is a "
+            "seed ensemble trained as one batched module; its last column is its seconds over "
+            "three hand loops.",
             "## Latency from start_training to the first epoch's progress",
             "SQLite store in a temp KTRDR_HOME, LocalExecutor(workers=1, preload=('torch',)), "
-            f"TrainingService; the example strategy ({EPOCHS} epochs, early stopping patience 5)."
+            f"TrainingService; the example strategy ({EPOCHS} epochs, early stopping patience 5, "
+            "4 anchored walk-forward folds and the final model, each a 3-seed ensemble)."
             f" The store is polled every {POLL_SECONDS * 1000:.0f} ms for a progress write with "
             "context.epoch >= 1. Pool start = LocalExecutor constructed -> its worker booted "
             "(torch preloaded), before the cold job. 'running' = the operation's started_at, "
             "set by the worker (slightly negative when it starts the job before start_training "
             "has returned); from running to the first epoch the job loads bars, builds "
             "features and labels, runs the look-ahead audit and trains an epoch. Progress writes "
-            "are throttled to one per progress_min_interval (default 0.25 s), so a warm job's "
-            "epochs (about 50 ms each, after a 'features' write) are mostly skipped: the first "
-            "epoch a client sees is a later one, or none before the job ends ('never seen'); "
+            "are throttled to one per progress_min_interval (default 0.25 s), so most of a warm "
+            "job's epochs are skipped: the first epoch a client sees is a later one, or none "
+            "before the job ends ('never seen'); "
             "the 0 s rows write every epoch.",
             latency_table(latencies),
         ]

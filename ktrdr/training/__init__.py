@@ -17,7 +17,6 @@ _EXPORTS = {
     "MemberOutcome": "ensemble",
     "WalkForwardResult": "walk_forward",
     "TrainerConfig": "trainer",
-    "TrainingOutcome": "trainer",
     "build_model": "models",
     "class_weights_from_labels": "losses",
     "classification_metrics": "evaluation",
@@ -36,7 +35,6 @@ _EXPORTS = {
     "select_device": "device",
     "sequence_labels": "models",
     "train_ensemble": "ensemble",
-    "train_model": "trainer",
     "train_walk_forward": "walk_forward",
 }
 

@@ -14,7 +14,8 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +28,7 @@ from ktrdr.errors import ValidationError
 from ktrdr.training._tensors import feature_tensor, label_tensor, output_classes
 from ktrdr.training.losses import class_weights_from_labels
 from ktrdr.training.models import MLPClassifier
-from ktrdr.training.trainer import PLATEAU_FACTOR, EpochReport, TrainerConfig, _deterministic
+from ktrdr.training.trainer import PLATEAU_FACTOR, EpochReport, TrainerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,21 @@ ADAM_EPS = 1e-8
 CLIP_EPS = 1e-6  # as torch.nn.utils.clip_grad_norm_
 PLATEAU_THRESHOLD = 1e-4  # ReduceLROnPlateau's default relative threshold
 VALIDATION_CHUNK = 8192
+
+
+@contextmanager
+def _deterministic(device: torch.device) -> Iterator[None]:
+    """Force deterministic kernels on CPU for the duration, restoring the caller's setting."""
+    if device.type != "cpu":
+        yield
+        return
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
 
 
 @dataclass(frozen=True)
@@ -233,15 +249,19 @@ class _MaskedAdam:
 
 
 class _AdamState:
-    """Every member's Adam moments, step count and learning rate, between epochs."""
+    """Every member's Adam moments, step count and learning rate, between epochs.
+
+    The rates stay Python floats (the exact scheduled values, as reported per epoch); each
+    epoch's optimiser gets them as a tensor.
+    """
 
     def __init__(self, params: dict[str, torch.Tensor], learning_rate: float) -> None:
         self.first = {k: torch.zeros_like(v) for k, v in params.items()}
         self.second = {k: torch.zeros_like(v) for k, v in params.items()}
         n_members = len(next(iter(params.values())))
-        device = next(iter(params.values())).device
-        self.steps = torch.zeros(n_members, device=device)
-        self.learning_rate = torch.full((n_members,), learning_rate, device=device)
+        self.device = next(iter(params.values())).device
+        self.steps = torch.zeros(n_members, device=self.device)
+        self.learning_rates = [learning_rate] * n_members
 
     def live(self, members: torch.Tensor, params: dict[str, torch.Tensor]) -> _MaskedAdam:
         """An optimiser over ``params``, the stacked weights of ``members`` (indices)."""
@@ -250,7 +270,7 @@ class _AdamState:
             {k: v[members] for k, v in self.first.items()},
             {k: v[members] for k, v in self.second.items()},
             self.steps[members],
-            self.learning_rate[members],
+            torch.tensor([self.learning_rates[m] for m in members.tolist()], device=self.device),
         )
 
     def store(self, members: torch.Tensor, optimizer: _MaskedAdam) -> None:
@@ -278,7 +298,7 @@ class _PlateauSchedule:
             else:
                 self.flat[m] += 1
             if self.flat[m] > self.patience:
-                state.learning_rate[m] *= PLATEAU_FACTOR
+                state.learning_rates[m] *= PLATEAU_FACTOR
                 self.flat[m] = 0
 
 
@@ -384,8 +404,10 @@ class _Run:
         for epoch in range(1, config.epochs + 1):
             if config.lr_schedule == "cosine":
                 factor = 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / config.epochs))
-                self.adam.learning_rate.fill_(config.learning_rate * factor)
-            learning_rate = float(self.adam.learning_rate[self._live()].mean())
+                self.adam.learning_rates = [config.learning_rate * factor] * len(self.members)
+            learning_rate = float(
+                np.mean([self.adam.learning_rates[m] for m in self._live().tolist()])
+            )
             train_losses = self._train_epoch(should_stop)
             if train_losses is None:
                 stopped = True
