@@ -153,9 +153,10 @@ def fold_table(training: dict[str, Any] | None, backtest: dict[str, Any] | None)
     tested = {
         fold["fold"]: fold.get("metrics") or {} for fold in (backtest or {}).get("folds") or []
     }
+    seeds = walk_forward.get("seeds") or []
     table = Table(
-        title=f"Walk-forward folds ({walk_forward.get('scheme')}, "
-        f"{walk_forward.get('seeds')} seeds per model)",
+        title=f"Walk-forward folds ({walk_forward.get('scheme')}; each model an ensemble of "
+        f"{len(seeds)} seeds: {', '.join(str(seed) for seed in seeds)})",
         title_justify="left",
     )
     for column in (
