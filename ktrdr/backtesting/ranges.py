@@ -17,7 +17,9 @@ from ktrdr.data.repository import DateLike, is_date_only, to_utc
 from ktrdr.errors import ValidationError
 from ktrdr.strategy import StrategyConfig, validate_strategy
 from ktrdr.training.manifest import (
+    FOLDS_DIR,
     MANIFEST_FILE,
+    SINGLE_SPLIT,
     WEIGHTS_FILE,
     check_weights_digest,
     read_manifest,
@@ -27,7 +29,6 @@ WALK_FORWARD = "walk_forward"
 RANGE = "range"
 HOLDOUT = "holdout"
 MODES = (WALK_FORWARD, RANGE, HOLDOUT)
-FOLDS_DIR = "folds"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,15 @@ def check_holdout_mode(model: TrainedModel, symbol: str, holdout_start: pd.Times
 def walk_forward_folds(model: TrainedModel, holdout_start: pd.Timestamp) -> list[FoldSlice]:
     """The folds of bundle.json's ``walk_forward`` block, each bundle checked, in time order."""
     block = model.metadata.get("walk_forward")
+    if (
+        isinstance(block, dict)
+        and block.get("scheme") == SINGLE_SPLIT
+        and model.metadata.get("test_range")
+    ):
+        # One split: the model itself, on the test split it never trained on.
+        tested = model.metadata["test_range"]
+        entry = {"fold": 1, "test_start": tested["start"], "test_end": tested["end"]}
+        return [_fold_slice(model, entry, holdout_start, path=model.path)]
     entries = block.get("folds") if isinstance(block, dict) else None
     if not entries:
         raise ValidationError(
@@ -167,11 +177,15 @@ def walk_forward_folds(model: TrainedModel, holdout_start: pd.Timestamp) -> list
 
 
 def _fold_slice(
-    model: TrainedModel, entry: dict[str, Any], holdout_start: pd.Timestamp
+    model: TrainedModel,
+    entry: dict[str, Any],
+    holdout_start: pd.Timestamp,
+    *,
+    path: Path | None = None,
 ) -> FoldSlice:
     fold = int(entry["fold"])
-    path = model.path / FOLDS_DIR / str(fold)
-    fold_model = TrainedModel.read(path)
+    path = path or model.path / FOLDS_DIR / str(fold)
+    fold_model = model if path == model.path else TrainedModel.read(path)
     start, end = _utc(entry["test_start"]), _last_moment(entry["test_end"])
     trained_end = fold_model.training_range[1]
     if trained_end >= start:

@@ -28,13 +28,13 @@ from ktrdr.training.bundle import save_bundle
 from ktrdr.training.dataset import PreparedData
 from ktrdr.training.device import device_name, select_device
 from ktrdr.training.ensemble import EnsembleOutcome
+from ktrdr.training.manifest import FOLDS_DIR
 from ktrdr.training.trainer import EpochReport
-from ktrdr.training.walk_forward import train_walk_forward
+from ktrdr.training.walk_forward import train_walk_forward, training_spans
 
 logger = logging.getLogger(__name__)
 
 EPOCHS_SHARE = 90.0  # percent of the progress bar spent in epochs; the rest is preparation
-FOLDS_DIR = "folds"
 
 
 def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -86,11 +86,20 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
             "data_range": {symbol: trained for symbol in request["symbols"]},
             "test_range": {"start": fold["test_start"], "end": fold["test_end"]},
         })  # fmt: skip
-    model_path = _save(final_outcome, final, *bundle_args, folder="", extra={
+    final_extra = {
         "training_range": _whole_range(final),
         "walk_forward": walk_forward,
         "evaluation": strategy.evaluation.model_dump(mode="json"),
-    })  # fmt: skip
+    }
+    if not folds:
+        # A single split never trained on its test split: that is what its backtest trades.
+        trained, tested = training_spans(result.samples, result.trainings[-1])
+        final_extra.update(
+            training_range=trained,
+            data_range={symbol: trained for symbol in request["symbols"]},
+            test_range=tested,
+        )
+    model_path = _save(final_outcome, final, *bundle_args, folder="", extra=final_extra)
     return {
         "model_path": str(sink.published(model_path)),
         "training_metrics": ensemble_training_metrics(final_outcome.outcomes),

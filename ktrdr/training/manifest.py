@@ -21,6 +21,8 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 WEIGHTS_FILE = "weights.safetensors"
 MANIFEST_FILE = "bundle.json"
+FOLDS_DIR = "folds"  # fold k's bundle: <model>/folds/<k>/
+SINGLE_SPLIT = "single_split"  # walk_forward.scheme of a model trained with evaluation.folds 0
 RESERVED_KEYS = (
     "format_version",
     "model_section",

@@ -25,6 +25,7 @@ from ktrdr.training.dataset import PreparedData, SampleSet, compute_samples, sel
 from ktrdr.training.ensemble import EnsembleOutcome, MemberData, train_ensemble
 from ktrdr.training.evaluation import evaluate_probabilities, member_probabilities
 from ktrdr.training.inputs import BarsBySymbol
+from ktrdr.training.manifest import SINGLE_SPLIT
 from ktrdr.training.models import build_model
 from ktrdr.training.trainer import EpochReport, TrainerConfig
 
@@ -105,7 +106,7 @@ def train_walk_forward(
         scheme = strategy.evaluation.scheme
     else:
         test_metrics = _test_metrics(prepared[-1], outcomes[-1], config, device)
-        scheme = "single_split"
+        scheme = SINGLE_SPLIT
     return WalkForwardResult(
         samples, trainings, prepared, outcomes, seeds, scheme, folds, test_metrics
     )
@@ -243,6 +244,16 @@ def _test_metrics(
     return metrics
 
 
+def training_spans(
+    samples: SampleSet, training: PlannedTraining
+) -> tuple[dict[str, str], dict[str, str] | None]:
+    """The first and last sample an ensemble trained on (train + validation) and tested on."""
+    selection = training.selection
+    trained = samples.span(np.concatenate([selection["train"], selection["validation"]]))
+    tested = samples.span(selection["test"]) if "test" in selection else None
+    return trained, tested
+
+
 def _fold_result(
     samples: SampleSet,
     training: PlannedTraining,
@@ -251,9 +262,8 @@ def _fold_result(
     config: TrainerConfig,
     device: torch.device,
 ) -> dict[str, Any]:
-    selection = training.selection
-    trained = samples.span(np.concatenate([selection["train"], selection["validation"]]))
-    tested = samples.span(selection["test"])
+    trained, tested = training_spans(samples, training)
+    assert tested is not None  # a fold always has its out-of-sample slice
     return {
         "fold": training.fold,
         "train_start": trained["start"],

@@ -132,9 +132,10 @@ def test_a_range_inside_the_training_range_is_refused_up_front(stack: BacktestSt
     before = count_backtests(stack)
     with pytest.raises(ValidationError) as caught:
         stack.backtesting.start_backtest(MODEL_NAME, start_date="2017-06-01", end_date="2017-07-01")
+    first, last = (day.date() for day in Predictor.load(stack.model_path).training_range)
     assert caught.value.message.startswith(
         "backtest range 2017-06-01..2017-06-30 is in-sample: it starts before the model's "
-        "training end 2017-10-31 (EURUSD trained 2017-04-19..2017-10-31)"
+        f"training end {last} (EURUSD trained {first}..{last})"
     )
     assert "--allow-in-sample" in caught.value.message
     assert count_backtests(stack) == before

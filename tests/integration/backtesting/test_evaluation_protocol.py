@@ -19,6 +19,7 @@ from sqlalchemy import null, select
 from support.bars import random_walk_bars
 
 from ktrdr.backtesting.inputs import bundle_files
+from ktrdr.backtesting.ranges import TrainedModel
 from ktrdr.backtesting.service import BacktestingService
 from ktrdr.errors import ValidationError
 from ktrdr.evaluation import HoldoutService, holdout_verdict
@@ -104,12 +105,37 @@ def test_each_fold_is_traded_by_its_own_model(
     np.testing.assert_allclose(stitched["equity"].iloc[: n - 1], single["equity"].iloc[: n - 1])
 
 
+def test_a_single_split_model_is_backtested_on_the_test_split_it_never_trained_on(
+    stack: BacktestStack,
+) -> None:
+    manifest = json.loads((stack.model_path / "bundle.json").read_text())
+    tested, trained = manifest["test_range"], manifest["training_range"]
+    assert manifest["walk_forward"]["scheme"] == "single_split"
+    assert pd.Timestamp(trained["end"]) < pd.Timestamp(tested["start"])
+
+    op = stack.finished(stack.backtesting.start_backtest(MODEL_NAME)["operation_id"])
+
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    summary = op.result_summary
+    assert summary["mode"] == "walk_forward" and summary["in_sample"] is False
+    (fold,) = summary["folds"]
+    assert pd.Timestamp(fold["start_date"]) >= pd.Timestamp(tested["start"])
+    assert pd.Timestamp(fold["end_date"]) == pd.Timestamp(tested["end"])
+    assert summary["metrics"] == fold["metrics"]
+
+
 def test_a_model_without_folds_asked_for_walk_forward_is_told_to_pass_dates(
     stack: BacktestStack,
 ) -> None:
+    # As a model trained before walk-forward training left it: no walk_forward block.
+    old = stack.home / "models" / "pre_walk_forward" / "v1"
+    shutil.copytree(stack.model_path, old)
+    manifest = json.loads((old / "bundle.json").read_text())
+    del manifest["walk_forward"]
+    (old / "bundle.json").write_text(json.dumps(manifest))
     before = count_backtests(stack)
     with pytest.raises(ValidationError) as caught:
-        stack.backtesting.start_backtest(MODEL_NAME)
+        stack.backtesting.start_backtest(old)
     assert "no walk-forward folds" in caught.value.message
     assert "--start/--end" in caught.value.message
     assert count_backtests(stack) == before
@@ -149,7 +175,8 @@ def test_another_symbol_during_the_training_period_is_in_sample(
     dates = {"symbol": "OTHER", "start_date": "2017-07-03", "end_date": "2017-07-28"}
     with pytest.raises(ValidationError) as caught:
         stack.backtesting.start_backtest(MODEL_NAME, **dates)
-    assert "OTHER over the model's training period 2017-04-19..2017-10-31" in caught.value.message
+    first, last = (day.date() for day in TrainedModel.read(stack.model_path).training_range)
+    assert f"OTHER over the model's training period {first}..{last}" in caught.value.message
     started = stack.backtesting.start_backtest(MODEL_NAME, allow_in_sample=True, **dates)
     op = stack.finished(started["operation_id"])
     assert op.status is OperationStatus.COMPLETED, op.error_message

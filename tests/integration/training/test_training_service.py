@@ -161,9 +161,12 @@ def test_reloaded_bundle_reproduces_the_test_metrics(stack: TrainingStack) -> No
     strategy = predictor.strategy
     repo = DataRepository(stack.home / "data")
     # The bars the training got: its date_range clipped to the research window.
-    first, last = predictor.training_range
+    first, last = pd.Timestamp(op.metadata.start_date), pd.Timestamp(op.metadata.end_date)
     assert last < pd.Timestamp("2017-12-08T00:00:00Z")  # the EURUSD 1h holdout start
     bars = {"EURUSD": {"1h": repo.load("EURUSD", "1h", first, last)}}
+    # A single split trained on its train and validation splits only, never on its test split.
+    test_range = predictor.bundle.metadata["test_range"]
+    assert predictor.training_range[1] < pd.Timestamp(test_range["start"])
     prepared = prepare_training_data(strategy, bars, audit=False)
     probabilities = predict_proba(predictor.bundle.members[0], prepared.inputs["test"])
     accuracy = float((probabilities.argmax(axis=1) == prepared.labels["test"]).mean())
