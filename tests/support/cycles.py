@@ -34,7 +34,7 @@ def write_quick_strategy(
     data["name"] = name
     if symbol != "EURUSD":
         data["training_data"]["symbols"] = {"mode": "single", "symbol": symbol}
-        del data["training_data"]["date_range"]
+        data["training_data"].pop("date_range", None)
     data["model"]["architecture"]["hidden_layers"] = [8]
     data["decisions"]["confidence_threshold"] = 0.34  # a tiny model is rarely confident
     data["training"].update({"epochs": epochs, "early_stopping": {"patience": epochs}})

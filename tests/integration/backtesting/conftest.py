@@ -59,7 +59,7 @@ def tiny_strategy() -> dict[str, Any]:
     data = strategy_to_dict(load_strategy(EXAMPLES / "eurusd_rsi_macd_mlp.yaml"))
     data["name"] = MODEL_NAME
     data["model"]["architecture"]["hidden_layers"] = [8]
-    data["training_data"]["date_range"]["end"] = TRAINING_END
+    data["training_data"]["date_range"] = {"start": "2017-04-19", "end": TRAINING_END}
     data["training"].update({"epochs": 2, "early_stopping": {"patience": 2}})
     data["evaluation"] = {"folds": 0}  # one split: the range and holdout tests need no folds
     return data

@@ -44,7 +44,7 @@ def tiny_strategy() -> dict[str, Any]:
     (from 2017-12-08, the last 20 % of the sample's bars).
     """
     strategy = copy.deepcopy(example_strategy())
-    strategy["training_data"]["date_range"]["end"] = "2017-10-31"
+    strategy["training_data"]["date_range"] = {"start": "2017-04-19", "end": "2017-10-31"}
     strategy["backtest"]["date_range"] = {"start": "2017-11-01", "end": "2017-11-30"}
     strategy["training"]["epochs"] = 2
     strategy["model"]["architecture"]["hidden_layers"] = [8]

@@ -25,8 +25,10 @@ def examples_dir() -> Path:
 
 @pytest.fixture
 def strategy_data() -> dict[str, Any]:
-    """A valid single-symbol EURUSD 1h strategy as a fresh, mutable dict."""
-    return copy.deepcopy(yaml.safe_load(BASE_EXAMPLE.read_text()))
+    """A valid single-symbol EURUSD 1h strategy with a training range, as a fresh dict."""
+    data = copy.deepcopy(yaml.safe_load(BASE_EXAMPLE.read_text()))
+    data["training_data"]["date_range"] = {"start": "2017-04-19", "end": "2017-10-31"}
+    return data
 
 
 @pytest.fixture

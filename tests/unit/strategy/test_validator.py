@@ -97,7 +97,7 @@ ERROR_CASES = [
     ),
     (
         "backtest/date_range",
-        {"start": "2017-12-01", "end": "2018-02-07"},
+        {"start": "2017-10-01", "end": "2017-11-30"},
         "backtest.date_range.start",
         "before the training range ends",
     ),
