@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from ktrdr.cli.client import ApiClient, api_client
+from ktrdr.cli.folds import fold_table
 from ktrdr.cli.follow import OperationBoard, format_value, summary_table, wait_for_operation
 from ktrdr.cli.output import console, print_json
 from ktrdr.settings import AGENT_NAMES
@@ -116,14 +117,16 @@ def render_outcome(research: dict[str, Any]) -> None:
         out.print(f"  {research['error_message']}")
     training = (params.get("training_result") or {}).get("test_metrics") or {}
     backtest = (params.get("backtest_result") or {}).get("metrics") or {}
+    walk_forward = (params.get("training_result") or {}).get("walk_forward") or {}
+    mean = " (fold mean)" if walk_forward.get("folds") else ""
     rows = [
         ("Strategy", params.get("strategy_name") or "—"),
         ("Designer", params.get("designer") or "—"),
         ("Training gate", _gate(params.get("training_gate"))),
         ("Backtest gate", _gate(params.get("backtest_gate"))),
-        ("Test accuracy (fold mean)", format_value(training.get("test_accuracy"), "percent")),
-        ("Test loss (fold mean)", format_value(training.get("test_loss"))),
-        ("OOS total return (stitched)", format_value(backtest.get("total_return"), "percent")),
+        (f"Test accuracy{mean}", format_value(training.get("test_accuracy"), "percent")),
+        (f"Test loss{mean}", format_value(training.get("test_loss"))),
+        ("OOS total return", format_value(backtest.get("total_return"), "percent")),
         ("Sharpe ratio", format_value(backtest.get("sharpe_ratio"), "ratio")),
         ("Max drawdown", format_value(backtest.get("max_drawdown"), "percent")),
         ("Win rate", format_value(backtest.get("win_rate"), "percent")),
@@ -140,57 +143,9 @@ def render_outcome(research: dict[str, Any]) -> None:
         ("Assessment", params.get("assessment_path") or "—"),
     ]
     out.print(summary_table("Research cycle", rows))
-    folds = fold_table(params.get("training_result"), params.get("backtest_result"))
+    folds = fold_table(params.get("training_result"), params.get("backtest_result") or {})
     if folds is not None:
         out.print(folds)
-
-
-def fold_table(training: dict[str, Any] | None, backtest: dict[str, Any] | None) -> Table | None:
-    """One row per walk-forward fold: its spans, test metrics and out-of-sample backtest."""
-    walk_forward = (training or {}).get("walk_forward")
-    if not walk_forward:
-        return None
-    tested = {
-        fold["fold"]: fold.get("metrics") or {} for fold in (backtest or {}).get("folds") or []
-    }
-    seeds = walk_forward.get("seeds") or []
-    table = Table(
-        title=f"Walk-forward folds ({walk_forward.get('scheme')}; each model an ensemble of "
-        f"{len(seeds)} seeds: {', '.join(str(seed) for seed in seeds)})",
-        title_justify="left",
-    )
-    for column in (
-        "Fold",
-        "Trained on",
-        "Out-of-sample",
-        "Test acc.",
-        "Return",
-        "Sharpe",
-        "Trades",
-    ):
-        table.add_column(
-            column, justify="left" if column in ("Trained on", "Out-of-sample") else "right"
-        )
-    for fold in walk_forward.get("folds") or []:
-        metrics = fold.get("test_metrics") or {}
-        oos = tested.get(fold["fold"], {})
-        table.add_row(
-            str(fold["fold"]),
-            f"{_day(fold.get('train_start'))}..{_day(fold.get('train_end'))}",
-            f"{_day(fold.get('test_start'))}..{_day(fold.get('test_end'))}",
-            format_value(metrics.get("test_accuracy"), "percent"),
-            format_value(oos.get("total_return"), "percent"),
-            format_value(oos.get("sharpe_ratio"), "ratio"),
-            format_value(oos.get("total_trades"), "int"),
-        )
-    sharpes = (backtest or {}).get("seed_sharpes")
-    if sharpes:
-        table.caption = "each seed's stitched Sharpe: " + ", ".join(f"{v:.2f}" for v in sharpes)
-    return table
-
-
-def _day(value: str | None) -> str:
-    return value[:10] if value else "—"
 
 
 def _holdout(holdout: dict[str, Any] | None) -> str:

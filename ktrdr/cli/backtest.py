@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ktrdr.cli.follow import Operation, format_value, start_job, summary_table
-from ktrdr.cli.output import console
+from ktrdr.cli.output import console, format_day
 
 # (result key, label, format) in the order people read them.
 METRIC_ROWS = (
@@ -84,7 +84,10 @@ def render_backtest_summary(operation: Operation) -> None:
         ("operation", operation["operation_id"]),
         ("market", symbol or "—"),
         ("mode", f"{result.get('mode', 'range')}{in_sample}"),
-        ("range", f"{_day(result.get('start_date'))} .. {_day(result.get('end_date'))}"),
+        (
+            "range",
+            f"{format_day(result.get('start_date'))} .. {format_day(result.get('end_date'))}",
+        ),
         ("bars", format_value(result.get("bars"), "int")),
         *((label, format_value(metrics.get(key), kind)) for key, label, kind in METRIC_ROWS),
     ]
@@ -96,14 +99,11 @@ def render_backtest_summary(operation: Operation) -> None:
     for fold in result.get("folds") or []:
         fold_metrics = fold.get("metrics") or {}
         out.print(
-            f"fold {fold['fold']}: {_day(fold.get('start_date'))} .. {_day(fold.get('end_date'))}"
+            f"fold {fold['fold']}: "
+            f"{format_day(fold.get('start_date'))} .. {format_day(fold.get('end_date'))}"
             f"  sharpe {format_value(fold_metrics.get('sharpe_ratio'), 'ratio')}"
             f"  return {format_value(fold_metrics.get('total_return'), 'percent')}"
             f"  trades {format_value(fold_metrics.get('total_trades'), 'int')}"
         )
     for kind, path in (result.get("artifacts") or {}).items():
         out.print(f"{kind}: {path}")
-
-
-def _day(timestamp: str | None) -> str:
-    return timestamp[:10] if timestamp else "—"

@@ -11,7 +11,7 @@ from rich.table import Table
 from ktrdr.cli.backtest import METRIC_ROWS
 from ktrdr.cli.client import ApiClient, api_client
 from ktrdr.cli.follow import detach, format_value, summary_table, wait_for_operation
-from ktrdr.cli.output import console, print_json
+from ktrdr.cli.output import console, format_day, print_json
 
 app = typer.Typer(help="Evaluate final models on the sealed holdout, once each.")
 
@@ -94,7 +94,10 @@ def render_evaluation(evaluation: dict[str, Any]) -> None:
     rows = [
         ("model", evaluation["model_path"]),
         ("market", f"{evaluation['symbol']} {evaluation['timeframe']}"),
-        ("holdout", f"{_day(result.get('start_date'))} .. {_day(result.get('end_date'))}"),
+        (
+            "holdout",
+            f"{format_day(result.get('start_date'))} .. {format_day(result.get('end_date'))}",
+        ),
         ("look", f"{evaluation['look']} (looks at this holdout so far: {result.get('looks')})"),
         ("verdict", str(result.get("verdict"))),
         ("reason", str(result.get("reason"))),
@@ -103,7 +106,3 @@ def render_evaluation(evaluation: dict[str, Any]) -> None:
         *((label, format_value(metrics.get(key), kind)) for key, label, kind in METRIC_ROWS),
     ]
     console().print(summary_table("holdout evaluation", rows))
-
-
-def _day(timestamp: str | None) -> str:
-    return timestamp[:10] if timestamp else "—"

@@ -60,6 +60,11 @@ def format_time(value: str | None) -> str:
     return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def format_day(value: str | None) -> str:
+    """The date of an ISO timestamp ('2017-09-01T13:00:00+00:00' -> '2017-09-01'), or '—'."""
+    return value[:10] if value else "—"
+
+
 def format_percentage(value: float | None) -> str:
     """Progress as '42.0%'."""
     return f"{value or 0.0:.1f}%"

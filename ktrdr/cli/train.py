@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ktrdr.cli.folds import fold_table
 from ktrdr.cli.follow import Operation, format_value, start_job, summary_table
 from ktrdr.cli.output import console, format_duration
 from ktrdr.errors import KtrdrError
@@ -74,12 +75,13 @@ def render_training_summary(operation: Operation) -> None:
     test = result.get("test_metrics") or {}
     training = result.get("training_metrics") or {}
     samples = result.get("n_samples") or {}
+    mean = " (fold mean)" if (result.get("walk_forward") or {}).get("folds") else ""
     strategy_name = ((operation.get("metadata") or {}).get("parameters") or {}).get("strategy_name")
     rows = [
         ("operation", operation["operation_id"]),
         ("strategy", strategy_name or "—"),
-        ("accuracy", format_value(test.get("test_accuracy"), "percent")),
-        ("loss", format_value(test.get("test_loss"))),
+        (f"accuracy{mean}", format_value(test.get("test_accuracy"), "percent")),
+        (f"loss{mean}", format_value(test.get("test_loss"))),
         ("precision", format_value(test.get("precision"))),
         ("recall", format_value(test.get("recall"))),
         ("f1", format_value(test.get("f1"))),
@@ -89,4 +91,8 @@ def render_training_summary(operation: Operation) -> None:
         ("duration", format_duration(result.get("duration_seconds"))),
         ("model path", result.get("model_path") or "—"),
     ]
-    console().print(summary_table("training completed", rows))
+    out = console()
+    out.print(summary_table("training completed", rows))
+    folds = fold_table(result)
+    if folds is not None:
+        out.print(folds)
