@@ -1,4 +1,4 @@
-"""The research-cycle orchestrator (DESIGN §4): design, train, gate, backtest, gate, assess.
+"""The research-cycle orchestrator (DESIGN §4): design, train, backtest, assess, holdout.
 
 ``AgentResearchWorker.run(operation_id)`` loops: read the research operation from the store, act
 on its phase, persist, sleep. It never awaits a child's work: it starts each child through a

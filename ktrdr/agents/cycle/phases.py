@@ -17,8 +17,8 @@ class Phase(StrEnum):
 
     IDLE = "idle"  # created: nothing started yet
     DESIGNING = "designing"  # an agent_design child designs the strategy
-    TRAINING = "training"  # the real training operation trains the model
-    BACKTESTING = "backtesting"  # the real backtesting operation tests it on later data
+    TRAINING = "training"  # the real training operation trains the folds and the final model
+    BACKTESTING = "backtesting"  # the walk-forward backtest: each fold on its OOS slice
     ASSESSING = "assessing"  # an agent_assessment child writes the research-window verdict
     HOLDOUT = "holdout"  # a promising model meets its sealed holdout, once (DESIGN §11)
 
