@@ -281,13 +281,7 @@ class BacktestingService:
             start = after[0]
         if end is None and to_utc(start, "start_date") < holdout_start:
             end = base.index[base.index < holdout_start][-1]
-        in_range = slice_bars(base, start, end)
-        if in_range.empty:
-            raise DataError(
-                f"no {symbol} {base_timeframe} bars between {start} and {end}; "
-                f"the data covers {base.index[0]} to {base.index[-1]}",
-                details={"symbol": symbol, "timeframe": base_timeframe},
-            )
+        in_range = _bars_between(base, symbol, base_timeframe, start, end)
         return in_range.index[0], in_range.index[-1]
 
     def _check_bars(
@@ -300,14 +294,7 @@ class BacktestingService:
     ) -> BacktestRange:
         """The traded bars' bounds, refusing too few bars to trade after the warm-up."""
         base_timeframe = strategy.base_timeframe()
-        base = bars[base_timeframe]
-        in_range = slice_bars(base, start, end)
-        if in_range.empty:
-            raise DataError(
-                f"no {symbol} {base_timeframe} bars between {start} and {end or 'the end'}; "
-                f"the data covers {base.index[0]} to {base.index[-1]}",
-                details={"symbol": symbol, "timeframe": base_timeframe},
-            )
+        in_range = _bars_between(bars[base_timeframe], symbol, base_timeframe, start, end)
         label = f"{_day(start)}..{_day(end if end is not None else in_range.index[-1])}"
         lost = _warmup_shortfall(strategy, bars, in_range.index[0])
         if len(in_range) - lost < MIN_BACKTEST_BARS:
@@ -317,6 +304,20 @@ class BacktestingService:
                 f"warm-up; need at least {MIN_BACKTEST_BARS} to trade — widen the range"
             )
         return BacktestRange(start=in_range.index[0], end=in_range.index[-1])
+
+
+def _bars_between(
+    base: pd.DataFrame, symbol: str, timeframe: str, start: DateLike, end: DateLike | None
+) -> pd.DataFrame:
+    """The base bars in [start, end]; a DataError naming the data's own range when none."""
+    in_range = slice_bars(base, start, end)
+    if in_range.empty:
+        raise DataError(
+            f"no {symbol} {timeframe} bars between {start} and {end or 'the end'}; "
+            f"the data covers {base.index[0]} to {base.index[-1]}",
+            details={"symbol": symbol, "timeframe": timeframe},
+        )
+    return in_range
 
 
 def resolve_mode(

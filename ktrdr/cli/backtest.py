@@ -25,15 +25,18 @@ METRIC_ROWS = (
 )
 
 
+ModelArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="MODEL_PATH|STRATEGY",
+        help="A model bundle folder, or a strategy name (its newest trained model).",
+    ),
+]
+
+
 def backtest(
     ctx: typer.Context,
-    model: Annotated[
-        str,
-        typer.Argument(
-            metavar="MODEL_PATH|STRATEGY",
-            help="A model bundle folder, or a strategy name (its newest trained model).",
-        ),
-    ],
+    model: ModelArgument,
     symbol: Annotated[
         str | None, typer.Option("--symbol", help="Symbol to trade (default: the model's first).")
     ] = None,

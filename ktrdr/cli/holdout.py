@@ -8,7 +8,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ktrdr.cli.backtest import METRIC_ROWS
+from ktrdr.cli.backtest import METRIC_ROWS, ModelArgument
 from ktrdr.cli.client import ApiClient, api_client
 from ktrdr.cli.follow import detach, format_value, summary_table, wait_for_operation
 from ktrdr.cli.output import console, format_day, print_json
@@ -21,13 +21,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the raw JSON ans
 @app.command("evaluate")
 def evaluate(
     ctx: typer.Context,
-    model: Annotated[
-        str,
-        typer.Argument(
-            metavar="MODEL_PATH|STRATEGY",
-            help="A model bundle folder, or a strategy name (its newest trained model).",
-        ),
-    ],
+    model: ModelArgument,
     as_json: JsonOption = False,
 ) -> None:
     """Backtest MODEL on its data set's holdout (one counted look); again: the stored result."""
