@@ -6,9 +6,10 @@ from typing import Any
 
 from ktrdr.agents.cycle.events import CycleConcluded, CycleEvent, CycleFinished
 from ktrdr.agents.cycle.state import CycleState, cycle_outcome
-from ktrdr.agents.memory import WALK_FORWARD, ExperimentMemory, ExperimentRecord
+from ktrdr.agents.memory import SINGLE_WINDOW, WALK_FORWARD, ExperimentMemory, ExperimentRecord
 from ktrdr.operations import Operation
 from ktrdr.strategy import load_strategy, strategy_to_dict
+from ktrdr.training.manifest import SINGLE_SPLIT
 
 
 class ExperimentRecorder:
@@ -53,9 +54,15 @@ def record_experiment(
         gates=gates,
         verdict=state.verdict,
         error=operation.error_message,
-        protocol=WALK_FORWARD,
+        protocol=_protocol(training),
     )
     return memory.record(record)
+
+
+def _protocol(training: dict[str, Any]) -> str:
+    """A model trained on one split (``evaluation.folds: 0``) was judged on one window."""
+    scheme = (training.get("walk_forward") or {}).get("scheme")
+    return SINGLE_WINDOW if scheme == SINGLE_SPLIT else WALK_FORWARD
 
 
 def _strategy(path: str | None) -> dict[str, Any]:

@@ -25,9 +25,10 @@ from typing import Any
 
 from sqlalchemy import JSON, Engine, RowMapping, delete, func, insert, select
 
-from ktrdr.errors import NotFoundError, ValidationError
+from ktrdr.errors import NotFoundError, StrategyValidationError, ValidationError
 from ktrdr.operations.database import read_connection, write_transaction
 from ktrdr.operations.schema import experiments as table
+from ktrdr.strategy import validate_strategy
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,14 @@ class ExperimentRecord:
             raise ValidationError(
                 f"experiment {self.experiment_id!r}: created_at must be timezone-aware (UTC)"
             )
+
+    def researched(self, symbol: str, timeframe: str) -> bool:
+        """Whether this experiment's strategy traded exactly ``symbol`` at base ``timeframe``."""
+        try:
+            strategy = validate_strategy(self.strategy, source=f"experiment {self.experiment_id}")
+        except StrategyValidationError:
+            return False  # not designed, or a strategy this version no longer reads
+        return strategy.symbols() == [symbol] and strategy.base_timeframe() == timeframe
 
 
 class ExperimentMemory:

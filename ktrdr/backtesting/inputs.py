@@ -14,7 +14,7 @@ from ktrdr.training.manifest import MANIFEST_FILE, WEIGHTS_FILE
 
 JOB_PATH = "ktrdr.backtesting.job:run_backtest_job"
 MIN_BACKTEST_BARS = 20  # bars with a prediction inside the range; fewer say nothing
-WARMUP_SAFETY_FACTOR = 5  # recursive indicators (EMA, Wilder RSI) settle long after their NaNs
+WARMUP_SAFETY_FACTOR = 5  # history beyond the warm-up: room for gaps (weekends, holidays)
 MIN_HISTORY_BARS = 200
 DEFAULT_CHUNK_ROWS = 20_000  # rows per prediction chunk: a cancel check between two chunks
 
@@ -30,7 +30,9 @@ def warmup_rows(strategy: StrategyConfig) -> int:
 def history_bars(strategy: StrategyConfig) -> int:
     """Bars loaded before the range start, per timeframe: the warm-up times a safety factor.
 
-    RSI 14 and MACD 12/26/9 with lookback 1 warm up in 34 bars; 5 x 35 = 175 -> 200 bars.
+    The warm-up already lasts until every indicator has forgotten where its history started
+    (RSI 14 and MACD 12/26/9: 317 bars with lookback 1); the factor leaves room for gaps in the
+    data before the range.
     """
     return max(MIN_HISTORY_BARS, WARMUP_SAFETY_FACTOR * warmup_rows(strategy))
 

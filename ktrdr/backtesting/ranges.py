@@ -91,14 +91,14 @@ def in_sample_reason(
     if own is not None:
         if first <= own[1]:
             return (
-                f"it starts before the model's training end {_day(own[1])} "
-                f"({symbol} trained {_day(own[0])}..{_day(own[1])})"
+                f"it starts before the model's training end {day_text(own[1])} "
+                f"({symbol} trained {day_text(own[0])}..{day_text(own[1])})"
             )
         return None
     start, end = model.training_range
     if first <= end and last >= start:
         return (
-            f"{symbol} over the model's training period {_day(start)}..{_day(end)} "
+            f"{symbol} over the model's training period {day_text(start)}..{day_text(end)} "
             f"(it trained on {', '.join(model.symbols)})"
         )
     return None
@@ -114,7 +114,7 @@ def check_range_mode(
     allow_in_sample: bool,
 ) -> bool:
     """Refuse a range in the holdout, or in-sample unless allowed; True when it is in-sample."""
-    label = f"{_day(first)}..{_day(last)}"
+    label = f"{day_text(first)}..{day_text(last)}"
     if last >= holdout_start:
         raise ValidationError(
             f"backtest range {label} of {symbol} reaches into the sealed holdout (it starts "
@@ -211,5 +211,8 @@ def _utc(value: DateLike) -> pd.Timestamp:
     return to_utc(value, "time")
 
 
-def _day(value: pd.Timestamp) -> str:
-    return value.date().isoformat()
+def day_text(value: DateLike) -> str:
+    """A range end as a calendar day, e.g. 2017-12-29 (strings are shown as given)."""
+    if isinstance(value, str):
+        return value
+    return pd.Timestamp(value).date().isoformat()

@@ -30,6 +30,7 @@ from ktrdr.backtesting.ranges import (
     TrainedModel,
     check_holdout_mode,
     check_range_mode,
+    day_text,
     training_range_of,
     walk_forward_folds,
 )
@@ -274,7 +275,8 @@ class BacktestingService:
             if after.empty:
                 raise DataError(
                     f"no {symbol} {base_timeframe} bars between the model's training end "
-                    f"({_day(training_end)}) and the sealed holdout (from {_day(holdout_start)}); "
+                    f"({day_text(training_end)}) and the sealed holdout "
+                    f"(from {day_text(holdout_start)}); "
                     "run the walk-forward backtest (no dates), `ktrdr holdout evaluate MODEL`, "
                     "or give start_date with allow_in_sample"
                 )
@@ -295,7 +297,7 @@ class BacktestingService:
         """The traded bars' bounds, refusing too few bars to trade after the warm-up."""
         base_timeframe = strategy.base_timeframe()
         in_range = _bars_between(bars[base_timeframe], symbol, base_timeframe, start, end)
-        label = f"{_day(start)}..{_day(end if end is not None else in_range.index[-1])}"
+        label = f"{day_text(start)}..{day_text(end if end is not None else in_range.index[-1])}"
         lost = _warmup_shortfall(strategy, bars, in_range.index[0])
         if len(in_range) - lost < MIN_BACKTEST_BARS:
             raise DataError(
@@ -417,10 +419,3 @@ def _check_timeframe(timeframe: str | None, base: str, strategy_name: str) -> st
             details={"timeframe": str(timeframe), "allowed": [base]},
         )
     return base
-
-
-def _day(value: DateLike) -> str:
-    """A range end as a calendar day, e.g. 2017-12-29 (strings are shown as given)."""
-    if isinstance(value, str):
-        return value
-    return pd.Timestamp(value).date().isoformat()

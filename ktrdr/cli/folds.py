@@ -55,5 +55,7 @@ def fold_table(
         table.add_row(*cells)
     sharpes = (backtest or {}).get("seed_sharpes")
     if sharpes:
-        table.caption = "each seed's stitched Sharpe: " + ", ".join(f"{v:.2f}" for v in sharpes)
+        table.caption = "each seed's stitched Sharpe: " + ", ".join(
+            format_value(value, "ratio") for value in sharpes
+        )
     return table

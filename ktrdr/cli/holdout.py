@@ -92,7 +92,10 @@ def render_evaluation(evaluation: dict[str, Any]) -> None:
             "holdout",
             f"{format_day(result.get('start_date'))} .. {format_day(result.get('end_date'))}",
         ),
-        ("look", f"{evaluation['look']} (looks at this holdout so far: {result.get('looks')})"),
+        (
+            "look",
+            f"number {evaluation['look']} at this holdout (`ktrdr data windows`: the count now)",
+        ),
         ("verdict", str(result.get("verdict"))),
         ("reason", str(result.get("reason"))),
         ("psr(0)", format_value(result.get("psr"), "ratio")),

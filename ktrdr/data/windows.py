@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, RowMapping, select, update
+from sqlalchemy import Connection, Engine, RowMapping, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ktrdr.data.repository import DataRepository, DateLike, canonical_symbol, to_utc
@@ -112,16 +112,23 @@ class DataWindows:
         )
         return self.get(symbol, timeframe)
 
-    def count_look(self, symbol: str, timeframe: str) -> int:
-        """Add one look at a data set's holdout; return the new count."""
+    def count_look(
+        self, symbol: str, timeframe: str, *, conn: Connection | None = None, by: int = 1
+    ) -> int:
+        """Add ``by`` looks (-1 takes back one that never ran) at a data set's holdout; return
+        the new count. Inside the caller's transaction ``conn`` when given, so a look and its
+        record are written together."""
         symbol, timeframe = canonical_symbol(symbol), canonical_timeframe(timeframe)
         self.get(symbol, timeframe)
         where = (table.c.symbol == symbol, table.c.timeframe == timeframe)
-        with write_transaction(self.engine) as conn:
-            conn.execute(
-                update(table).where(*where).values(holdout_looks=table.c.holdout_looks + 1)
-            )
-            return int(conn.execute(select(table.c.holdout_looks).where(*where)).scalar_one())
+        add = update(table).where(*where).values(holdout_looks=table.c.holdout_looks + by)
+        count = select(table.c.holdout_looks).where(*where)
+        if conn is not None:
+            conn.execute(add)
+            return int(conn.execute(count).scalar_one())
+        with write_transaction(self.engine) as own:
+            own.execute(add)
+            return int(own.execute(count).scalar_one())
 
     def _row(self, symbol: str, timeframe: str) -> RowMapping | None:
         query = select(table).where(table.c.symbol == symbol, table.c.timeframe == timeframe)

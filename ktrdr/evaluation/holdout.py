@@ -1,28 +1,29 @@
 """Counted looks at the sealed holdout (DESIGN §11): one look per model, its result kept.
 
-``evaluate`` starts a ``holdout`` backtest of a model's final bundle and records the look in
-``holdout_evaluations`` (one row per model, keyed by its bundle folder). The row keeps the
-backtest's operation id; the result (verdict, metrics, look count) is filled from the completed
-operation the first time the row is read after it ends, so it survives a server restart.
-Evaluating the same model again returns the stored row: no new look.
+``evaluate`` records and counts the look in ``holdout_evaluations`` (one row per final model
+and holdout: keyed by its bundle folder and the data set's holdout start, so a reset holdout is
+a new look) and then starts a ``holdout`` backtest of the model. The row keeps the backtest's
+operation id; the result (verdict, metrics, look count) is filled from the completed operation
+the first time the row is read after it ends, so it survives a server restart. Evaluating the
+same model again returns the stored row: no new look.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import RowMapping, null, select, update
-from sqlalchemy.exc import IntegrityError
 
 from ktrdr.backtesting.ranges import HOLDOUT, TrainedModel
 from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataWindows
-from ktrdr.errors import NotFoundError
+from ktrdr.errors import DataError, NotFoundError, ValidationError
 from ktrdr.evaluation.verdicts import holdout_psr, holdout_verdict
 from ktrdr.operations import Operation, OperationsService, OperationStatus
 from ktrdr.operations.database import read_connection, write_transaction
@@ -47,38 +48,47 @@ class HoldoutService:
         self.backtesting = backtesting
         self.windows = windows
         self.engine = windows.engine
+        self._looking = threading.Lock()
 
     def evaluate(
         self, model_path: str | Path, *, parent_operation_id: str | None = None
     ) -> dict[str, Any]:
         """The holdout evaluation of a model: the stored one, else a new look started now.
 
-        ``model_path`` is a bundle folder or a strategy name (its newest model), as for a
-        backtest. The returned row has ``status`` (the backtest operation's) and ``result``
-        (None until the backtest completes; poll ``evaluation`` or the operation).
+        ``model_path`` is a final bundle folder or a strategy name (its newest model), as for a
+        backtest; a fold bundle is refused (only the final model meets the holdout). The look
+        is recorded and counted in one transaction before its backtest starts, and taken back if
+        the backtest cannot start. The returned row has ``status`` (the backtest operation's)
+        and ``result`` (None until the backtest completes; poll ``evaluation``).
         """
         bundle = self.backtesting.resolve_model_path(model_path)
-        key = self._key(bundle)
-        row = self._row(key)
-        if row is not None and self._status(row["operation_id"]) not in RERUN_STATUSES:
-            return self._evaluation(row)
         model = TrainedModel.read(bundle)
-        started = self.backtesting.start_backtest(
-            bundle, mode=HOLDOUT, parent_operation_id=parent_operation_id
-        )
-        operation_id = started["operation_id"]
-        if row is not None:
-            self._rerun(key, operation_id)
-        elif not self._insert(key, model, operation_id):
-            self.operations.cancel(operation_id, "a concurrent holdout evaluation of this model")
-        row = self._row(key)
-        assert row is not None  # inserted above, by this call or a concurrent one
+        _refuse_fold_bundle(model)
+        key, holdout_start = self._key(bundle), self._holdout_start(model)
+        with self._looking:  # one server per store: this serialises every look
+            row = self._row(key, holdout_start)
+            if row is not None and self._status(row["operation_id"]) not in RERUN_STATUSES:
+                return self._evaluation(row)
+            if row is None:
+                self._record_look(key, holdout_start, model)
+            try:
+                started = self.backtesting.start_backtest(
+                    bundle, mode=HOLDOUT, parent_operation_id=parent_operation_id
+                )
+            except BaseException:
+                if row is None:
+                    self._take_back_look(key, holdout_start, model)
+                raise
+            self._started(key, holdout_start, started["operation_id"])
+            row = self._row(key, holdout_start)
+        assert row is not None  # recorded above
         return self._evaluation(row)
 
     def evaluation(self, model_path: str | Path) -> dict[str, Any]:
-        """The stored holdout evaluation of a model; NotFoundError if it never met the holdout."""
+        """The stored holdout evaluation of a model on its data set's current holdout;
+        NotFoundError if it never met it."""
         bundle = self.backtesting.resolve_model_path(model_path)
-        row = self._row(self._key(bundle))
+        row = self._row(self._key(bundle), self._holdout_start(TrainedModel.read(bundle)))
         if row is None:
             raise NotFoundError(
                 f"model {model_path}: no holdout evaluation; run `ktrdr holdout evaluate`",
@@ -102,70 +112,82 @@ class HoldoutService:
             else resolved.as_posix()
         )
 
-    def _row(self, key: str) -> RowMapping | None:
+    def _holdout_start(self, model: TrainedModel) -> pd.Timestamp:
+        """The holdout the model's backtest would meet (as ``start_backtest`` works it out)."""
+        return self.windows.holdout_start(model.symbols[:1], model.strategy.timeframes())
+
+    def _where(self, key: str, holdout_start: pd.Timestamp) -> tuple[Any, ...]:
+        return (table.c.model_path == key, table.c.holdout_start == holdout_start)
+
+    def _row(self, key: str, holdout_start: pd.Timestamp) -> RowMapping | None:
         with read_connection(self.engine) as conn:
-            return conn.execute(select(table).where(table.c.model_path == key)).mappings().first()
+            query = select(table).where(*self._where(key, holdout_start))
+            return conn.execute(query).mappings().first()
 
-    def _insert(self, key: str, model: TrainedModel, operation_id: str) -> bool:
-        """Record the look; False when a concurrent call recorded it first."""
+    def _record_look(self, key: str, holdout_start: pd.Timestamp, model: TrainedModel) -> None:
+        """Insert the look's row and count it, in one transaction."""
         symbol, timeframe = model.symbols[0], model.strategy.base_timeframe()
-        try:
-            with write_transaction(self.engine) as conn:
-                conn.execute(
-                    table.insert().values(
-                        model_path=key,
-                        created_at=dt.datetime.now(dt.UTC),
-                        strategy_name=model.strategy.name,
-                        symbol=symbol,
-                        timeframe=timeframe,
-                        operation_id=operation_id,
-                        look=0,
-                        result=null(),  # SQL NULL: a JSON None would be the text 'null'
-                    )
-                )
-        except IntegrityError:
-            return False
-        look = self.windows.count_look(symbol, timeframe)
         with write_transaction(self.engine) as conn:
-            conn.execute(update(table).where(table.c.model_path == key).values(look=look))
-        logger.warning(
-            "holdout look %d at %s %s: model %s (backtest %s)",
-            look,
-            symbol,
-            timeframe,
-            key,
-            operation_id,
-        )
-        return True
+            look = self.windows.count_look(symbol, timeframe, conn=conn)
+            conn.execute(
+                table.insert().values(
+                    model_path=key,
+                    holdout_start=holdout_start.to_pydatetime(),
+                    created_at=dt.datetime.now(dt.UTC),
+                    strategy_name=model.strategy.name,
+                    symbol=symbol,
+                    timeframe=timeframe,
+                    operation_id=None,
+                    look=look,
+                    result=null(),  # SQL NULL: a JSON None would be the text 'null'
+                )
+            )
+        logger.warning("holdout look %d at %s %s: model %s", look, symbol, timeframe, key)
 
-    def _rerun(self, key: str, operation_id: str) -> None:
+    def _take_back_look(self, key: str, holdout_start: pd.Timestamp, model: TrainedModel) -> None:
+        """Remove a look whose backtest could not start: nothing was seen."""
+        symbol, timeframe = model.symbols[0], model.strategy.base_timeframe()
+        with write_transaction(self.engine) as conn:
+            conn.execute(table.delete().where(*self._where(key, holdout_start)))
+            self.windows.count_look(symbol, timeframe, conn=conn, by=-1)
+
+    def _started(self, key: str, holdout_start: pd.Timestamp, operation_id: str) -> None:
         with write_transaction(self.engine) as conn:
             conn.execute(
                 update(table)
-                .where(table.c.model_path == key)
+                .where(*self._where(key, holdout_start))
                 .values(operation_id=operation_id, result=null())
             )
-        logger.info("holdout evaluation of %s rerun as %s (same look)", key, operation_id)
+        logger.info("holdout evaluation of %s runs as backtest %s", key, operation_id)
 
-    def _status(self, operation_id: str) -> OperationStatus:
+    def _status(self, operation_id: str | None) -> OperationStatus:
+        """The look's backtest status; FAILED for one lost or never started (a crash)."""
+        operation = self._operation(operation_id)
+        return operation.status if operation is not None else OperationStatus.FAILED
+
+    def _operation(self, operation_id: str | None) -> Operation | None:
+        if operation_id is None:
+            return None
         try:
-            return self.operations.get(operation_id).status
+            return self.operations.get(operation_id)
         except NotFoundError:
-            return OperationStatus.FAILED
+            return None
 
     def _evaluation(self, row: RowMapping) -> dict[str, Any]:
         result = row["result"]
-        try:
-            operation: Operation | None = self.operations.get(row["operation_id"])
-        except NotFoundError:
-            operation = None
+        operation = self._operation(row["operation_id"])
+        error = operation.error_message if operation is not None else None
         if (
             result is None
             and operation is not None
             and operation.status is OperationStatus.COMPLETED
         ):
-            result = holdout_result(operation.result_summary or {}, int(row["look"]))
-            self._store(row["model_path"], result)
+            try:
+                result = holdout_result(operation.result_summary or {}, int(row["look"]))
+            except DataError as exc:
+                error = exc.message  # not stored: a later read tries again
+            else:
+                self._store(row["model_path"], row["holdout_start"], result)
         status = operation.status.value if operation is not None else "lost"
         created = pd.Timestamp(row["created_at"])
         created = created.tz_localize("UTC") if created.tz is None else created
@@ -178,25 +200,34 @@ class HoldoutService:
             "look": int(row["look"]),
             "created_at": created.isoformat(),
             "status": "completed" if result is not None else status,
-            "error": operation.error_message if operation is not None else None,
+            "error": error,
             "result": result,
         }
 
-    def _store(self, key: str, result: dict[str, Any]) -> None:
+    def _store(self, key: str, holdout_start: dt.datetime, result: dict[str, Any]) -> None:
         with write_transaction(self.engine) as conn:
             conn.execute(
                 update(table)
-                .where(table.c.model_path == key, table.c.result.is_(None))
+                .where(*self._where(key, holdout_start), table.c.result.is_(None))
                 .values(result=result)
             )
+
+
+def _refuse_fold_bundle(model: TrainedModel) -> None:
+    """Only a final model meets the holdout: a fold's look would be an extra, hidden one."""
+    if "fold" in model.metadata:
+        raise ValidationError(
+            f"model {model.path} is walk-forward fold {model.metadata['fold']} of a model; only "
+            f"the final model meets the holdout: evaluate {model.path.parent.parent}",
+            details={"model": str(model.path)},
+        )
 
 
 def holdout_result(summary: dict[str, Any], look: int) -> dict[str, Any]:
     """The stored result of a completed holdout backtest: verdict, reason, PSR, metrics, looks."""
     metrics = summary.get("metrics") or {}
-    returns = _equity_returns((summary.get("artifacts") or {}).get("equity"))
-    verdict, reason = holdout_verdict(metrics, returns)
-    psr = holdout_psr(returns)
+    psr = holdout_psr(_equity_returns((summary.get("artifacts") or {}).get("equity")))
+    verdict, reason = holdout_verdict(metrics, psr)
     return {
         "verdict": verdict,
         "reason": reason,
@@ -211,8 +242,11 @@ def holdout_result(summary: dict[str, Any], look: int) -> dict[str, Any]:
 
 
 def _equity_returns(path: str | None) -> np.ndarray:
-    """Per-bar returns of a backtest's equity artifact; empty when it is missing."""
+    """Per-bar returns of a backtest's equity artifact; DataError naming it when it is missing."""
     if not path or not Path(path).is_file():
-        return np.empty(0)
+        raise DataError(
+            f"the holdout backtest's equity file {path or '(none)'} is missing: its verdict "
+            "needs the per-bar returns"
+        )
     equity = pd.read_parquet(path)["equity"].to_numpy(dtype=np.float64)
     return equity[1:] / equity[:-1] - 1.0 if len(equity) > 1 else np.empty(0)

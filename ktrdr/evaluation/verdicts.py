@@ -26,12 +26,13 @@ def holdout_psr(returns: np.ndarray) -> float | None:
     )
 
 
-def holdout_verdict(metrics: Mapping[str, object], returns: np.ndarray) -> tuple[str, str]:
+def holdout_verdict(metrics: Mapping[str, object], psr: float | None) -> tuple[str, str]:
     """``(confirmed | not_confirmed | inconclusive, reason)`` of a holdout backtest.
 
     ``inconclusive`` under ``HOLDOUT_MIN_TRADES`` trades; ``confirmed`` when the Sharpe ratio is
-    positive and PSR(0) of the per-bar ``returns`` is at least ``HOLDOUT_MIN_PSR``; otherwise
-    ``not_confirmed``. The reason names the numbers, e.g. ``psr 0.71 < 0.90 (sharpe 0.84)``.
+    positive and ``psr`` (PSR(0) of the per-bar returns, ``holdout_psr``) is at least
+    ``HOLDOUT_MIN_PSR``; otherwise ``not_confirmed``. The reason names the numbers, e.g.
+    ``psr 0.71 < 0.90 (sharpe 0.84)``.
     """
     trades = int(metrics.get("total_trades") or 0)
     if trades < HOLDOUT_MIN_TRADES:
@@ -40,7 +41,6 @@ def holdout_verdict(metrics: Mapping[str, object], returns: np.ndarray) -> tuple
     if not isinstance(sharpe, int | float) or sharpe <= 0:
         shown = "undefined" if not isinstance(sharpe, int | float) else f"{sharpe:.2f}"
         return NOT_CONFIRMED, f"sharpe {shown} <= 0"
-    psr = holdout_psr(returns)
     if psr is None or psr < HOLDOUT_MIN_PSR:
         shown = "undefined" if psr is None else f"{psr:.2f}"
         return NOT_CONFIRMED, f"psr {shown} < {HOLDOUT_MIN_PSR:.2f} (sharpe {sharpe:.2f})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ktrdr.features.audit import audit_lookahead
 from ktrdr.features.builder import FeatureFrame, FeaturePipeline, Normalization
 from ktrdr.features.labels import LABEL_NAMES, label_distribution, make_labels
-from ktrdr.features.splits import chronological_split, horizon_in_sample_space
+from ktrdr.features.splits import chronological_split
 from ktrdr.features.walk_forward import (
     Fold,
     WalkForwardPlan,
@@ -22,7 +22,6 @@ __all__ = [
     "WalkForwardPlan",
     "audit_lookahead",
     "chronological_split",
-    "horizon_in_sample_space",
     "label_distribution",
     "make_labels",
     "plan_walk_forward",

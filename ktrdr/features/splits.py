@@ -47,7 +47,7 @@ def chronological_split(
 
     Boundaries are floor(n * train) and floor(n * (train + validation)): 100 samples at
     0.7/0.15/0.15 give train 0..69, validation 70..84, test 85..99. ``horizon[i]`` is the index of
-    the last *sample* whose data the label of sample i used (see :func:`horizon_in_sample_space`);
+    the last *sample* whose data the label of sample i used;
     a sample whose horizon reaches the next segment's first index is purged. ``embargo`` samples
     at the start of validation and of test are dropped (counted as embargoed, not purged).
     """
@@ -80,26 +80,6 @@ def chronological_split(
         split.embargoed,
     )
     return split
-
-
-def horizon_in_sample_space(sample_bars: np.ndarray, bar_horizon: np.ndarray) -> np.ndarray:
-    """Turn label horizons in bar indices into sample indices, for :func:`chronological_split`.
-
-    ``sample_bars[i]`` is the bar index of sample i (ascending) and ``bar_horizon`` is
-    ``LabelResult.horizon`` over all bars. Sample i's horizon becomes the last sample whose bar
-    is <= its label's last bar: samples at bars [3, 4, 7] with label horizons at bars
-    [5, 7, 9] give [1, 2, 2].
-    """
-    bars = np.asarray(sample_bars, dtype=np.int64)
-    if bars.size and (np.diff(bars) <= 0).any():
-        raise ValidationError("sample_bars must be strictly increasing bar indices")
-    horizon = np.asarray(bar_horizon, dtype=np.int64)
-    if bars.size and (bars.min() < 0 or bars.max() >= horizon.shape[0]):
-        raise ValidationError(
-            f"sample_bars must index the {horizon.shape[0]} bars of bar_horizon, "
-            f"got range {bars.min()}..{bars.max()}"
-        )
-    return np.searchsorted(bars, horizon[bars], side="right").astype(np.int64) - 1
 
 
 def _boundary(n_samples: int, fraction: float) -> int:

@@ -18,8 +18,9 @@ import numpy as np
 from ktrdr.errors import ValidationError
 
 SCHEMES = ("anchored", "rolling")
-# Fewest samples a fold may train, validate and test on.
-MIN_FOLD_SAMPLES = {"train": 60, "validation": 15, "test": 15}
+# Fewest samples a model may train, validate and test on; a test slice of 20 samples spans at
+# least the 20 bars a backtest needs to trade (backtesting.inputs.MIN_BACKTEST_BARS).
+MIN_FOLD_SAMPLES = {"train": 60, "validation": 15, "test": 20}
 _BOUNDARY_EPSILON = 1e-9
 
 
@@ -69,8 +70,8 @@ def plan_walk_forward(
 ) -> WalkForwardPlan:
     """Plan ``folds`` walk-forward folds over samples 0..n-1 (see the module docstring).
 
-    ``horizon[i]`` is the last sample index the label of sample i used (see
-    ``horizon_in_sample_space``); ``validation_fraction`` is the share of each fold's training
+    ``horizon[i]`` is the last sample index the label of sample i used (e.g. the training data's
+    ``SampleSet.grid_horizon``); ``validation_fraction`` is the share of each fold's training
     span kept for early stopping. 1,000 samples, 4 folds, min_train_fraction 0.5 give an initial
     span 0..499 and OOS slices 500..624, 625..749, 750..874, 875..999. Raises ValidationError
     naming the numbers when a fold would train, validate or test on too few samples.

@@ -116,11 +116,13 @@ holdout_evaluations = Table(
     "holdout_evaluations",
     metadata,
     Column("model_path", String(512), primary_key=True),
+    # A reset moves the holdout: the same model may then meet the new one (a new look).
+    Column("holdout_start", DateTime(timezone=True), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("strategy_name", String(64), nullable=False),
     Column("symbol", String(32), nullable=False),
     Column("timeframe", String(8), nullable=False),
-    Column("operation_id", String(96), nullable=False),
+    Column("operation_id", String(96), nullable=True),  # None until its backtest is started
     Column("look", Integer, nullable=False),
     Column("result", JSON, nullable=True),
     Index("ix_holdout_evaluations_dataset", "symbol", "timeframe"),

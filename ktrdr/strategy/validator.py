@@ -237,6 +237,6 @@ def _range_issues(config: StrategyConfig) -> list[Issue]:
         issue(
             "backtest.date_range.start",
             f"the backtest starts {backtest.start}, before the training range ends "
-            f"({training.end}); backtest on later, unseen data",
+            f"({training.end}); backtest on later data the model did not train on",
         )
     ]

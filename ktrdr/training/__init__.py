@@ -21,7 +21,6 @@ _EXPORTS = {
     "class_weights_from_labels": "losses",
     "classification_metrics": "evaluation",
     "device_name": "device",
-    "evaluate": "evaluation",
     "evaluate_probabilities": "evaluation",
     "is_recurrent": "models",
     "load_bundle": "bundle",

@@ -15,15 +15,17 @@ HISTORY_KEYS = ("train_loss", "val_loss", "val_accuracy")
 def ensemble_training_metrics(outcomes: Sequence[MemberOutcome]) -> dict[str, Any]:
     """DESIGN §8 ``training_metrics`` of an ensemble, plus each member's own figures.
 
-    ``history`` is the members' mean per epoch (over the members still training that epoch),
-    ``epochs_run`` the longest member's, ``best_epoch`` the latest epoch any member's restored
-    weights come from.
+    ``history`` is the members' mean per epoch, a member that stopped early counted with its last
+    epoch's values (so the first and final epochs average the same members, as the training
+    gate's loss-decrease check compares them); ``epochs_run`` is the longest member's,
+    ``best_epoch`` the latest epoch any member's restored weights come from.
     """
     epochs_run = max(o.epochs_run for o in outcomes)
+    ran = [o for o in outcomes if o.epochs_run]
     history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
     for epoch in range(epochs_run):
         for key in HISTORY_KEYS:
-            values = [o.history[key][epoch] for o in outcomes if o.epochs_run > epoch]
+            values = [o.history[key][min(epoch, o.epochs_run - 1)] for o in ran]
             history[key].append(float(np.mean(values)))
     best = [o.best_epoch for o in outcomes if o.best_epoch is not None]
     return {

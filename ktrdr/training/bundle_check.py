@@ -15,6 +15,9 @@ MAX_FEATURES = 100_000
 MAX_CLASSES = 64
 MAX_MEMBERS = 64
 MODEL_TYPES = ("mlp", "lstm", "gru")
+# Indicators whose values changed meaning with bundle format 2: cumulative from the first bar
+# given, now rolling sums over ``period`` (start-independent). A format-1 model read them raw.
+REDEFINED_IN_FORMAT_2 = ("obv", "adline")
 _MODEL_SECTION = pydantic.TypeAdapter(ModelConfig)
 
 
@@ -34,9 +37,29 @@ def check_manifest(manifest: Mapping[str, Any], source: str) -> None:
     _bounded_int(manifest["n_classes"], 2, MAX_CLASSES, f"{source}: n_classes")
     if manifest.get("format_version") == 2:
         _check_seeds(manifest["seeds"], f"{source}: seeds")
+    else:
+        _check_format_1_indicators(manifest.get("strategy"), source)
     bad = next(_non_finite(manifest.get("normalization"), "normalization"), None)
     if bad is not None:
         raise ValidationError(f"{source}: {bad} is not a finite number")
+
+
+def _check_format_1_indicators(strategy: Any, source: str) -> None:
+    indicators = strategy.get("indicators") if isinstance(strategy, Mapping) else None
+    used = sorted(
+        {
+            str(spec.get("type")).lower()
+            for spec in (indicators or {}).values()
+            if isinstance(spec, Mapping)
+        }
+        & set(REDEFINED_IN_FORMAT_2)
+    )
+    if used:
+        raise ValidationError(
+            f"{source}: a format_version 1 bundle whose strategy uses {', '.join(used)}: these "
+            "indicators were cumulative from the first bar then and are rolling sums now, so "
+            "this model would read other inputs than it trained on; retrain it"
+        )
 
 
 def _check_seeds(seeds: Any, what: str) -> None:

@@ -21,8 +21,9 @@ from ktrdr.features import (
     label_distribution,
     make_labels,
 )
+from ktrdr.features.walk_forward import MIN_FOLD_SAMPLES
 from ktrdr.strategy import StrategyConfig
-from ktrdr.training.inputs import MIN_SAMPLES, BarsBySymbol
+from ktrdr.training.inputs import BarsBySymbol
 from ktrdr.training.models import make_sequences
 
 logger = logging.getLogger(__name__)
@@ -219,11 +220,11 @@ def _symbol_labels(
     bar_of_row = base.index.get_indexer(features.frame.index)
     candidates = np.arange(lookback - 1, len(features.frame))
     positions = candidates[label_result.defined[bar_of_row[candidates]]]
-    if len(positions) < sum(MIN_SAMPLES.values()):
+    if len(positions) < sum(MIN_FOLD_SAMPLES.values()):
         raise DataError(
             f"{symbol}: too few samples to train: {len(base)} bars, {features.warmup_dropped} "
             f"dropped for indicator warm-up, {len(positions)} labelled samples left; need at least "
-            f"{sum(MIN_SAMPLES.values())} — widen the date range"
+            f"{sum(MIN_FOLD_SAMPLES.values())} — widen the date range"
         )
     sample_bars = bar_of_row[positions]
     return (
@@ -250,10 +251,10 @@ def _model_matrix(
 
 def _check_segments(where: str, segments: Mapping[str, np.ndarray], labels: np.ndarray) -> None:
     for split, chosen in segments.items():
-        if len(chosen) < MIN_SAMPLES[split]:
+        if len(chosen) < MIN_FOLD_SAMPLES[split]:
             raise DataError(
                 f"{where}: the {split} split has {len(chosen)} samples after purging and "
-                f"embargo; need at least {MIN_SAMPLES[split]} — widen the date range"
+                f"embargo; need at least {MIN_FOLD_SAMPLES[split]} — widen the date range"
             )
         classes = np.unique(labels[chosen])
         if len(classes) < 2:

@@ -11,7 +11,7 @@ from torch import nn
 
 from ktrdr.errors import ValidationError
 from ktrdr.features import LABEL_NAMES
-from ktrdr.training._tensors import batched_logits, feature_tensor, label_tensor, output_classes
+from ktrdr.training._tensors import batched_logits, feature_tensor
 from ktrdr.training.losses import DEFAULT_FOCAL_GAMMA, make_loss
 
 
@@ -69,38 +69,6 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[st
     }
 
 
-def evaluate(
-    model: nn.Module,
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    loss: str = "cross_entropy",
-    focal_gamma: float = DEFAULT_FOCAL_GAMMA,
-    class_weights: np.ndarray | None = None,
-    device: torch.device | str = "cpu",
-) -> dict[str, Any]:
-    """Return the DESIGN §8 metrics: test_accuracy, test_loss, macro scores, per_class.
-
-    ``test_loss`` uses the training loss (``loss``, ``focal_gamma``, ``class_weights`` as in
-    training, e.g. ``class_weights_from_labels(y_train)``) so it is comparable with val_loss.
-    """
-    device = torch.device(device)
-    model.to(device)
-    features = feature_tensor(X, "X", device)
-    n_classes = output_classes(model, features)
-    if n_classes != len(LABEL_NAMES):
-        raise ValidationError(f"model: emits {n_classes} classes, evaluation needs {LABEL_NAMES}")
-    labels = label_tensor(y, "y", len(features), n_classes, device)
-    logits = batched_logits(model, features)
-    criterion = make_loss(loss, focal_gamma=focal_gamma, class_weights=class_weights).to(device)
-    test_loss = criterion(logits, labels).item()
-    if not np.isfinite(test_loss):
-        raise ValidationError(f"model: test loss is {test_loss}; its outputs are broken")
-    predicted = logits.argmax(dim=1).cpu().numpy()
-    metrics = classification_metrics(labels.cpu().numpy(), predicted)
-    return {"test_accuracy": metrics.pop("test_accuracy"), "test_loss": test_loss, **metrics}
-
-
 def member_probabilities(
     members: Sequence[nn.Module], X: np.ndarray, device: torch.device | str = "cpu"
 ) -> np.ndarray:
@@ -115,10 +83,11 @@ def evaluate_probabilities(
     loss: str = "cross_entropy",
     focal_gamma: float = DEFAULT_FOCAL_GAMMA,
 ) -> dict[str, Any]:
-    """The metrics of :func:`evaluate` for given class probabilities (e.g. an ensemble's mean).
+    """The DESIGN §8 test metrics (test_accuracy, test_loss, macro scores, per_class) of class
+    probabilities, e.g. an ensemble's mean.
 
-    ``test_loss`` is the unweighted ``loss`` of the probabilities: cross-entropy is the mean
-    negative log-probability of the true class.
+    ``test_loss`` is the unweighted ``loss`` of the probabilities (cross-entropy: the mean
+    negative log-probability of the true class), comparable across label schemes.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     labels = np.asarray(y, dtype=np.int64)
@@ -127,6 +96,8 @@ def evaluate_probabilities(
             f"probabilities: expected shape ({len(labels)}, {len(LABEL_NAMES)}), "
             f"got {probabilities.shape}"
         )
+    if labels.size and (labels.min() < 0 or labels.max() >= len(LABEL_NAMES)):
+        raise ValidationError(f"y: class indices must be in [0, {len(LABEL_NAMES) - 1}]")
     log_p = torch.from_numpy(np.log(np.clip(probabilities, np.finfo(np.float64).tiny, 1.0)))
     criterion = make_loss(loss, focal_gamma=focal_gamma)
     test_loss = float(criterion(log_p, torch.from_numpy(labels)).item())

@@ -1,4 +1,4 @@
-"""Torch-free inputs of the training job: its import path, sample minimums and bar loading."""
+"""Torch-free inputs of the training job: its import path and bar loading."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pandas as pd
 from ktrdr.data import DataRepository
 
 JOB_PATH = "ktrdr.training.job:run_training_job"
-MIN_SAMPLES = {"train": 60, "validation": 15, "test": 15}
 
 BarsBySymbol = Mapping[str, Mapping[str, pd.DataFrame]]
 

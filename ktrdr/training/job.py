@@ -77,7 +77,8 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
     walk_forward = {"scheme": result.scheme, "seeds": seeds, "folds": folds}
     sink = artifact_sink()
     bundle_args = (strategy, seeds, seed, request, sink)
-    for fold, data, outcome in zip(folds, prepared, outcomes, strict=False):
+    # The final model comes last in ``prepared`` and ``outcomes``; the folds precede it.
+    for fold, data, outcome in zip(folds, prepared[:-1], outcomes[:-1], strict=True):
         trained = {"start": fold["train_start"], "end": fold["train_end"]}
         _save(outcome, data, *bundle_args, folder=f"{FOLDS_DIR}/{fold['fold']}", extra={
             "fold": fold["fold"],

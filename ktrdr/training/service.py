@@ -13,13 +13,14 @@ from ktrdr.data import DataRepository, DataWindows, parse_timeframe
 from ktrdr.data.repository import to_utc
 from ktrdr.errors import DataError, StrategyValidationError, ValidationError
 from ktrdr.execution import Executor, JobSpec, ResourceNeeds
+from ktrdr.features.walk_forward import MIN_FOLD_SAMPLES
 from ktrdr.operations import OperationsService, OperationStatus, OperationType
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog, strategy_to_dict, validate_strategy
 from ktrdr.strategy.indicator_specs import warmup_bars
 from ktrdr.strategy.schema import StrategyConfig, TrainingData
 from ktrdr.strategy.validator import reference_issues
-from ktrdr.training.inputs import JOB_PATH, MIN_SAMPLES, BarsBySymbol, load_bars
+from ktrdr.training.inputs import JOB_PATH, BarsBySymbol, load_bars
 from ktrdr.training.manifest import discard_incomplete_version, next_version_dir
 
 logger = logging.getLogger(__name__)
@@ -200,14 +201,14 @@ def _check_enough_bars(
 ) -> None:
     """Refuse a range too short for the warm-up plus the minimum samples of every split."""
     warmup = max(warmup_bars(i.type, i.params) for i in config.indicators.values())
-    needed = warmup + config.model.lookback + sum(MIN_SAMPLES.values())
+    needed = warmup + config.model.lookback + sum(MIN_FOLD_SAMPLES.values())
     base = config.base_timeframe()
     for symbol, by_timeframe in bars.items():
         if len(by_timeframe[base]) < needed:
             raise DataError(
                 f"{symbol} {base} {start or 'start'}..{end or 'end'} has "
                 f"{len(by_timeframe[base])} bars; training {config.name} needs at least {needed} "
-                f"({warmup} warm-up + {sum(MIN_SAMPLES.values())} samples)"
+                f"({warmup} warm-up + {sum(MIN_FOLD_SAMPLES.values())} samples)"
             )
 
 

@@ -230,14 +230,10 @@ def _train_all(
 def _test_metrics(
     data: PreparedData, outcome: EnsembleOutcome, config: TrainerConfig, device: torch.device
 ) -> dict[str, Any]:
-    # The test loss is plain cross-entropy (unweighted), comparable across label schemes.
+    # The test loss is plain cross-entropy whatever the training loss (focal, class weights),
+    # so the gate's max-loss means the same for every strategy (DESIGN §8).
     probabilities = member_probabilities(outcome.members, data.inputs["test"], device)
-    metrics = evaluate_probabilities(
-        probabilities.mean(axis=0),
-        data.labels["test"],
-        loss=config.loss,
-        focal_gamma=config.focal_gamma,
-    )
+    metrics = evaluate_probabilities(probabilities.mean(axis=0), data.labels["test"])
     metrics["member_accuracy"] = [
         float((member.argmax(axis=1) == data.labels["test"]).mean()) for member in probabilities
     ]

@@ -77,7 +77,7 @@ class CycleState(BaseModel):
     backtest_gate: GateOutcome | None = None
     assessment_path: str | None = None
     verdict: str | None = None
-    holdout: dict[str, Any] | None = None  # {verdict, reason, metrics, start_date, end_date, looks}
+    holdout: dict[str, Any] | None = None  # steps.HOLDOUT_KEYS of the look: verdict, psr, looks…
     tokens: Tokens = Field(default_factory=Tokens)
     cost_usd: float = 0.0
     outcome: str | None = None  # failed | gate_failed, once the cycle has failed

@@ -16,6 +16,7 @@ from ktrdr.agents.cycle.events import CycleEvent, GateChecked, SpendRecorded
 from ktrdr.agents.cycle.phases import Phase
 from ktrdr.agents.cycle.state import CHILD_KEYS, CycleState, GateOutcome
 from ktrdr.agents.gates import GateThresholds, check_backtest_gate, check_training_gate
+from ktrdr.backtesting.ranges import WALK_FORWARD
 from ktrdr.errors import InvariantError
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyConfig, load_strategy
@@ -43,7 +44,7 @@ class BacktestStarter(Protocol):
     """What the cycle needs of ``BacktestingService``: start the real backtesting operation."""
 
     def start_backtest(
-        self, model_path: str, *, parent_operation_id: str | None = None
+        self, model_path: str, *, parent_operation_id: str | None = None, mode: str | None = None
     ) -> Mapping[str, Any]:
         """Backtest the bundle at ``model_path``; the answer carries the new ``operation_id``."""
         ...
@@ -137,9 +138,12 @@ def start_training(services: CycleServices, operation_id: str, state: CycleState
 
 
 def start_backtest(services: CycleServices, operation_id: str, state: CycleState) -> str:
-    """Start the real backtesting operation on the trained model."""
+    """Start the real backtesting operation on the trained model: its walk-forward backtest,
+    whatever range the strategy's ``backtest`` section names."""
     model_path = _required(state.model_path, "model_path")
-    started = services.backtest.start_backtest(model_path, parent_operation_id=operation_id)
+    started = services.backtest.start_backtest(
+        model_path, parent_operation_id=operation_id, mode=WALK_FORWARD
+    )
     return str(started["operation_id"])
 
 
@@ -247,9 +251,9 @@ PHASES: dict[Phase, PhaseSpec] = {
     for spec in (
         PhaseSpec(Phase.DESIGNING, 5.0, 15.0, "Design", start_design, designed),
         PhaseSpec(Phase.TRAINING, 20.0, 45.0, "Training", start_training, trained),
-        PhaseSpec(Phase.BACKTESTING, 65.0, 20.0, "Backtest", start_backtest, backtested),
-        PhaseSpec(Phase.ASSESSING, 85.0, 5.0, "Assessment", start_assessment, assessed),
-        PhaseSpec(Phase.HOLDOUT, 90.0, 10.0, "Holdout evaluation", start_holdout, held_out),
+        PhaseSpec(Phase.BACKTESTING, 65.0, 25.0, "Backtest", start_backtest, backtested),
+        PhaseSpec(Phase.ASSESSING, 90.0, 5.0, "Assessment", start_assessment, assessed),
+        PhaseSpec(Phase.HOLDOUT, 95.0, 5.0, "Holdout evaluation", start_holdout, held_out),
     )
 }
 

@@ -58,6 +58,7 @@ logger = logging.getLogger(__name__)
 TOOL_NAME = "save_strategy_config"
 MAX_NAME_LENGTH = 64
 PAST_EXPERIMENTS = 20
+MEMORY_SCAN = 500  # newest rows searched for this data set's PAST_EXPERIMENTS
 SYSTEM_PROMPT = (
     "You are a quantitative researcher designing neuro-fuzzy trading strategies for ktrdr. "
     "Each strategy is trained as a small neural network on fuzzy memberships and raw indicator "
@@ -85,9 +86,12 @@ def design_with_llm(operation_id: str, request: dict[str, Any]) -> dict[str, Any
         [symbol], (d.symbol for d in data.list()), research.holdout_start, blind=settings.llm_blind
     )
     reporter.progress(percentage=5, current_step="reading the experiment memory")
-    records = ExperimentMemory(operations.store.engine).list(
-        limit=PAST_EXPERIMENTS, protocol=WALK_FORWARD
+    # This data set's experiments only: another market's research window may span this one's
+    # holdout, and markets move together (DESIGN §11).
+    recent = ExperimentMemory(operations.store.engine).list(
+        limit=MEMORY_SCAN, protocol=WALK_FORWARD
     )
+    records = [r for r in recent if r.researched(symbol, timeframe)][:PAST_EXPERIMENTS]
     prompt = design_prompt(request.get("brief"), research, records, guard)
     session = job_session(provider, settings, operations, reporter, "design")
     reporter.progress(percentage=10, current_step=f"asking {model}")

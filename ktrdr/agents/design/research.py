@@ -19,9 +19,10 @@ import pandas as pd
 
 from ktrdr.data import DataRepository
 from ktrdr.errors import DataError
+from ktrdr.strategy import EvaluationConfig
 
 # The default of the strategy's evaluation.min_train_fraction (DESIGN §11 Walk-forward).
-MIN_TRAIN_FRACTION = 0.5
+MIN_TRAIN_FRACTION = EvaluationConfig().min_train_fraction  # the strategies' default span
 
 
 class HoldoutSource(Protocol):

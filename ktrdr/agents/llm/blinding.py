@@ -23,8 +23,9 @@ ISO_DATE = re.compile(
     r"(?<![\d.])(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d)"
 )
-# A bare year such as "2018" (not part of a date, a decimal or a longer number).
-YEAR = re.compile(r"(?<![0-9.\-])(?:19|20)\d{2}(?![0-9\-]|\.\d)")
+# A bare year such as "2018" (not part of a date, a decimal or a longer number, and not a JSON
+# value such as "n_samples": 2045: figures in the prompts' JSON are counts, never years).
+YEAR = re.compile(r"(?<![0-9.\-])(?<!\": )(?:19|20)\d{2}(?![0-9\-]|\.\d)")
 SHORT_SYMBOL = 3  # shorter symbols are matched in upper case only ("A" must not eat the article)
 
 

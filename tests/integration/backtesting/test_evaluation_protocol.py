@@ -22,7 +22,7 @@ from ktrdr.backtesting.inputs import bundle_files
 from ktrdr.backtesting.ranges import TrainedModel
 from ktrdr.backtesting.service import BacktestingService
 from ktrdr.errors import ValidationError
-from ktrdr.evaluation import HoldoutService, holdout_verdict
+from ktrdr.evaluation import HoldoutService, holdout_psr, holdout_verdict
 from ktrdr.execution import JobSpec
 from ktrdr.operations import Operation, OperationStatus, OperationType
 from ktrdr.operations.schema import holdout_evaluations
@@ -44,6 +44,12 @@ def walk_forward_model(stack: BacktestStack) -> Path:
     trained = stack.finished(started["operation_id"], timeout=120)
     assert trained.status is OperationStatus.COMPLETED, trained.error_message
     return Path(trained.result_summary["model_path"])
+
+
+def add_to_manifest(bundle: Path, **entries: object) -> None:
+    manifest = json.loads((bundle / "bundle.json").read_text())
+    manifest.update(entries)
+    (bundle / "bundle.json").write_text(json.dumps(manifest))
 
 
 def fold_block(model: Path) -> list[dict]:
@@ -201,7 +207,8 @@ def test_the_holdout_is_evaluated_once_then_the_stored_result_is_returned(
     assert stored["status"] == "completed"
     assert result["looks"] == 1
     equity = pd.read_parquet(op.result_summary["artifacts"]["equity"])["equity"].to_numpy()
-    expected = holdout_verdict(op.result_summary["metrics"], equity[1:] / equity[:-1] - 1)
+    psr = holdout_psr(equity[1:] / equity[:-1] - 1)
+    expected = holdout_verdict(op.result_summary["metrics"], psr)
     assert (result["verdict"], result["reason"]) == expected
     assert result["metrics"] == op.result_summary["metrics"]
     with stack.operations.store.engine.connect() as conn:
@@ -264,7 +271,7 @@ def test_a_look_whose_backtest_died_is_rerun_under_the_same_look(
     stack: BacktestStack, walk_forward_model: Path
 ) -> None:
     holdout = HoldoutService(stack.operations, stack.backtesting, stack.windows)
-    model = walk_forward_model / "folds" / "1"
+    model = walk_forward_model
     looks = stack.windows.get("EURUSD", "1h").holdout_looks
     # As a server restart leaves it: the row and its look are stored, the backtest failed.
     lost = stack.operations.create(OperationType.BACKTESTING)
@@ -274,8 +281,9 @@ def test_a_look_whose_backtest_died_is_rerun_under_the_same_look(
         conn.execute(
             holdout_evaluations.insert().values(
                 model_path=model.relative_to(stack.home).as_posix(),
+                holdout_start=stack.windows.get("EURUSD", "1h").holdout_start.to_pydatetime(),
                 created_at=pd.Timestamp.now(tz="UTC").to_pydatetime(),
-                strategy_name="wf_fold1",
+                strategy_name="wf_model",
                 symbol="EURUSD",
                 timeframe="1h",
                 operation_id=lost.operation_id,
@@ -293,3 +301,56 @@ def test_a_look_whose_backtest_died_is_rerun_under_the_same_look(
     op = stack.finished(rerun["operation_id"])
     assert op.status is OperationStatus.COMPLETED, op.error_message
     assert holdout.evaluation(model)["result"]["looks"] == looks
+
+
+def test_a_fold_bundle_never_meets_the_holdout(
+    stack: BacktestStack, walk_forward_model: Path
+) -> None:
+    holdout = HoldoutService(stack.operations, stack.backtesting, stack.windows)
+    looks, backtests = stack.windows.get("EURUSD", "1h").holdout_looks, count_backtests(stack)
+    with pytest.raises(ValidationError, match="only the final model meets the holdout"):
+        holdout.evaluate(walk_forward_model / "folds" / "2")
+    assert stack.windows.get("EURUSD", "1h").holdout_looks == looks
+    assert count_backtests(stack) == backtests
+
+
+def test_a_look_whose_backtest_cannot_start_is_taken_back(
+    stack: BacktestStack, tmp_path: Path
+) -> None:
+    # A model trained before data windows existed: its training range reaches into the holdout.
+    old = stack.home / "models" / "trained_on_holdout" / "v1"
+    shutil.copytree(stack.model_path, old)
+    add_to_manifest(
+        old,
+        training_range={"start": "2017-04-19T00:00:00+00:00", "end": "2018-01-31T00:00:00+00:00"},
+        data_range={
+            "EURUSD": {"start": "2017-04-19T00:00:00+00:00", "end": "2018-01-31T00:00:00+00:00"}
+        },
+    )
+    holdout = HoldoutService(stack.operations, stack.backtesting, stack.windows)
+    looks = stack.windows.get("EURUSD", "1h").holdout_looks
+    with pytest.raises(ValidationError, match="its holdout result would be in-sample"):
+        holdout.evaluate(old)
+    assert stack.windows.get("EURUSD", "1h").holdout_looks == looks
+    assert all(row["model_path"] != "models/trained_on_holdout/v1" for row in holdout.list())
+
+
+def test_a_moved_holdout_is_a_new_look_for_the_same_model(stack: BacktestStack) -> None:
+    holdout = HoldoutService(stack.operations, stack.backtesting, stack.windows)
+    model = stack.home / "models" / "moved_holdout" / "v1"
+    shutil.copytree(stack.model_path, model)
+    first = holdout.evaluate(model)
+    assert stack.finished(first["operation_id"]).status is OperationStatus.COMPLETED
+    original = stack.windows.get("EURUSD", "1h").holdout_start
+    try:
+        stack.windows.reset("EURUSD", "1h", "2017-12-20")
+        second = holdout.evaluate(model)
+        assert second["operation_id"] != first["operation_id"]
+        assert second["look"] == 1  # the moved holdout's first look
+        op = stack.finished(second["operation_id"])
+        assert op.status is OperationStatus.COMPLETED, op.error_message
+        assert pd.Timestamp(op.result_summary["start_date"]) >= pd.Timestamp("2017-12-20", tz="UTC")
+        rows = [r for r in holdout.list() if r["model_path"] == "models/moved_holdout/v1"]
+        assert len(rows) == 2  # the first look's row is kept
+    finally:
+        stack.windows.reset("EURUSD", "1h", original)

@@ -123,7 +123,7 @@ def test_holdout_evaluate_looks_once_and_prints_the_look_count(job_server, model
     assert first.exit_code == 0, first.output
     assert "holdout evaluation" in first.stdout
     assert "2017-12-08 .. 2018-02-07" in first.stdout
-    assert "1 (looks at this holdout so far: 1)" in first.stdout
+    assert "number 1 at this holdout" in first.stdout
     for label in ("verdict", "reason", "psr(0)", "sharpe ratio", "trades"):
         assert label in first.stdout
     assert second.exit_code == 0, second.output

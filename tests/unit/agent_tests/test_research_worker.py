@@ -89,8 +89,10 @@ class FakeStarter:
         op_id = self._child(parent_operation_id or "", {"strategy": strategy})
         return {"operation_id": op_id, "success": True}
 
-    def start_backtest(self, model_path: str, *, parent_operation_id: str | None = None) -> Any:
-        op_id = self._child(parent_operation_id or "", {"model_path": model_path})
+    def start_backtest(
+        self, model_path: str, *, parent_operation_id: str | None = None, mode: str | None = None
+    ) -> Any:
+        op_id = self._child(parent_operation_id or "", {"model_path": model_path, "mode": mode})
         return {"operation_id": op_id, "success": True}
 
     def evaluate(self, model_path: str, *, parent_operation_id: str | None = None) -> Any:
@@ -219,7 +221,7 @@ def test_passing_training_gate_starts_the_backtest(cycle: Cycle) -> None:
     assert params["training_gate"] == {"passed": True, "reason": "passed"}
     assert params["training_result"] == PASSING_TRAINING
     assert params["model_path"] == "/models/x/v1"
-    assert cycle.backtest.calls[0]["model_path"] == "/models/x/v1"
+    assert cycle.backtest.calls[0] == {"model_path": "/models/x/v1", "mode": "walk_forward"}
     assert cycle.ops.get(params["backtest_op_id"]).operation_type is OperationType.BACKTESTING
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from ktrdr.errors import ValidationError
 from ktrdr.features.labels import forward_return_labels
-from ktrdr.features.splits import SplitIndices, chronological_split, horizon_in_sample_space
+from ktrdr.features.splits import SplitIndices, chronological_split
 
 
 def sizes(split: SplitIndices) -> tuple[int, int, int]:
@@ -129,22 +129,6 @@ def test_bad_sample_count_is_rejected(n_samples) -> None:
         chronological_split(n_samples)
 
 
-def test_horizon_in_sample_space_maps_to_the_last_sample_at_or_before() -> None:
-    bar_horizon = np.array([0, 1, 2, 5, 7, 5, 6, 9, 9, 9])
-    mapped = horizon_in_sample_space(np.array([3, 4, 7]), bar_horizon)
-    np.testing.assert_array_equal(mapped, [1, 2, 2])
-    assert mapped.dtype == np.int64
-
-
-@pytest.mark.parametrize(
-    ("sample_bars", "message"),
-    [([3, 3, 5], "strictly increasing"), ([2, 10], "index the 10 bars")],
-)
-def test_horizon_in_sample_space_rejects_bad_bars(sample_bars, message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
-        horizon_in_sample_space(np.array(sample_bars), np.arange(10))
-
-
 def test_no_train_or_validation_label_sees_the_next_segment_bars() -> None:
     rng = np.random.default_rng(3)
     close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.003, 500)))
@@ -156,9 +140,11 @@ def test_no_train_or_validation_label_sees_the_next_segment_bars() -> None:
     # Samples: bars past a 30-bar feature warm-up that have a label, minus a few gaps.
     sample_bars = np.flatnonzero(labels.defined & (np.arange(500) >= 30))
     sample_bars = np.setdiff1d(sample_bars, [200, 201, 333])
+    # Each label's horizon as the last sample at or before the last bar it looked at.
+    horizon = np.searchsorted(sample_bars, labels.horizon[sample_bars], side="right") - 1
     split = chronological_split(
         len(sample_bars),
-        horizon=horizon_in_sample_space(sample_bars, labels.horizon),
+        horizon=horizon.astype(np.int64),
         embargo=labels.max_lookahead,
     )
     for part, following in ((split.train, split.validation), (split.validation, split.test)):

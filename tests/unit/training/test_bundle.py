@@ -217,9 +217,9 @@ def test_an_ensemble_round_trips_with_every_member_and_seed(tmp_path: Path) -> N
     assert {key.split(".")[1] for key in names} == {"0", "1", "2"}
 
 
-def test_a_format_1_bundle_loads_as_a_one_member_ensemble(tmp_path: Path) -> None:
-    model = build_model(MLP, n_features=3, seed=2)
-    safetensors.torch.save_file(model.state_dict(), str(tmp_path / WEIGHTS_FILE))
+def write_format_1_bundle(folder: Path, model: torch.nn.Module, **extra: object) -> None:
+    """A bundle as ktrdr wrote it before seed ensembles: one network, no seeds list."""
+    safetensors.torch.save_file(model.state_dict(), str(folder / WEIGHTS_FILE))
     manifest = {
         "format_version": 1,
         "model_section": MLP,
@@ -227,18 +227,31 @@ def test_a_format_1_bundle_loads_as_a_one_member_ensemble(tmp_path: Path) -> Non
         "n_classes": 3,
         "label_names": ["sell", "hold", "buy"],
         "weights_file": WEIGHTS_FILE,
-        "weights_sha256": hashlib.sha256((tmp_path / WEIGHTS_FILE).read_bytes()).hexdigest(),
+        "weights_sha256": hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()).hexdigest(),
         "versions": {},
         "created_at": "2026-01-01T00:00:00+00:00",
         "seed": 2,
+        **extra,
     }
-    (tmp_path / "bundle.json").write_text(json.dumps(manifest))
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+
+
+def test_a_format_1_bundle_loads_as_a_one_member_ensemble(tmp_path: Path) -> None:
+    model = build_model(MLP, n_features=3, seed=2)
+    write_format_1_bundle(tmp_path, model)
     loaded = load_bundle(tmp_path)
     assert loaded.seeds == (2,)
     features = np.random.default_rng(1).normal(size=(10, 3))
     np.testing.assert_array_equal(
         predict_proba(loaded.members[0], features), predict_proba(model, features)
     )
+
+
+def test_a_format_1_bundle_whose_inputs_were_redefined_is_refused(tmp_path: Path) -> None:
+    strategy = {"indicators": {"obv_20": {"type": "obv"}, "rsi_14": {"type": "rsi"}}}
+    write_format_1_bundle(tmp_path, build_model(MLP, n_features=3, seed=2), strategy=strategy)
+    with pytest.raises(ValidationError, match="uses obv: these indicators were cumulative"):
+        read_manifest(tmp_path / "bundle.json")
 
 
 def test_an_unknown_format_version_is_refused_naming_it(saved: Path) -> None:

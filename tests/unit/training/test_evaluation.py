@@ -6,8 +6,11 @@ import torch
 from torch import nn
 
 from ktrdr.errors import ValidationError
-from ktrdr.training.evaluation import classification_metrics, evaluate, predict_proba
-from ktrdr.training.losses import class_weights_from_labels
+from ktrdr.training.evaluation import (
+    classification_metrics,
+    evaluate_probabilities,
+    predict_proba,
+)
 
 
 class FixedLogits(nn.Module):
@@ -43,16 +46,14 @@ def test_a_class_absent_everywhere_is_left_out_of_the_macro_average() -> None:
     assert metrics["per_class"]["sell"]["support"] == 0
 
 
-def test_evaluate_reports_design_keys_and_the_training_loss() -> None:
-    features = np.array([[3.0, 0, 0], [0, 3.0, 0], [0, 0, 3.0], [0, 3.0, 0]], dtype=np.float32)
+def test_evaluated_probabilities_report_the_design_keys_and_plain_cross_entropy() -> None:
+    logits = np.array([[3.0, 0, 0], [0, 3.0, 0], [0, 0, 3.0], [0, 3.0, 0]])
     labels = np.array([0, 1, 2, 2])
-    weights = class_weights_from_labels(labels)
-    metrics = evaluate(FixedLogits(), features, labels, class_weights=weights)
+    probabilities = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+    metrics = evaluate_probabilities(probabilities, labels)
     assert set(metrics) == {"test_accuracy", "test_loss", "precision", "recall", "f1", "per_class"}
     assert list(metrics["per_class"]) == ["sell", "hold", "buy"]
-    expected = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))(
-        torch.from_numpy(features), torch.from_numpy(labels)
-    )
+    expected = nn.CrossEntropyLoss()(torch.from_numpy(logits), torch.from_numpy(labels))
     assert metrics["test_loss"] == pytest.approx(expected.item())
     assert metrics["test_accuracy"] == 0.75
 
@@ -66,15 +67,23 @@ def test_predict_proba_rows_are_distributions() -> None:
 
 
 @pytest.mark.parametrize(
-    ("features", "labels", "fragment"),
+    ("features", "fragment"),
+    [(np.zeros((0, 3)), "X: empty"), (np.array([[np.nan, 0, 0]]), "NaN or inf")],
+)
+def test_predict_proba_rejects_bad_input(features, fragment: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        predict_proba(FixedLogits(), features)
+    assert fragment in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "labels", "fragment"),
     [
-        (np.zeros((0, 3)), np.zeros(0, dtype=int), "X: empty"),
-        (np.array([[np.nan, 0, 0]]), np.array([0]), "NaN or inf"),
-        (np.zeros((2, 3)), np.array([0, 3]), "class indices in [0, 2]"),
-        (np.zeros((2, 3)), np.array([0]), "expected 2 labels"),
+        (np.full((2, 3), 1 / 3), np.array([0, 3]), "class indices must be in [0, 2]"),
+        (np.full((2, 3), 1 / 3), np.array([0]), "expected shape (1, 3), got (2, 3)"),
     ],
 )
-def test_evaluate_rejects_bad_input(features, labels, fragment: str) -> None:
+def test_evaluate_probabilities_rejects_bad_input(probabilities, labels, fragment: str) -> None:
     with pytest.raises(ValidationError) as info:
-        evaluate(FixedLogits(), features, labels)
+        evaluate_probabilities(probabilities, labels)
     assert fragment in info.value.message

@@ -27,16 +27,17 @@ def test_fold_mean_covers_every_numeric_key_nested_ones_too():
     assert "member_accuracy" not in mean
 
 
-def test_ensemble_history_is_the_mean_of_the_members_still_training():
+def test_ensemble_history_carries_a_stopped_member_at_its_last_epoch():
     def member(seed, losses, best):
         history = {"train_loss": losses, "val_loss": losses, "val_accuracy": [0.5] * len(losses)}
         return MemberOutcome(seed, len(losses), best, min(losses), history)
 
     metrics = ensemble_training_metrics([member(1, [1.0, 0.8, 0.9], 2), member(2, [3.0], 1)])
-    assert metrics["history"]["train_loss"] == [2.0, 0.8, 0.9]
+    # Every epoch averages both members (the first and final epochs compare the same ones).
+    assert metrics["history"]["train_loss"] == [2.0, 1.9, 1.95]
     assert (metrics["epochs_run"], metrics["best_epoch"], metrics["final_train_loss"]) == (
         3,
         2,
-        0.9,
+        1.95,
     )
     assert [m["seed"] for m in metrics["members"]] == [1, 2]

@@ -30,11 +30,12 @@ def upgrade() -> None:
     op.create_table(
         "holdout_evaluations",
         sa.Column("model_path", sa.String(512), primary_key=True),
+        sa.Column("holdout_start", sa.DateTime(timezone=True), primary_key=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("strategy_name", sa.String(64), nullable=False),
         sa.Column("symbol", sa.String(32), nullable=False),
         sa.Column("timeframe", sa.String(8), nullable=False),
-        sa.Column("operation_id", sa.String(96), nullable=False),
+        sa.Column("operation_id", sa.String(96), nullable=True),
         sa.Column("look", sa.Integer, nullable=False),
         sa.Column("result", sa.JSON, nullable=True),
     )

@@ -74,3 +74,10 @@ def test_the_tool_schema_offers_no_date_range_and_names_no_symbol_when_scrubbed(
     assert "date_range" not in schema["$defs"]["BacktestConfig"]["properties"]
     assert "EURUSD" not in text and "SP500" not in text
     assert "ASSET_1" in text
+
+
+def test_counts_in_the_prompts_json_are_figures_not_years() -> None:
+    text = '{"n_samples": {"train": 2045, "test": 1987}, "bars": 2017} in 2017'
+    assert guard(True).text(text) == (
+        '{"n_samples": {"train": 2045, "test": 1987}, "bars": 2017} in <year>'
+    )

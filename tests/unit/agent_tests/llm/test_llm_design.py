@@ -273,13 +273,19 @@ def test_a_taken_name_gets_a_suffix_instead_of_overwriting(
 # -- what the model may read (DESIGN §11) --------------------------------------------------------
 
 
-def remember(operations: OperationsService, number: int, **fields: object) -> None:
+def remember(
+    operations: OperationsService, number: int, symbol: str = "EURUSD", **fields: object
+) -> None:
+    """An experiment on ``symbol`` 1h (the EURUSD quick strategy traded on it)."""
+    strategy = strategy_input()
+    strategy["training_data"]["symbols"] = {"mode": "single", "symbol": symbol}
     ExperimentMemory(operations.store.engine).record(
         ExperimentRecord(
             experiment_id=f"op_agent_research_20260101_00000{number}_0000000{number}",
             created_at=datetime(2026, 1, 1, 0, 0, number, tzinfo=UTC),
             designer="offline",
             status="completed",
+            strategy=strategy,
             **fields,
         )
     )
@@ -302,6 +308,13 @@ def test_a_blind_prompt_names_no_symbol_and_no_date(
         backtest_metrics={"sharpe_ratio": 4.8123},
         protocol=SINGLE_WINDOW,
     )
+    remember(
+        operations,
+        3,
+        symbol="BTCUSD",
+        strategy_name="another_market_design",
+        backtest_metrics={"sharpe_ratio": 1.2345},
+    )
     server = fake_llm([save(blind_input())])
     llm_env(server)
     _, child = child_of_research(OperationType.AGENT_DESIGN)
@@ -311,6 +324,8 @@ def test_a_blind_prompt_names_no_symbol_and_no_date(
     )
 
     prompt = str(server.requests[0].body)
+    # Another market's research window may span this one's holdout: its rows stay out.
+    assert "another_market_design" not in prompt and "1.2345" not in prompt
     assert "offline_ASSET_1_1h_t0003" in prompt and "sharpe_ratio 0.4321" in prompt
     assert "ASSET_1 in <year>: mean reversion" in prompt
     assert "eurusd" not in prompt.lower()
