@@ -59,7 +59,7 @@ def test_train_validation_split_of_a_plain_span():
 
 def test_too_little_data_names_the_numbers():
     with pytest.raises(
-        ValidationError, match=r"200 samples leave 100 out-of-sample.*8 folds need at least 120"
+        ValidationError, match=r"200 samples leave 100 out-of-sample.*8 folds need at least 160"
     ):
         plan_walk_forward(200, folds=8, min_train_fraction=0.5)
     with pytest.raises(ValidationError, match=r"fold 1: the train part has \d+ samples"):

@@ -60,7 +60,7 @@ def seed_memory(home: Path) -> None:
             strategy_name="offline_eurusd_1h_t0004",
             designer="offline",
             status="completed",
-            strategy={"indicators": {"rsi_14": {"type": "rsi", "period": 14}}},
+            strategy=strategy_input("offline_eurusd_1h_t0004"),  # the same data set: shown
             training_metrics={
                 "test_accuracy": 0.41,
                 "holdout": {"test_accuracy": float(HOLDOUT_ACCURACY)},
