@@ -32,7 +32,12 @@ from ktrdr.strategy import load_strategy, strategy_to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "strategies" / "eurusd_rsi_macd_mlp.yaml"
-LENIENT_GATES = {"training_min_accuracy": 0.0, "training_max_loss": 100.0}
+LENIENT_GATES = {
+    "training_min_accuracy": 0.0,
+    "training_max_loss": 100.0,
+    "training_min_skill": -1.0,
+    "training_min_log_loss_skill": -100.0,
+}
 ENDPOINTS = ("/agent/status", "/operations", "/operations/{id}")
 
 

@@ -51,6 +51,8 @@ LENIENT_GATES = {
     "training_min_accuracy": 0.0,
     "training_max_loss": 100.0,
     "training_min_loss_decrease": -100.0,
+    "training_min_skill": -1.0,
+    "training_min_log_loss_skill": -100.0,
     "backtest_min_trades": 0,
     "backtest_min_win_rate": 0.0,
     "backtest_max_drawdown": 1.0,

@@ -178,6 +178,16 @@ class Settings(BaseSettings):
     training_gate_min_loss_decrease: float = Field(
         default=0.05, validation_alias=_gate_env("TRAINING_GATE_MIN_LOSS_DECREASE")
     )
+    training_gate_min_skill: float = Field(
+        default=0.02,
+        validation_alias=_gate_env("TRAINING_GATE_MIN_SKILL"),
+        description="Balanced accuracy minus chance (1/K classes present) must reach this.",
+    )
+    training_gate_min_log_loss_skill: float = Field(
+        default=0.0,
+        validation_alias=_gate_env("TRAINING_GATE_MIN_LOG_LOSS_SKILL"),
+        description="1 - test loss / log-loss of the training class frequencies must reach this.",
+    )
     backtest_gate_min_trades: int = Field(
         default=5, validation_alias=_gate_env("BACKTEST_GATE_MIN_TRADES")
     )

@@ -4,9 +4,10 @@ Starts `ktrdr serve` on a free loopback port with a throw-away KTRDR_HOME in the
 runs `ktrdr agent trigger --follow`, prints the outcome, and stops the server; the cycle's files
 (strategy, models, trades, assessment) stay in that folder. The demo opens the training gate
 (OPEN_TRAINING_GATE) and says so: a first design's folds rarely reach its default bars (40 %
-mean out-of-sample accuracy on three classes, test loss <= 1.0), and a demo stopped there would
-show neither the stitched walk-forward backtest nor the holdout. The backtest gate and the
-assessor still judge.
+mean out-of-sample accuracy on three classes, test loss <= 1.0, balanced accuracy 2 points over
+chance, test loss no worse than predicting the training class frequencies), and a demo stopped
+there would show neither the stitched walk-forward backtest nor the holdout. The backtest gate
+and the assessor still judge.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ OPEN_TRAINING_GATE = {
     "training_min_accuracy": 0.0,
     "training_max_loss": 10.0,
     "training_min_loss_decrease": -1.0,
+    "training_min_skill": -1.0,
+    "training_min_log_loss_skill": -100.0,
 }
 # BTCUSD 1h 2018-2022: long enough for four walk-forward folds and a sealed holdout.
 TRIGGER = (
@@ -86,8 +89,9 @@ def main() -> int:
         wait_for_health(url, server)
         print(
             "demo: the training gate is opened for the demo (default: accuracy >= 40 %, "
-            "test loss <= 1.0) so that every phase runs; the backtest gate and the assessor "
-            "still judge",
+            "test loss <= 1.0, balanced accuracy >= chance + 2 points, test loss no worse than "
+            "the training class frequencies' log-loss) so that every phase runs; the backtest "
+            "gate and the assessor still judge",
             flush=True,
         )
         started = time.monotonic()

@@ -30,6 +30,8 @@ class GateThresholds:
     training_min_accuracy: float = 0.40
     training_max_loss: float = 1.00
     training_min_loss_decrease: float = 0.05
+    training_min_skill: float = 0.02
+    training_min_log_loss_skill: float = 0.0
     backtest_min_trades: int = 5
     backtest_min_win_rate: float = 0.35
     backtest_max_drawdown: float = 0.40
@@ -49,6 +51,8 @@ class GateThresholds:
             training_min_accuracy=settings.training_gate_min_accuracy,
             training_max_loss=settings.training_gate_max_loss,
             training_min_loss_decrease=settings.training_gate_min_loss_decrease,
+            training_min_skill=settings.training_gate_min_skill,
+            training_min_log_loss_skill=settings.training_gate_min_log_loss_skill,
             backtest_min_trades=settings.backtest_gate_min_trades,
             backtest_min_win_rate=settings.backtest_gate_min_win_rate,
             backtest_max_drawdown=settings.backtest_gate_max_drawdown,
@@ -65,10 +69,16 @@ def gate_thresholds_dict(thresholds: GateThresholds) -> dict[str, float | int]:
 def check_training_gate(
     result: Mapping[str, Any], thresholds: GateThresholds | None = None
 ) -> GateOutcome:
-    """Judge a training ``result_summary``: test accuracy, test loss, train-loss decrease.
+    """Judge a training ``result_summary``: the seed's three checks, then the two baselines.
 
-    The decrease compares the first and final epochs of ``training_metrics.history.train_loss``:
-    ``[1.10, 0.98, 0.99]`` decreased by (1.10 - 0.99) / 1.10 = 10.0 %.
+    In order: test accuracy, test loss, train-loss decrease, skill over chance, skill over the
+    prior. The decrease compares the first and final epochs of
+    ``training_metrics.history.train_loss``: ``[1.10, 0.98, 0.99]`` decreased by
+    (1.10 - 0.99) / 1.10 = 10.0 %. Skill over chance is ``balanced_accuracy`` - 1/K with K the
+    classes present in the test labels (``per_class`` support > 0; for a fold mean, in any fold):
+    always predicting one class scores exactly 1/K. Skill over the prior is 1 - ``test_loss`` /
+    ``prior_log_loss`` (the loss of always predicting the training class frequencies): 0.968
+    against a prior of 0.952 is -1.7 %.
     """
     limits = thresholds or GateThresholds.from_settings()
     test_metrics = _mapping(result.get("test_metrics"))
@@ -91,7 +101,41 @@ def check_training_gate(
         return False, (
             f"insufficient_loss_decrease ({decrease:.1%} < {limits.training_min_loss_decrease:.1%})"
         )
+    return _check_baselines(test_metrics, loss, limits)
+
+
+def _check_baselines(
+    test_metrics: Mapping[str, Any], loss: float, limits: GateThresholds
+) -> GateOutcome:
+    balanced = _number(test_metrics.get("balanced_accuracy"))
+    if balanced is None:
+        return False, _missing("balanced_accuracy")
+    classes = _classes_present(test_metrics)
+    if classes is None:
+        return False, _missing("per_class")
+    chance = 1.0 / classes
+    if balanced - chance < limits.training_min_skill:
+        return False, (
+            f"no_skill_over_chance (balanced accuracy {balanced:.1%} - chance {chance:.1%} = "
+            f"{balanced - chance:.1%} < {limits.training_min_skill:.1%})"
+        )
+    prior = _number(test_metrics.get("prior_log_loss"))
+    if prior is None or prior <= 0:
+        return False, _missing("prior_log_loss")
+    skill = 1.0 - loss / prior
+    if skill < limits.training_min_log_loss_skill:
+        return False, (
+            f"worse_than_prior (1 - test loss {loss:.3f} / prior log-loss {prior:.3f} = "
+            f"{skill:.1%} < {limits.training_min_log_loss_skill:.1%})"
+        )
     return True, PASSED
+
+
+def _classes_present(test_metrics: Mapping[str, Any]) -> int | None:
+    per_class = _mapping(test_metrics.get("per_class"))
+    supports = [_number(_mapping(scores).get("support")) for scores in per_class.values()]
+    present = sum(1 for support in supports if support is not None and support > 0)
+    return present or None
 
 
 def check_backtest_gate(

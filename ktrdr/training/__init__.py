@@ -30,6 +30,7 @@ _EXPORTS = {
     "model_lookback": "models",
     "next_version_dir": "manifest",
     "predict_proba": "evaluation",
+    "prior_log_loss": "evaluation",
     "save_bundle": "bundle",
     "select_device": "device",
     "sequence_labels": "models",

@@ -34,12 +34,14 @@ def _ratio_or_zero(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray
 
 
 def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
-    """Return accuracy, macro precision/recall/F1 and per-class scores of predicted classes.
+    """Return accuracy, balanced accuracy, macro precision/recall/F1 and per-class scores.
 
     Never NaN: a class never predicted has precision 0.0, a class absent from ``labels`` has
     recall 0.0 (its support, 0, is reported), and F1 is 0.0 when precision + recall is 0. The
     macro averages run over the classes that occur in ``labels`` or ``predicted``, as
     scikit-learn does, so a class missing from both does not drag the average down.
+    ``balanced_accuracy`` is the mean recall over the classes present in ``labels``: a model
+    that always predicts one class scores 1/K with K classes present, whatever their shares.
     """
     n_classes = len(LABEL_NAMES)
     confusion = np.bincount(labels * n_classes + predicted, minlength=n_classes**2).reshape(
@@ -54,6 +56,7 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[st
     seen = (support > 0) | (predicted_count > 0)
     return {
         "test_accuracy": float(true_positive.sum() / len(labels)),
+        "balanced_accuracy": float(recall[support > 0].mean()),
         "precision": float(precision[seen].mean()),
         "recall": float(recall[seen].mean()),
         "f1": float(f1[seen].mean()),
@@ -67,6 +70,27 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[st
             for i, name in enumerate(LABEL_NAMES)
         },
     }
+
+
+def prior_log_loss(train_labels: np.ndarray, test_labels: np.ndarray) -> float:
+    """Cross-entropy on ``test_labels`` of always predicting the training class frequencies.
+
+    The trivial baseline a classifier's test loss must beat. Frequencies are add-one smoothed,
+    (count + 1) / (n + K), so a class absent from training costs a finite loss: training
+    counts sell 2, hold 1, buy 1 predict (3/7, 2/7, 2/7), and test labels [sell, buy] score
+    -(ln 3/7 + ln 2/7) / 2 = 1.0500.
+    """
+    train = np.asarray(train_labels, dtype=np.int64)
+    test = np.asarray(test_labels, dtype=np.int64)
+    n_classes = len(LABEL_NAMES)
+    for name, labels in (("train_labels", train), ("test_labels", test)):
+        if labels.size == 0:
+            raise ValidationError(f"{name}: need at least one label for the prior log-loss")
+        if labels.min() < 0 or labels.max() >= n_classes:
+            raise ValidationError(f"{name}: class indices must be in [0, {n_classes - 1}]")
+    counts = np.bincount(train, minlength=n_classes).astype(np.float64)
+    prior = (counts + 1.0) / (counts.sum() + n_classes)
+    return float(-np.log(prior[test]).mean())
 
 
 def member_probabilities(
@@ -83,8 +107,8 @@ def evaluate_probabilities(
     loss: str = "cross_entropy",
     focal_gamma: float = DEFAULT_FOCAL_GAMMA,
 ) -> dict[str, Any]:
-    """The DESIGN §8 test metrics (test_accuracy, test_loss, macro scores, per_class) of class
-    probabilities, e.g. an ensemble's mean.
+    """The DESIGN §8 test metrics (test_accuracy, test_loss, balanced_accuracy, macro scores,
+    per_class) of class probabilities, e.g. an ensemble's mean.
 
     ``test_loss`` is the unweighted ``loss`` of the probabilities (cross-entropy: the mean
     negative log-probability of the true class), comparable across label schemes.

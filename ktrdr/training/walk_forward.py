@@ -23,7 +23,11 @@ from ktrdr.strategy.schema import StrategyConfig
 from ktrdr.training._summary import mean_metrics
 from ktrdr.training.dataset import PreparedData, SampleSet, compute_samples, select_samples
 from ktrdr.training.ensemble import EnsembleOutcome, MemberData, train_ensemble
-from ktrdr.training.evaluation import evaluate_probabilities, member_probabilities
+from ktrdr.training.evaluation import (
+    evaluate_probabilities,
+    member_probabilities,
+    prior_log_loss,
+)
 from ktrdr.training.inputs import BarsBySymbol
 from ktrdr.training.manifest import SINGLE_SPLIT
 from ktrdr.training.models import build_model
@@ -234,6 +238,8 @@ def _test_metrics(
     # so the gate's max-loss means the same for every strategy (DESIGN §8).
     probabilities = member_probabilities(outcome.members, data.inputs["test"], device)
     metrics = evaluate_probabilities(probabilities.mean(axis=0), data.labels["test"])
+    # The training gate's baseline: what predicting this model's training class frequencies costs.
+    metrics["prior_log_loss"] = prior_log_loss(data.labels["train"], data.labels["test"])
     metrics["member_accuracy"] = [
         float((member.argmax(axis=1) == data.labels["test"]).mean()) for member in probabilities
     ]

@@ -57,6 +57,8 @@ def test_training_completes_with_the_design_summary_and_a_bundle(stack: Training
     assert set(summary["test_metrics"]) >= {
         "test_accuracy",
         "test_loss",
+        "balanced_accuracy",
+        "prior_log_loss",
         "precision",
         "recall",
         "f1",
@@ -84,8 +86,9 @@ def test_walk_forward_trains_the_folds_and_the_final_ensemble(stack: TrainingSta
     assert [fold["fold"] for fold in folds] == [1, 2, 3, 4]
     for fold, following in itertools.pairwise(folds):
         assert fold["train_end"] < fold["test_start"] <= fold["test_end"] < following["test_start"]
-    mean_accuracy = np.mean([fold["test_metrics"]["test_accuracy"] for fold in folds])
-    assert summary["test_metrics"]["test_accuracy"] == pytest.approx(mean_accuracy)
+    for key in ("test_accuracy", "balanced_accuracy", "prior_log_loss"):
+        fold_mean = np.mean([fold["test_metrics"][key] for fold in folds])
+        assert summary["test_metrics"][key] == pytest.approx(fold_mean), key
     assert summary["n_samples"]["test"] == sum(
         fold["test_metrics"]["per_class"][name]["support"]
         for fold in folds

@@ -22,9 +22,19 @@ DEFAULTS = GateThresholds()
 
 
 def training_result(
-    accuracy: Any = 0.55, loss: Any = 0.9, train_loss: Any = (1.10, 0.95, 0.90)
+    accuracy: Any = 0.55,
+    loss: Any = 0.9,
+    train_loss: Any = (1.10, 0.95, 0.90),
+    *,
+    balanced: Any = 0.45,
+    prior: Any = 1.0,
+    supports: tuple[Any, ...] = (30, 40, 30),
 ) -> dict[str, Any]:
     """A training result_summary shaped like the training job's."""
+    per_class = {
+        name: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": support}
+        for name, support in zip(("sell", "hold", "buy"), supports, strict=True)
+    }
     return {
         "model_path": "models/x/v1",
         "training_metrics": {
@@ -33,7 +43,14 @@ def training_result(
             "final_train_loss": 0.90,
             "best_epoch": 3,
         },
-        "test_metrics": {"test_accuracy": accuracy, "test_loss": loss, "f1": 0.5},
+        "test_metrics": {
+            "test_accuracy": accuracy,
+            "test_loss": loss,
+            "balanced_accuracy": balanced,
+            "prior_log_loss": prior,
+            "f1": 0.5,
+            "per_class": per_class,
+        },
     }
 
 
@@ -65,6 +82,19 @@ def backtest_result(
         ),
         (training_result(train_loss=[1.0, 1.2]), "insufficient_loss_decrease (-20.0% < 5.0%)"),
         (training_result(train_loss=[1.0]), "insufficient_loss_decrease (0.0% < 5.0%)"),
+        (
+            training_result(balanced=0.341),
+            "no_skill_over_chance (balanced accuracy 34.1% - chance 33.3% = 0.8% < 2.0%)",
+        ),
+        (
+            # Only two classes in the test labels: chance is 1/2.
+            training_result(balanced=0.51, supports=(50, 0, 50.5)),
+            "no_skill_over_chance (balanced accuracy 51.0% - chance 50.0% = 1.0% < 2.0%)",
+        ),
+        (
+            training_result(loss=0.968, prior=0.952),
+            "worse_than_prior (1 - test loss 0.968 / prior log-loss 0.952 = -1.7% < 0.0%)",
+        ),
     ],
 )
 def test_training_gate_checks_and_reasons(result: dict, reason: str) -> None:
@@ -95,6 +125,20 @@ def test_backtest_gate_checks_and_reasons(result: dict, reason: str) -> None:
         ),
         (training_result(loss=2.0, train_loss=[1.0, 1.0]), "loss_too_high (2.000 > 1.000)"),
         (training_result(accuracy=None, loss=None), "missing_metric (test_accuracy)"),
+        (
+            # The seed's three checks come first, whatever the baselines say.
+            training_result(train_loss=[1.0, 1.0], balanced=0.2, loss=0.99, prior=0.5),
+            "insufficient_loss_decrease (0.0% < 5.0%)",
+        ),
+        (
+            training_result(accuracy=0.3, balanced=None, prior=None),
+            "accuracy_below_threshold (30.0% < 40.0%)",
+        ),
+        (
+            training_result(balanced=0.3, loss=0.99, prior=0.5),
+            "no_skill_over_chance (balanced accuracy 30.0% - chance 33.3% = -3.3% < 2.0%)",
+        ),
+        (training_result(balanced=None, prior=None), "missing_metric (balanced_accuracy)"),
     ],
 )
 def test_training_gate_first_failure_wins(result: dict, reason: str) -> None:
@@ -120,7 +164,14 @@ def test_backtest_gate_first_failure_wins(result: dict, reason: str) -> None:
 
 
 def test_values_equal_to_the_thresholds_pass() -> None:
-    training = training_result(accuracy=0.40, loss=1.0, train_loss=[1.0, 0.95])
+    training = training_result(
+        accuracy=0.40,
+        loss=1.0,
+        train_loss=[1.0, 0.95],
+        balanced=0.53,
+        supports=(10, 0, 10),
+        prior=1.0,
+    )
     backtest = backtest_result(trades=5, win_rate=0.35, drawdown=0.40, sharpe=-0.5)
 
     assert check_training_gate(training, DEFAULTS) == (True, "passed")
@@ -135,6 +186,9 @@ def test_values_equal_to_the_thresholds_pass() -> None:
         (lambda v: training_result(loss=v), "test_loss"),
         (lambda v: training_result(train_loss=[1.0, v]), "train_loss"),
         (lambda v: training_result(train_loss=[v, 0.5]), "train_loss"),
+        (lambda v: training_result(balanced=v), "balanced_accuracy"),
+        (lambda v: training_result(supports=(v, v, v)), "per_class"),
+        (lambda v: training_result(prior=v), "prior_log_loss"),
     ],
 )
 def test_training_gate_missing_metric(bad: Any, make: Any, name: str) -> None:
@@ -163,6 +217,8 @@ def test_backtest_gate_missing_metric(bad: Any, make: Any, name: str) -> None:
         (training_result(train_loss=[]), "train_loss"),
         (training_result(train_loss=None), "train_loss"),
         (training_result(train_loss=[0.0, 0.0]), "train_loss"),
+        (training_result(supports=(0, 0, 0)), "per_class"),
+        (training_result(prior=0.0), "prior_log_loss"),
     ],
 )
 def test_training_gate_missing_sections(result: dict, name: str) -> None:
@@ -201,6 +257,38 @@ def test_thresholds_default_to_the_settings(monkeypatch: pytest.MonkeyPatch) -> 
     )
 
 
+def test_baseline_thresholds_come_from_either_env_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRAINING_GATE_MIN_SKILL", "0.15")
+    monkeypatch.setenv("KTRDR_TRAINING_GATE_MIN_LOG_LOSS_SKILL", "0.05")
+
+    thresholds = GateThresholds.from_settings(Settings())
+
+    assert (thresholds.training_min_skill, thresholds.training_min_log_loss_skill) == (0.15, 0.05)
+    assert check_training_gate(training_result(balanced=0.45), thresholds) == (
+        False,
+        "no_skill_over_chance (balanced accuracy 45.0% - chance 33.3% = 11.7% < 15.0%)",
+    )
+    assert check_training_gate(training_result(balanced=0.5, loss=0.96), thresholds) == (
+        False,
+        "worse_than_prior (1 - test loss 0.960 / prior log-loss 1.000 = 4.0% < 5.0%)",
+    )
+
+
+def test_baseline_overrides_open_and_tighten_the_checks() -> None:
+    weak = training_result(balanced=0.30, loss=0.99, prior=0.95)
+    opened = GateThresholds.from_settings(
+        Settings(), {"training_min_skill": -1, "training_min_log_loss_skill": -100}
+    )
+    tightened = GateThresholds.from_settings(Settings(), {"training_min_log_loss_skill": 0.2})
+
+    assert check_training_gate(weak, DEFAULTS)[1].startswith("no_skill_over_chance")
+    assert check_training_gate(weak, opened) == (True, "passed")
+    assert check_training_gate(training_result(), tightened) == (
+        False,
+        "worse_than_prior (1 - test loss 0.900 / prior log-loss 1.000 = 10.0% < 20.0%)",
+    )
+
+
 def test_gates_without_thresholds_read_get_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BACKTEST_GATE_MIN_SHARPE", "0.5")
 
@@ -233,6 +321,8 @@ def test_overrides_apply_on_top_of_the_settings(monkeypatch: pytest.MonkeyPatch)
         ({"training_min_accuracy": "high"}, "must be a finite number"),
         ({"backtest_max_drawdown": math.nan}, "must be a finite number"),
         ({"backtest_min_trades": 2.5}, "must be a whole number"),
+        ({"training_min_skill": "none"}, "must be a finite number"),
+        ({"training_min_log_loss_skill": -math.inf}, "must be a finite number"),
     ],
 )
 def test_bad_overrides_are_refused(overrides: dict, fragment: str) -> None:
@@ -257,6 +347,8 @@ def test_thresholds_dict_round_trips_through_overrides() -> None:
         "training_min_accuracy",
         "training_max_loss",
         "training_min_loss_decrease",
+        "training_min_skill",
+        "training_min_log_loss_skill",
         "backtest_min_trades",
         "backtest_min_win_rate",
         "backtest_max_drawdown",

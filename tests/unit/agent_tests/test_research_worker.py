@@ -34,14 +34,19 @@ EXAMPLE = (
     Path(__file__).resolve().parents[3] / "examples" / "strategies" / "sp500_nasdaq_pooled_mlp.yaml"
 )
 
+BASELINES = {
+    "balanced_accuracy": 0.5,
+    "prior_log_loss": 1.05,
+    "per_class": {name: {"support": 20} for name in ("sell", "hold", "buy")},
+}
 PASSING_TRAINING = {
     "model_path": "/models/x/v1",
-    "test_metrics": {"test_accuracy": 0.55, "test_loss": 0.9},
+    "test_metrics": {"test_accuracy": 0.55, "test_loss": 0.9, **BASELINES},
     "training_metrics": {"history": {"train_loss": [1.1, 0.9, 0.8]}},
 }
 FAILING_TRAINING = {
     "model_path": "/models/x/v1",
-    "test_metrics": {"test_accuracy": 0.383, "test_loss": 0.9},
+    "test_metrics": {"test_accuracy": 0.383, "test_loss": 0.9, **BASELINES},
     "training_metrics": {"history": {"train_loss": [1.1, 0.9]}},
 }
 PASSING_BACKTEST = {

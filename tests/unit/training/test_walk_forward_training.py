@@ -12,6 +12,7 @@ from ktrdr.data import DataRepository
 from ktrdr.strategy import load_strategy, strategy_to_dict, validate_strategy
 from ktrdr.training import walk_forward
 from ktrdr.training.dataset import compute_samples
+from ktrdr.training.evaluation import prior_log_loss
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples/strategies/eurusd_rsi_macd_mlp.yaml"
 
@@ -47,6 +48,19 @@ def test_folds_and_the_final_model_each_get_an_ensemble(bars):
     assert final["validation"].max() == result.samples.n_samples - 1
     accuracy = [fold["test_metrics"]["test_accuracy"] for fold in result.folds]
     assert result.test_metrics["test_accuracy"] == pytest.approx(np.mean(accuracy))
+
+
+def test_each_fold_reports_its_baselines_and_the_mean_reports_theirs(bars):
+    result = _train(_strategy(folds=2, seeds=1), bars)
+    for fold, data in zip(result.folds, result.prepared, strict=False):
+        metrics = fold["test_metrics"]
+        # The prior is the fold's own training frequencies, scored on the fold's OOS labels.
+        expected = prior_log_loss(data.labels["train"], data.labels["test"])
+        assert metrics["prior_log_loss"] == pytest.approx(expected)
+        assert 0.0 <= metrics["balanced_accuracy"] <= 1.0
+    for key in ("balanced_accuracy", "prior_log_loss"):
+        mean = np.mean([fold["test_metrics"][key] for fold in result.folds])
+        assert result.test_metrics[key] == pytest.approx(mean)
 
 
 def test_each_fold_normalises_on_its_own_training_rows(bars):
