@@ -3,7 +3,10 @@
 Each engine trades the same precomputed SMA(10/30) crossover long/short positions on seeded
 random-walk minute bars: decided at a bar's close, filled at the next open, 50 % of equity per
 entry, zero costs. The engines must agree on trade counts and final returns; the script prints
-the agreement next to the timings. Run from the repository root:
+the agreement next to the timings. ktrdr closes a position still open at the end at the last
+close and charges its exit cost; the peers leave it open, marked at the last close. With zero
+costs the two agree exactly, which is why the comparison runs without costs. Run from the
+repository root:
 
     PYTHONPATH=. .venv/bin/python benchmarks/backtest_engine.py
 """
@@ -232,8 +235,9 @@ def report(runs: list[Run], skipped: list[str]) -> str:
             "covers Portfolio.from_orders (on plain arrays, its fastest input) plus its trade "
             "count and total return. "
             "backtesting.py's covers Backtest.run (FractionalBacktest, exclusive orders). "
-            "Trades include a trade still open at the end; agreement = same trade count and "
-            "final returns within 1e-8.",
+            "Trades include a trade still open at the end (ktrdr closes it at the last close "
+            "with its exit cost, the peers mark it there: equal at zero costs); agreement = "
+            "same trade count and final returns within 1e-8.",
             "## Results\n\n" + markdown_table(headers, rows),
             *(["## Skipped\n\n" + "\n".join(f"- {line}" for line in skipped)] if skipped else []),
         ]

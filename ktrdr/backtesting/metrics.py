@@ -12,7 +12,10 @@ from ktrdr.errors import ValidationError
 METRIC_NAMES: tuple[str, ...] = (
     "total_return",
     "annualized_return",
+    "annualized_from_days",
+    "annualization_reliable",
     "sharpe_ratio",
+    "sharpe_ratio_daily",
     "sortino_ratio",
     "max_drawdown",
     "win_rate",
@@ -24,10 +27,13 @@ METRIC_NAMES: tuple[str, ...] = (
 )
 
 DAYS_PER_YEAR = 365.25
-_SECONDS_PER_YEAR = DAYS_PER_YEAR * 86_400.0
+# Annualised figures from a shorter span are extrapolations: flagged, not hidden.
+MIN_RELIABLE_ANNUALIZATION_DAYS = 365.0
+_SECONDS_PER_DAY = 86_400.0
+_SECONDS_PER_YEAR = DAYS_PER_YEAR * _SECONDS_PER_DAY
 _MAX_LOG_GROWTH = math.log(np.finfo(np.float64).max)
 
-Metrics = dict[str, float | int | None]
+Metrics = dict[str, float | int | bool | None]
 
 
 def periods_per_year(index: pd.DatetimeIndex) -> float | None:
@@ -62,6 +68,18 @@ def _return_ratios(equity: np.ndarray, periods: float | None) -> tuple[float | N
     downside = math.sqrt(np.mean(np.minimum(returns, 0.0) ** 2))
     sortino = mean / downside * scale if downside > 0 else math.nan
     return _finite_or_none(sharpe), _finite_or_none(sortino)
+
+
+def _daily_sharpe(equity: np.ndarray, index: pd.DatetimeIndex) -> float | None:
+    """Annualised Sharpe of the equity at bar 0 and at each calendar day's last bar."""
+    days = index.normalize()
+    closes = np.flatnonzero(np.append(days[1:] != days[:-1], True))
+    if closes[0] != 0:
+        # Bar 0's equity is the starting capital (nothing fills before bar 1's open): the first
+        # day's return runs from it to that day's close.
+        closes = np.insert(closes, 0, 0)
+    sharpe, _ = _return_ratios(equity[closes], periods_per_year(index[closes]))
+    return sharpe
 
 
 def _annualized_return(growth: float, n_bars: int, periods: float | None) -> float | None:
@@ -112,10 +130,19 @@ def compute_metrics(trades: pd.DataFrame, equity: pd.Series, bars: pd.DataFrame)
       fills before bar 1's open). 100_000 -> 112_000 gives 0.12.
     - annualized_return: growth ** (periods_per_year / (bars - 1)) - 1; -1.0 when the account
       ended at or below zero; None when it overflows a float (a few minute bars of gains).
+    - annualized_from_days: the calendar days the bars span, which every annualised figure is
+      extrapolated from (37 days of hourly bars: 36.96); 0.0 for one bar.
+    - annualization_reliable: False when that span is under 365 days: the annualised return,
+      Sharpe and Sortino then scale up less than a year (show total_return, the period return).
     - sharpe_ratio / sortino_ratio: mean per-bar return over its standard deviation (ddof 1) /
       downside deviation (root mean square of the negative returns, target 0), times
       sqrt(periods_per_year) from :func:`periods_per_year`. None when the deviation is zero
       (flat equity, no losing bar), under 3 bars, or equity ever <= 0.
+    - sharpe_ratio_daily: the same Sharpe ratio on daily returns: equity at bar 0 and at each
+      calendar day's last bar (days of the index's time zone, UTC for stored bars), annualised
+      with the observed days per year (~365 crypto, ~260 FX, ~252 equities). Per-bar returns of
+      intraday bars are autocorrelated and fat-tailed, so the two can differ; on daily bars they
+      are equal. None under 2 days.
     - max_drawdown: the largest fall from a running equity peak as a positive fraction (0.12).
     - win_rate, avg_trade_return: over every trade, including one still open at the end
       (closed at the last close); None with zero trades.
@@ -130,10 +157,14 @@ def compute_metrics(trades: pd.DataFrame, equity: pd.Series, bars: pd.DataFrame)
     periods = periods_per_year(bars.index)
     growth = values[-1] / values[0]
     sharpe, sortino = _return_ratios(values, periods)
+    span_days = (bars.index[-1] - bars.index[0]).total_seconds() / _SECONDS_PER_DAY
     metrics: Metrics = {
         "total_return": _finite_or_none(growth - 1.0),
         "annualized_return": _annualized_return(growth, len(values), periods),
+        "annualized_from_days": span_days,
+        "annualization_reliable": span_days >= MIN_RELIABLE_ANNUALIZATION_DAYS,
         "sharpe_ratio": sharpe,
+        "sharpe_ratio_daily": _daily_sharpe(values, bars.index),
         "sortino_ratio": sortino,
         "max_drawdown": _finite_or_none(_max_drawdown(values)),
         "total_trades": len(trades),

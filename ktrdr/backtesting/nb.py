@@ -88,7 +88,9 @@ def simulate_positions_nb(
 ) -> tuple[int, int, int]:
     """Fill target[t-1] at open[t], mark equity at close[t]; return (status, bad bar, trade count).
 
-    ``trades_out`` is a TRADE_RECORD_DTYPE array of length n (the most trades n bars can hold).
+    A position open after the last bar is closed at close[n-1] with its exit cost, which
+    equity_out[n-1] includes. ``trades_out`` is a TRADE_RECORD_DTYPE array of length n (the most
+    trades n bars can hold).
     """
     n = open_.shape[0]
     status = SimulationStatus.ok
@@ -140,6 +142,9 @@ def simulate_positions_nb(
                     entry_price = price
         equity_out[t] = cash + units * close[t]
     if position != 0:
+        # Close the position left open at the last close, paying the exit cost like any fill.
+        exit_cost = cost_rate * abs(units) * close[n - 1]
+        equity_out[n - 1] -= exit_cost
         _write_trade(
             trades_out,
             n_trades,
@@ -148,7 +153,7 @@ def simulate_positions_nb(
             entry_price,
             close[n - 1],
             units,
-            entry_cost,
+            entry_cost + exit_cost,
             True,
         )
         n_trades += 1

@@ -135,10 +135,11 @@ def simulate_positions(
     on a 50_000 fill costs 75. An entry buys or sells ``position_fraction`` * equity at the fill /
     open price units (fractional; above 1.0 is leverage), with the entry cost paid on top. A
     reversal +1 -> -1 exits and re-enters at the same open. Equity is marked at every close. A
-    position still open after the last bar is reported as a trade closed at the last close with
-    ``open_at_end`` True; that virtual exit pays no costs, so equity[-1] is the mark-to-market
-    value. ``bars_held`` counts the closes the position was held over. When equity at an entry
-    fill is <= 0 the entry is refused (the account is ruined) and a warning is logged.
+    position still open after the last bar is closed at the last close with ``open_at_end`` True
+    and pays its exit cost like any fill, so equity[-1] is what the account holds once out of
+    the market (flat at 100 with 50 bp per side: 100_000 -> 99_000). ``bars_held`` counts the
+    closes the position was held over. When equity at an entry fill is <= 0 the entry is refused
+    (the account is ruined) and a warning is logged.
     """
     bars = _check_bars(bars)
     target = _target_array(target_position, len(bars))

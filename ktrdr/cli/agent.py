@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from ktrdr.cli.backtest import format_metric
 from ktrdr.cli.client import ApiClient, api_client
 from ktrdr.cli.folds import fold_table
 from ktrdr.cli.follow import OperationBoard, format_value, summary_table, wait_for_operation
@@ -125,9 +126,13 @@ def render_outcome(research: dict[str, Any]) -> None:
         ("Training gate", _gate(params.get("training_gate"))),
         ("Backtest gate", _gate(params.get("backtest_gate"))),
         (f"Test accuracy{mean}", format_value(training.get("test_accuracy"), "percent")),
+        (f"Balanced accuracy{mean}", format_value(training.get("balanced_accuracy"), "percent")),
         (f"Test loss{mean}", format_value(training.get("test_loss"))),
-        ("OOS total return", format_value(backtest.get("total_return"), "percent")),
-        ("Sharpe ratio", format_value(backtest.get("sharpe_ratio"), "ratio")),
+        (f"Prior log-loss{mean}", format_value(training.get("prior_log_loss"))),
+        ("Walk-forward OOS return", format_value(backtest.get("total_return"), "percent")),
+        ("Annualised return", format_metric(backtest, "annualized_return", "percent")),
+        ("Sharpe ratio (per bar)", format_metric(backtest, "sharpe_ratio", "ratio")),
+        ("Sharpe ratio (daily)", format_metric(backtest, "sharpe_ratio_daily", "ratio")),
         ("Max drawdown", format_value(backtest.get("max_drawdown"), "percent")),
         ("Win rate", format_value(backtest.get("win_rate"), "percent")),
         ("Trades", format_value(backtest.get("total_trades"), "int")),
@@ -155,7 +160,7 @@ def _holdout(holdout: dict[str, Any] | None) -> str:
     metrics = holdout.get("metrics") or {}
     return (
         f"{holdout.get('verdict')} ({holdout.get('reason')}; Sharpe "
-        f"{format_value(metrics.get('sharpe_ratio'), 'ratio')}, "
+        f"{format_metric(metrics, 'sharpe_ratio', 'ratio')}, "
         f"{format_value(metrics.get('total_trades'), 'int')} trades; "
         f"look {holdout.get('looks')})"
     )

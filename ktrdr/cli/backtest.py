@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import typer
 
@@ -11,9 +12,10 @@ from ktrdr.cli.output import console, format_day
 
 # (result key, label, format) in the order people read them.
 METRIC_ROWS = (
-    ("total_return", "total return", "percent"),
+    ("total_return", "total return (period)", "percent"),
     ("annualized_return", "annualised return", "percent"),
-    ("sharpe_ratio", "sharpe ratio", "ratio"),
+    ("sharpe_ratio", "sharpe ratio (per bar)", "ratio"),
+    ("sharpe_ratio_daily", "sharpe ratio (daily)", "ratio"),
     ("sortino_ratio", "sortino ratio", "ratio"),
     ("max_drawdown", "max drawdown", "percent"),
     ("win_rate", "win rate", "percent"),
@@ -23,6 +25,28 @@ METRIC_ROWS = (
     ("exposure", "exposure", "percent"),
     ("buy_and_hold_return", "buy & hold return", "percent"),
 )
+ANNUALIZED_METRICS = frozenset(
+    {"annualized_return", "sharpe_ratio", "sharpe_ratio_daily", "sortino_ratio"}
+)
+
+
+def format_metric(metrics: Mapping[str, Any], key: str, kind: str) -> str:
+    """A backtest metric for people; an annualised one from under a year says how many days.
+
+    ``annualized_return`` 0.428 over 37 days -> ``'42.80% (from 37 days)'``.
+    """
+    value = metrics.get(key)
+    text = format_value(value, kind)
+    days = metrics.get("annualized_from_days")
+    short = metrics.get("annualization_reliable") is False and isinstance(days, int | float)
+    if key in ANNUALIZED_METRICS and value is not None and short:
+        text += f" (from {days:.0f} days)"
+    return text
+
+
+def metric_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) for every METRIC_ROWS entry, annualised figures marked as above."""
+    return [(label, format_metric(metrics, key, kind)) for key, label, kind in METRIC_ROWS]
 
 
 ModelArgument = Annotated[
@@ -92,7 +116,7 @@ def render_backtest_summary(operation: Operation) -> None:
             f"{format_day(result.get('start_date'))} .. {format_day(result.get('end_date'))}",
         ),
         ("bars", format_value(result.get("bars"), "int")),
-        *((label, format_value(metrics.get(key), kind)) for key, label, kind in METRIC_ROWS),
+        *metric_rows(metrics),
     ]
     if result.get("seed_sharpes"):
         sharpes = ", ".join(format_value(value, "ratio") for value in result["seed_sharpes"])
@@ -104,7 +128,7 @@ def render_backtest_summary(operation: Operation) -> None:
         out.print(
             f"fold {fold['fold']}: "
             f"{format_day(fold.get('start_date'))} .. {format_day(fold.get('end_date'))}"
-            f"  sharpe {format_value(fold_metrics.get('sharpe_ratio'), 'ratio')}"
+            f"  sharpe {format_metric(fold_metrics, 'sharpe_ratio', 'ratio')}"
             f"  return {format_value(fold_metrics.get('total_return'), 'percent')}"
             f"  trades {format_value(fold_metrics.get('total_trades'), 'int')}"
         )

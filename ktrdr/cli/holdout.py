@@ -8,7 +8,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ktrdr.cli.backtest import METRIC_ROWS, ModelArgument
+from ktrdr.cli.backtest import ModelArgument, format_metric, metric_rows
 from ktrdr.cli.client import ApiClient, api_client
 from ktrdr.cli.follow import detach, format_value, summary_table, wait_for_operation
 from ktrdr.cli.output import console, format_day, print_json
@@ -55,7 +55,7 @@ def list_evaluations(ctx: typer.Context, as_json: JsonOption = False) -> None:
             str(row["look"]),
             row["status"],
             result.get("verdict", "—"),
-            format_value(metrics.get("sharpe_ratio"), "ratio"),
+            format_metric(metrics, "sharpe_ratio", "ratio"),
             format_value(metrics.get("total_trades"), "int"),
         )
     console().print(table)
@@ -100,6 +100,6 @@ def render_evaluation(evaluation: dict[str, Any]) -> None:
         ("reason", str(result.get("reason"))),
         ("psr(0)", format_value(result.get("psr"), "ratio")),
         ("bars", format_value(result.get("bars"), "int")),
-        *((label, format_value(metrics.get(key), kind)) for key, label, kind in METRIC_ROWS),
+        *metric_rows(metrics),
     ]
     console().print(summary_table("holdout evaluation", rows))

@@ -90,7 +90,7 @@ def strengths(facts: Facts) -> list[str]:
     if facts.loss_decrease is not None and facts.loss_decrease >= 0.2:
         found.append(f"train loss fell {facts.loss_decrease:.1%} from the first to the last epoch")
     if facts.sharpe is not None and facts.sharpe > PROMISING_SHARPE:
-        found.append(f"out-of-sample (walk-forward) Sharpe {facts.sharpe:.2f}")
+        found.append(f"walk-forward out-of-sample Sharpe {facts.sharpe:.2f}")
     if _beat_market(facts):
         found.append(f"return {facts.total_return:.1%} beat buy-and-hold {facts.buy_and_hold:.1%}")
     if facts.win_rate is not None and facts.trades and facts.win_rate >= 0.5:

@@ -94,7 +94,7 @@ def test_healthy_cycle_is_promising_and_cites_numbers() -> None:
     assert result["assessor"] == "offline"
     assert result["trials_so_far"] == 7
     assert "win rate 58.0% over 23 trades" in result["strengths"]
-    assert "out-of-sample (walk-forward) Sharpe 1.10" in result["strengths"]
+    assert "walk-forward out-of-sample Sharpe 1.10" in result["strengths"]
     assert "return 8.0% beat buy-and-hold 3.0%" in result["strengths"]
     assert result["weaknesses"] == []
     assert result["suggestions"]

@@ -56,6 +56,54 @@ def _trades(pnl, returns, bars_held):
     return frame.assign(pnl=pnl, **{"return": returns}, bars_held=bars_held)
 
 
+@pytest.mark.parametrize(
+    ("freq", "periods", "days", "reliable"),
+    [("1h", 888, 36.958333, False), ("1D", 365, 364.0, False), ("1D", 366, 365.0, True)],
+)
+def test_annualised_figures_say_how_many_days_they_come_from(
+    freq, periods, days, reliable, bars_from_prices
+):
+    prices = np.linspace(100.0, 110.0, periods)
+    metrics = simulate_positions(bars_from_prices(prices, prices, freq=freq), np.ones(periods))
+    metrics = metrics.metrics
+
+    assert metrics["annualized_from_days"] == pytest.approx(days)
+    assert metrics["annualization_reliable"] is reliable
+    assert metrics["annualized_return"] is not None  # flagged, not hidden
+    assert metrics["total_return"] is not None  # the period return over those days
+
+
+def test_daily_sharpe_by_hand_on_six_hourly_bars(bars_from_prices):
+    bars = bars_from_prices([100.0] * 12, [100.0] * 12, freq="6h")  # 3 days, 4 bars a day
+    values = [100.0, 101.0, 99.0, 102.0, 103.0, 101.0, 104.0, 100.0, 98.0, 99.0, 97.0, 105.0]
+    equity = pd.Series(values, index=bars.index)
+    metrics = compute_metrics(_trades([], [], []), equity, bars)
+
+    # Bar 0 (the starting capital) and each day's last bar: 100, 102, 100, 105.
+    daily = np.array([100.0, 102.0, 100.0, 105.0])
+    returns = daily[1:] / daily[:-1] - 1.0
+    # Three daily intervals over the 66 hours from bar 0 to the last bar.
+    periods = 3 / (66 / (365.25 * 24))
+    expected = returns.mean() / returns.std(ddof=1) * math.sqrt(periods)
+    assert metrics["sharpe_ratio_daily"] == pytest.approx(expected)
+    assert metrics["sharpe_ratio_daily"] != pytest.approx(metrics["sharpe_ratio"])
+
+
+def test_daily_sharpe_equals_the_per_bar_sharpe_on_daily_bars(random_bars):
+    bars = random_bars(120, 4, freq="1D")
+    metrics = simulate_positions(bars, np.repeat([1, -1, 0, 1], 30), commission_bps=5.0).metrics
+
+    assert metrics["sharpe_ratio_daily"] == pytest.approx(metrics["sharpe_ratio"])
+
+
+def test_daily_sharpe_needs_two_days(bars_from_prices):
+    prices = [100.0, 101.0, 99.0, 102.0]
+    metrics = simulate_positions(bars_from_prices(prices, prices, freq="1h"), [1, -1, 1, 1])
+
+    assert metrics.metrics["sharpe_ratio"] is not None
+    assert metrics.metrics["sharpe_ratio_daily"] is None
+
+
 def test_trade_metrics_from_a_hand_made_ledger(bars_from_prices):
     bars = bars_from_prices([100.0] * 4, [100.0, 101.0, 102.0, 101.5])
     equity = pd.Series([1_000.0, 1_100.0, 1_300.0, 1_200.0], index=bars.index)
@@ -111,6 +159,7 @@ def test_metrics_are_never_nan_or_infinite(seed, random_bars):
     metrics = simulate_positions(bars, target, commission_bps=float(rng.uniform(0, 20))).metrics
 
     assert list(metrics) == list(METRIC_NAMES)
+    assert type(metrics.pop("annualization_reliable")) is bool
     for name, value in metrics.items():
         assert value is None or (type(value) in (int, float) and math.isfinite(value)), name
 

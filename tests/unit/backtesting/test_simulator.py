@@ -16,8 +16,8 @@ def reference_simulation(bars, target, cost_rate, fraction, capital):
     opens, closes, times = list(bars["open"]), list(bars["close"]), list(bars.index)
     cash, units, trades, equity, open_trade = capital, 0.0, [], [], None
 
-    def close_trade(i, price, virtual):
-        exit_cost = 0.0 if virtual else cost_rate * abs(units) * price
+    def close_trade(i, price, at_end):
+        exit_cost = cost_rate * abs(units) * price
         costs = open_trade["entry_cost"] + exit_cost
         pnl = units * (price - open_trade["entry_price"]) - costs
         trades.append(
@@ -32,7 +32,7 @@ def reference_simulation(bars, target, cost_rate, fraction, capital):
                 "return": pnl / (abs(units) * open_trade["entry_price"]),
                 "costs": costs,
                 "bars_held": i - open_trade["i"],
-                "open_at_end": virtual,
+                "open_at_end": at_end,
             }
         )
         return exit_cost
@@ -51,7 +51,8 @@ def reference_simulation(bars, target, cost_rate, fraction, capital):
                 open_trade = {"i": i, "entry_price": opens[i], "entry_cost": cost_rate * notional}
         equity.append(cash + units * closes[i])
     if open_trade is not None:
-        close_trade(len(opens), closes[-1], True)
+        # Closed at the last close, paying its exit cost; the last equity point is after it.
+        equity[-1] -= close_trade(len(opens), closes[-1], True)
     return trades, equity
 
 
@@ -124,15 +125,36 @@ def test_reversal_exits_and_enters_at_the_same_open(bars_from_prices):
     assert result.equity.iloc[-1] == pytest.approx(95_000.0)
 
 
-def test_open_position_at_end_pays_no_exit_cost(bars_from_prices):
+def test_open_position_at_end_is_closed_at_the_last_close_with_its_exit_cost(bars_from_prices):
     bars = bars_from_prices([100.0, 100.0, 100.0], [100.0, 100.0, 100.0])
     result = simulate_positions(bars, [1, 1, 1], commission_bps=50.0)
 
     trade = result.trades.iloc[0]
     assert trade["open_at_end"]
     assert trade["bars_held"] == 2
-    assert trade["costs"] == pytest.approx(500.0)
-    assert result.equity.iloc[-1] == pytest.approx(99_500.0)
+    # Entry: 100_000 notional at 100 pays 500; exit: 1_000 units at the last close 100 pay 500.
+    assert trade["exit_price"] == 100.0 and trade["exit_time"] == bars.index[-1]
+    assert trade["costs"] == pytest.approx(1_000.0)
+    assert trade["pnl"] == pytest.approx(-1_000.0)
+    assert_allclose(result.equity, [100_000.0, 99_500.0, 99_000.0], rtol=1e-12)
+    assert result.metrics["total_return"] == pytest.approx(-0.01)
+
+
+def test_exit_cost_at_the_end_is_charged_on_the_last_close_by_hand(bars_from_prices):
+    # Long from bar 1's open 100 (size 1_000, entry cost 0.002 * 100_000 = 200); the last close
+    # is 110, so the exit at the end costs 0.002 * 1_000 * 110 = 220.
+    bars = bars_from_prices([100.0, 100.0, 105.0], [100.0, 104.0, 110.0])
+    result = simulate_positions(bars, [1, 1, 1], commission_bps=15.0, slippage_bps=5.0)
+
+    trade = result.trades.iloc[0]
+    assert trade["costs"] == pytest.approx(420.0)
+    assert trade["pnl"] == pytest.approx(1_000.0 * 10.0 - 420.0)
+    assert_allclose(
+        result.equity,
+        [100_000.0, -200.0 + 1_000.0 * 104.0, -200.0 + 1_000.0 * 110.0 - 220.0],
+        rtol=1e-12,
+    )
+    assert result.equity.iloc[-1] == pytest.approx(100_000.0 + trade["pnl"])
 
 
 def test_last_bar_target_never_fills(bars_from_prices):
