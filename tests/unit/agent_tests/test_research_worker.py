@@ -251,6 +251,34 @@ def test_gate_thresholds_come_from_the_trigger(cycle: Cycle) -> None:
     assert cycle.params["phase"] == "backtesting"
 
 
+NO_SKILL_TRAINING = {
+    **PASSING_TRAINING,
+    "test_metrics": {**PASSING_TRAINING["test_metrics"], "balanced_accuracy": 0.341},
+}
+
+
+def test_a_model_without_skill_over_chance_fails_the_training_gate(cycle: Cycle) -> None:
+    cycle.to_training()
+    cycle.finish("training_op_id", NO_SKILL_TRAINING)
+    cycle.worker.step(cycle.id)
+    op = cycle.ops.get(cycle.id)
+    assert op.status is OperationStatus.FAILED
+    assert op.error_message == (
+        "Training gate failed: no_skill_over_chance "
+        "(balanced accuracy 34.1% - chance 33.3% = 0.8% < 2.0%)"
+    )
+
+
+def test_the_trigger_overrides_the_baseline_thresholds(cycle: Cycle) -> None:
+    gates = {"training_min_skill": 0.0, "training_min_log_loss_skill": -0.5}
+    cycle.ops.update_parameters(cycle.id, {"gates": gates})
+    cycle.to_training()
+    cycle.finish("training_op_id", NO_SKILL_TRAINING)
+    cycle.worker.step(cycle.id)
+    assert cycle.params["phase"] == "backtesting"
+    assert cycle.params["training_gate"] == {"passed": True, "reason": "passed"}
+
+
 def test_passing_backtest_gate_starts_the_assessment(cycle: Cycle) -> None:
     cycle.to_assessing()
     params = cycle.params
