@@ -9,10 +9,17 @@ from __future__ import annotations
 from ktrdr.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
+    "DataSetTrials": "trials",
     "HoldoutService": "holdout",
+    "Trial": "trials",
+    "TrialLedger": "trials",
+    "ResearchStatistics": "research_statistics",
     "ReturnMoments": "statistics",
     "holdout_psr": "verdicts",
     "holdout_verdict": "verdicts",
+    "lower_verdict": "verdicts",
+    "research_statistics": "research_statistics",
+    "research_verdict": "verdicts",
     "probabilistic_sharpe_ratio": "statistics",
     "return_moments": "statistics",
 }
