@@ -40,7 +40,7 @@ from ktrdr.agents.experiments import ExperimentRecorder
 from ktrdr.agents.memory import ExperimentMemory
 from ktrdr.data import DataRepository, DataWindows
 from ktrdr.errors import InvalidTransitionError, KtrdrError, TransientError
-from ktrdr.evaluation.research_statistics import ResearchStatistics
+from ktrdr.evaluation.trial_statistics import ResearchStatistics
 from ktrdr.evaluation.trials import TrialLedger
 from ktrdr.execution.events import JobEvents
 from ktrdr.operations import (

@@ -13,7 +13,7 @@ from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataRepository, DataWindows
 from ktrdr.data.fetch_service import DataFetchService
 from ktrdr.evaluation.holdout import HoldoutService
-from ktrdr.evaluation.research_statistics import ResearchStatistics
+from ktrdr.evaluation.trial_statistics import ResearchStatistics
 from ktrdr.evaluation.trials import TrialLedger
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
 from ktrdr.execution.factory import check_store_for_executor
