@@ -1,11 +1,12 @@
-"""A full cycle on the bundled BTCUSD 1h series through a real server, real workers, the real
-walk-forward training and backtest: a promising verdict takes the final model to its sealed
-holdout once; any other verdict completes the cycle without a look.
+"""A full cycle through a real server, real workers, the real walk-forward training and
+backtest: a promising verdict takes the final model to its sealed holdout once; any other
+verdict completes the cycle without a look.
 
-The deterministic research-window verdict is the ceiling; the server runs with the verdict
-thresholds lowered (VERDICT_MIN_DSR, VERDICT_MIN_TRADES) so that this small cycle's is
-``promising``, and the LLM assessor, answered by a stand-in Anthropic server, keeps it or lowers
-it, so each branch is reached on purpose."""
+The deterministic research-window verdict is the ceiling. The market is a synthetic one with a
+strong downward drift (5,000 hourly bars), where the small model's walk-forward Sharpe is
+significant enough for the default thresholds (DSR ≥ 0.95, 30 trades) to call it ``promising``;
+the LLM assessor, answered by a stand-in Anthropic server, keeps that verdict or lowers it, so
+each branch is reached on purpose."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from support.bars import trending_bars
 from support.cycles import finished, trigger, write_quick_strategy
 from support.fake_llm import ASSESSMENT_INPUT, FakeLLMServer, Reply, ToolUse
 from support.server import ServerProcess
 
-STRATEGY = "quick_btcusd"
+from ktrdr.data import DataRepository
+
+STRATEGY = "quick_falling"
+SYMBOL = "FALLING"
 
 
 def assessing(verdict: str):
@@ -39,20 +44,16 @@ def fake() -> Iterator[FakeLLMServer]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, fake: FakeLLMServer) -> Iterator:
     home = tmp_path_factory.mktemp("holdout_cycle_home")
-    write_quick_strategy(home, STRATEGY, symbol="BTCUSD")
-    running = ServerProcess(
-        home,
-        ANTHROPIC_API_KEY="test",
-        ANTHROPIC_BASE_URL=fake.url,
-        VERDICT_MIN_DSR="0",
-        VERDICT_MIN_TRADES="0",
-    ).start()
+    (home / "data").mkdir()
+    DataRepository(home / "data").write_bars(SYMBOL, "1h", trending_bars(5_000, drift=-0.0015))
+    write_quick_strategy(home, STRATEGY, symbol=SYMBOL)
+    running = ServerProcess(home, ANTHROPIC_API_KEY="test", ANTHROPIC_BASE_URL=fake.url).start()
     yield running
     running.stop()
 
 
-def btcusd_window(server: ServerProcess) -> dict[str, Any]:
-    (window,) = [w for w in server.get("/data/windows")["data"] if w["symbol"] == "BTCUSD"]
+def data_set_window(server: ServerProcess) -> dict[str, Any]:
+    (window,) = [w for w in server.get("/data/windows")["data"] if w["symbol"] == SYMBOL]
     return window
 
 
@@ -70,7 +71,9 @@ def test_a_promising_cycle_ends_with_one_counted_holdout_look(
     params = research["metadata"]["parameters"]
     assert params["deterministic_verdict"] == "promising", params["verdict_reason"]
     assert params["verdict"] == "promising" == params["assessor_verdict"]
-    window = btcusd_window(server)
+    statistics = research["result_summary"]["statistics"]
+    assert statistics["dsr"] >= 0.95 and statistics["trades"] >= 30
+    window = data_set_window(server)
     holdout_start = pd.Timestamp(window["holdout_start"])
 
     training = params["training_result"]
@@ -105,7 +108,7 @@ def test_a_promising_cycle_ends_with_one_counted_holdout_look(
 def test_an_assessor_that_lowers_the_verdict_keeps_the_model_from_its_holdout(
     server: ServerProcess, fake: FakeLLMServer, verdict: str
 ) -> None:
-    looks_before = btcusd_window(server)["holdout_looks"]
+    looks_before = data_set_window(server)["holdout_looks"]
     evaluations_before = len(server.get("/holdout/evaluations")["data"])
 
     research = run_cycle(server, fake, verdict)
@@ -116,5 +119,5 @@ def test_an_assessor_that_lowers_the_verdict_keeps_the_model_from_its_holdout(
     assert research["result_summary"]["statistics"]["n_trials"] >= 2  # one trial per cycle
     assert "holdout_op_id" not in params
     assert research["result_summary"]["holdout"] is None
-    assert btcusd_window(server)["holdout_looks"] == looks_before
+    assert data_set_window(server)["holdout_looks"] == looks_before
     assert len(server.get("/holdout/evaluations")["data"]) == evaluations_before
