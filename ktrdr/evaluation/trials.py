@@ -2,8 +2,8 @@
 
 A trial is a completed ``backtesting`` operation in mode ``walk_forward`` with ``in_sample``
 false, whoever started it (a research cycle of any designer, a manual ``ktrdr backtest``). The
-ledger records one row per such backtest in ``trials`` (keyed by the operation id: never twice)
-when its job ends, when a research cycle reads its statistics, and at start-up for any completed
+ledger records one row per such backtest in ``evaluation_trials`` (keyed by the operation id:
+never twice) when its job ends, when a research cycle reads its statistics, and at start-up for any completed
 one found without its row. A row keeps the data set, its holdout start at the time, the per-bar
 stitched Sharpe with its moments, the trade count and the per-bar stitched out-of-sample returns.
 
@@ -37,7 +37,7 @@ from ktrdr.evaluation.returns import equity_returns, returns_from_parquet, retur
 from ktrdr.evaluation.statistics import probability_of_backtest_overfitting, return_moments
 from ktrdr.operations import Operation, OperationsService, OperationStatus, OperationType
 from ktrdr.operations.database import read_connection, write_transaction
-from ktrdr.operations.schema import trials as table
+from ktrdr.operations.schema import evaluation_trials as table
 
 logger = logging.getLogger(__name__)
 

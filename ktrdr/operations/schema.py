@@ -132,9 +132,10 @@ holdout_evaluations = Table(
 )
 
 # One row per walk-forward evaluation of a data set's research window (ktrdr.evaluation.trials);
-# migration 0006. Keyed by the backtest operation: a trial is never recorded twice.
-trials = Table(
-    "trials",
+# migration 0006. Keyed by the backtest operation: a trial is never recorded twice. Not named
+# "trials": Optuna's storage in the same database owns that name.
+evaluation_trials = Table(
+    "evaluation_trials",
     metadata,
     Column("operation_id", String(96), primary_key=True),
     Column("symbol", String(32), nullable=False),
@@ -150,5 +151,5 @@ trials = Table(
     Column("kurtosis", Float, nullable=True),
     Column("trades", Integer, nullable=False),
     Column("returns", LargeBinary, nullable=False),  # parquet: per-bar stitched OOS returns
-    Index("ix_trials_dataset", "symbol", "timeframe", "holdout_start"),
+    Index("ix_evaluation_trials_dataset", "symbol", "timeframe", "holdout_start"),
 )

@@ -23,7 +23,7 @@ from ktrdr.evaluation import (
 from ktrdr.evaluation.trial_statistics import ResearchStatistics
 from ktrdr.evaluation.trials import PBO_MIN_TRIALS, PBO_SPLITS, pbo_on_common_bars
 from ktrdr.operations import OperationsService, OperationType
-from ktrdr.operations.schema import trials as trials_table
+from ktrdr.operations.schema import evaluation_trials as trials_table
 
 FIRST_BAR = pd.Timestamp("2017-06-01T00:00:00Z")
 

@@ -16,9 +16,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create ``trials``; add the nullable ``experiments.statistics``."""
+    """Create ``evaluation_trials`` (Optuna owns ``trials`` in the same database); add the
+    nullable ``experiments.statistics``."""
     op.create_table(
-        "trials",
+        "evaluation_trials",
         sa.Column("operation_id", sa.String(96), primary_key=True),
         sa.Column("symbol", sa.String(32), nullable=False),
         sa.Column("timeframe", sa.String(8), nullable=False),
@@ -33,7 +34,11 @@ def upgrade() -> None:
         sa.Column("trades", sa.Integer, nullable=False),
         sa.Column("returns", sa.LargeBinary, nullable=False),
     )
-    op.create_index("ix_trials_dataset", "trials", ["symbol", "timeframe", "holdout_start"])
+    op.create_index(
+        "ix_evaluation_trials_dataset",
+        "evaluation_trials",
+        ["symbol", "timeframe", "holdout_start"],
+    )
     with op.batch_alter_table("experiments") as batch:
         batch.add_column(sa.Column("statistics", sa.JSON, nullable=True))
 
@@ -42,5 +47,5 @@ def downgrade() -> None:
     """Drop what ``upgrade`` added."""
     with op.batch_alter_table("experiments") as batch:
         batch.drop_column("statistics")
-    op.drop_index("ix_trials_dataset", table_name="trials")
-    op.drop_table("trials")
+    op.drop_index("ix_evaluation_trials_dataset", table_name="evaluation_trials")
+    op.drop_table("evaluation_trials")
