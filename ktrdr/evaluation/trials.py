@@ -3,9 +3,10 @@
 A trial is a completed ``backtesting`` operation in mode ``walk_forward`` with ``in_sample``
 false, whoever started it (a research cycle of any designer, a manual ``ktrdr backtest``). The
 ledger records one row per such backtest in ``evaluation_trials`` (keyed by the operation id:
-never twice) when its job ends, when a research cycle reads its statistics, and at start-up for any completed
-one found without its row. A row keeps the data set, its holdout start at the time, the per-bar
-stitched Sharpe with its moments, the trade count and the per-bar stitched out-of-sample returns.
+never twice) when its job ends, when a research cycle reads its statistics, and at start-up for
+any completed one found without its row. A row keeps the data set, its holdout start at the
+time, the per-bar stitched Sharpe with its moments, the trade count and the per-bar stitched
+out-of-sample returns.
 
 The returns are stored in the row as compressed parquet bytes (bar times and float64 returns):
 in the store, they are written in the same transaction as the trial, shared by every process
