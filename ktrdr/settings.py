@@ -200,6 +200,9 @@ class Settings(BaseSettings):
     backtest_gate_min_sharpe: float = Field(
         default=-0.5, validation_alias=_gate_env("BACKTEST_GATE_MIN_SHARPE")
     )
+    # The deterministic research-window verdict (DESIGN §11 Verdicts).
+    verdict_min_dsr: float = Field(default=0.95, validation_alias=_gate_env("VERDICT_MIN_DSR"))
+    verdict_min_trades: int = Field(default=30, validation_alias=_gate_env("VERDICT_MIN_TRADES"))
 
     @field_validator("llm_model_aliases", mode="after")
     @classmethod

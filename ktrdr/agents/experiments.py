@@ -55,6 +55,7 @@ def record_experiment(
         verdict=state.verdict,
         error=operation.error_message,
         protocol=_protocol(training),
+        statistics=state.statistics,
     )
     return memory.record(record)
 

@@ -56,7 +56,8 @@ class ExperimentRecord:
     ``{"training": {"passed": bool, "reason": str}, "backtest": {...}}``; ``design`` is the
     designer's private information, e.g. ``{"study": "offline", "trial_number": 12}``.
     ``protocol`` is how the metrics were measured: ``walk_forward`` or, for rows recorded before
-    the evaluation protocol, ``single_window`` (never scored).
+    the evaluation protocol, ``single_window`` (never scored). ``statistics`` is the cycle's
+    research-window statistics (DESIGN §11: n_trials, psr, dsr, pbo ...), None before the backtest.
     """
 
     experiment_id: str
@@ -72,6 +73,7 @@ class ExperimentRecord:
     verdict: str | None = None
     error: str | None = None
     protocol: str = WALK_FORWARD
+    statistics: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in EXPERIMENT_STATUSES:

@@ -32,12 +32,16 @@ from ktrdr.agents.cycle.steps import (
     Completion,
     CycleServices,
     HoldoutStarter,
+    StatisticsSource,
     TrainingStarter,
 )
 from ktrdr.agents.cycle.telemetry import observe
 from ktrdr.agents.experiments import ExperimentRecorder
 from ktrdr.agents.memory import ExperimentMemory
+from ktrdr.data import DataRepository, DataWindows
 from ktrdr.errors import InvalidTransitionError, KtrdrError, TransientError
+from ktrdr.evaluation.trial_statistics import ResearchStatistics
+from ktrdr.evaluation.trials import TrialLedger
 from ktrdr.execution.events import JobEvents
 from ktrdr.operations import (
     TERMINAL_STATUSES,
@@ -68,6 +72,7 @@ class AgentResearchWorker:
         memory: ExperimentMemory | None = None,
         settings: Settings | None = None,
         job_events: JobEvents | None = None,
+        statistics: StatisticsSource | None = None,
     ) -> None:
         self.operations = operations_service
         self.settings = settings or get_settings()
@@ -77,6 +82,7 @@ class AgentResearchWorker:
             training=training_service,
             backtest=backtest_service,
             holdout=holdout_service,
+            statistics=statistics or self._statistics(),
             settings=self.settings,
         )
         self.memory = memory or ExperimentMemory(operations_service.store.engine)
@@ -87,6 +93,14 @@ class AgentResearchWorker:
         self._watched_child: dict[str, str | None] = {}
         if job_events is not None:
             job_events.subscribe(self._on_job_ended)
+
+    def _statistics(self) -> ResearchStatistics:
+        """The trial ledger on this store and the settings' data windows."""
+        data = DataRepository(self.settings.path("data"))
+        windows = DataWindows(
+            self.operations.store.engine, data, holdout_fraction=self.settings.holdout_fraction
+        )
+        return ResearchStatistics(TrialLedger(self.operations, windows))
 
     def run(self, operation_id: str, stop: threading.Event | None = None) -> None:
         """Tick until the research operation is terminal (or ``stop`` is set: server shutdown)."""

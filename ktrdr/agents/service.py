@@ -24,7 +24,17 @@ from ktrdr.strategy import StrategyCatalog
 
 logger = logging.getLogger(__name__)
 
-STATUS_KEYS = ("training_op_id", "backtest_op_id", "design_op_id", "assessment_op_id")
+STATUS_KEYS = (
+    "training_op_id",
+    "backtest_op_id",
+    "design_op_id",
+    "assessment_op_id",
+    "statistics",
+    "deterministic_verdict",
+    "verdict_reason",
+)
+# The research-window statistics each history row shows (DESIGN §11).
+HISTORY_STATISTICS = ("n_trials", "psr", "dsr", "pbo")
 
 
 class AgentService:
@@ -178,7 +188,15 @@ class AgentService:
 
     def history(self, limit: int = 20) -> list[dict[str, Any]]:
         """The most recent experiments, newest first, as compact rows."""
-        return summarize_experiments(self.memory.list(limit=limit), limit=limit)
+        records = self.memory.list(limit=limit)
+        statistics = {record.experiment_id: record.statistics or {} for record in records}
+        return [
+            {
+                **row,
+                **{key: statistics[row["experiment_id"]].get(key) for key in HISTORY_STATISTICS},
+            }
+            for row in summarize_experiments(records, limit=limit)
+        ]
 
     def budget(self) -> dict[str, Any]:
         """The daily LLM budget: limit, spent today, remaining, cycles of the default setup left."""
@@ -266,6 +284,9 @@ class AgentService:
                     "phase": state.phase.value,
                     "strategy_name": state.strategy_name,
                     "verdict": state.verdict,
+                    "verdict_reason": state.verdict_reason,
+                    "statistics": state.statistics,
+                    "holdout": state.holdout,
                     "error_message": operation.error_message,
                     "completed_at": operation.completed_at.isoformat()
                     if operation.completed_at

@@ -13,6 +13,8 @@ from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataRepository, DataWindows
 from ktrdr.data.fetch_service import DataFetchService
 from ktrdr.evaluation.holdout import HoldoutService
+from ktrdr.evaluation.trial_statistics import ResearchStatistics
+from ktrdr.evaluation.trials import TrialLedger
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
 from ktrdr.execution.factory import check_store_for_executor
 from ktrdr.operations import OperationsService, OperationsStore, OperationType
@@ -42,6 +44,7 @@ class Services:
     strategies: StrategyCatalog
     fetch: DataFetchService
     windows: DataWindows
+    trials: TrialLedger
     executor: Executor | None = None
     training: TrainingService | None = None
     backtesting: BacktestingService | None = None
@@ -74,20 +77,24 @@ def build_services(settings: Settings, *, with_executor: bool = True) -> Service
     store = OperationsStore.from_url(settings.resolved_database_url)
     operations = OperationsService(store, progress_min_interval=settings.progress_min_interval)
     data = DataRepository(settings.path("data"))
+    windows = DataWindows(store.engine, data, holdout_fraction=settings.holdout_fraction)
     services = Services(
         settings=settings,
         operations=operations,
         data=data,
         strategies=strategy_catalog(settings),
         fetch=DataFetchService(operations, data),
-        windows=DataWindows(store.engine, data, holdout_fraction=settings.holdout_fraction),
+        windows=windows,
+        trials=TrialLedger(operations, windows),
     )
     if not with_executor:
         return services
     lost = fail_orphaned_jobs(operations, JOB_TYPES)
     if lost:
         logger.warning("marked %d jobs lost with the previous server as failed", len(lost))
+    services.trials.record_missing()  # backtests that completed as the last server stopped
     services.executor = create_executor(settings, operations)
+    services.executor.events.subscribe(services.trials.on_job_ended)
     services.training = TrainingService(
         operations,
         services.executor,
@@ -122,6 +129,7 @@ def _agent_service(services: Services, executor: Executor) -> AgentService:
         services.holdout,
         settings=services.settings,
         job_events=executor.events,
+        statistics=ResearchStatistics(services.trials),
     )
     return AgentService(
         operations, worker, settings=services.settings, strategies=services.strategies

@@ -120,6 +120,7 @@ def render_outcome(research: dict[str, Any]) -> None:
     backtest = (params.get("backtest_result") or {}).get("metrics") or {}
     walk_forward = (params.get("training_result") or {}).get("walk_forward") or {}
     mean = " (fold mean)" if walk_forward.get("folds") else ""
+    statistics = params.get("statistics") or {}
     rows = [
         ("Strategy", params.get("strategy_name") or "—"),
         ("Designer", params.get("designer") or "—"),
@@ -137,7 +138,14 @@ def render_outcome(research: dict[str, Any]) -> None:
         ("Win rate", format_value(backtest.get("win_rate"), "percent")),
         ("Trades", format_value(backtest.get("total_trades"), "int")),
         ("Buy & hold", format_value(backtest.get("buy_and_hold_return"), "percent")),
-        ("Verdict (research window)", params.get("verdict") or "—"),
+        ("Trials (data set)", format_value(statistics.get("n_trials"), "int")),
+        (
+            "PSR / DSR",
+            f"{format_value(statistics.get('psr'), 'ratio')} / "
+            f"{format_value(statistics.get('dsr'), 'ratio')}",
+        ),
+        ("PBO", format_value(statistics.get("pbo"), "ratio")),
+        ("Verdict (research window)", _verdict(params)),
         ("Holdout", _holdout(params.get("holdout"))),
         ("Strategy file", params.get("strategy_path") or "—"),
         ("Model", params.get("model_path") or "—"),
@@ -163,6 +171,18 @@ def _holdout(holdout: dict[str, Any] | None) -> str:
         f"{format_metric(metrics, 'sharpe_ratio', 'ratio')}, "
         f"{format_value(metrics.get('total_trades'), 'int')} trades; "
         f"look {holdout.get('looks')})"
+    )
+
+
+def _verdict(params: dict[str, Any]) -> str:
+    """'neutral (dsr 0.43 < 0.95 (37 trials))', noting when the assessor lowered it."""
+    verdict = params.get("verdict")
+    if not verdict:
+        return "—"
+    reason = f" ({params['verdict_reason']})" if params.get("verdict_reason") else ""
+    lowered = params.get("deterministic_verdict") not in (None, verdict)
+    return f"{verdict}{reason}" + (
+        f"; lowered by the assessor from {params['deterministic_verdict']}" if lowered else ""
     )
 
 
@@ -196,10 +216,39 @@ def status(
         for key in ("strategy_name", "child_operation_id", "training_op_id", "backtest_op_id"):
             if research.get(key):
                 out.print(f"  {key}: {research[key]}")
+        if research.get("statistics"):
+            out.print(f"  statistics: {statistics_line(research['statistics'])}")
+            out.print(
+                f"  deterministic verdict: {research.get('deterministic_verdict')} "
+                f"({research.get('verdict_reason')})"
+            )
     last = payload.get("last_cycle")
     if last:
         detail = last.get("verdict") or last.get("error_message") or ""
         out.print(f"last cycle {last['operation_id']}: {last['status']} {detail}".rstrip())
+        if last.get("verdict_reason"):
+            out.print(f"  why: {last['verdict_reason']}")
+        if last.get("statistics"):
+            out.print(f"  statistics: {statistics_line(last['statistics'])}")
+        if last.get("verdict"):
+            out.print(f"  holdout: {_holdout(last.get('holdout'))}")
+
+
+def statistics_line(statistics: dict[str, Any]) -> str:
+    """'37 trials, Sharpe 1.20 (95% CI -0.40..2.80), PSR 0.91, DSR 0.43, PBO 0.55'."""
+    interval = statistics.get("bootstrap_ci")
+    ci = (
+        f" (95% CI {format_value(interval[0], 'ratio')}..{format_value(interval[1], 'ratio')})"
+        if isinstance(interval, list) and len(interval) == 2
+        else ""
+    )
+    return (
+        f"{statistics.get('n_trials')} trials, Sharpe "
+        f"{format_value(statistics.get('sharpe_annualized'), 'ratio')}{ci}, PSR "
+        f"{format_value(statistics.get('psr'), 'ratio')}, DSR "
+        f"{format_value(statistics.get('dsr'), 'ratio')}, PBO "
+        f"{format_value(statistics.get('pbo'), 'ratio')}"
+    )
 
 
 @app.command()
@@ -265,11 +314,21 @@ HISTORY_COLUMNS = {
     "test_accuracy": "accuracy",
     "sharpe_ratio": "sharpe",
     "total_trades": "trades",
+    "n_trials": "trials",
+    "dsr": "dsr",
+    "pbo": "pbo",
     "gates": "gates",
     "verdict": "verdict",
 }
 
 
 def _cell(value: Any, key: str) -> str:
-    kind = {"test_accuracy": "percent", "sharpe_ratio": "ratio", "total_trades": "int"}
+    kind = {
+        "test_accuracy": "percent",
+        "sharpe_ratio": "ratio",
+        "total_trades": "int",
+        "n_trials": "int",
+        "dsr": "ratio",
+        "pbo": "ratio",
+    }
     return format_value(value, kind.get(key, "number"))

@@ -211,12 +211,17 @@ WINDOW_COLUMNS = (
     "holdout_end",
     "frozen_at",
     "holdout_looks",
+    "n_trials",
+    "trials_sharpe_variance",
+    "pbo",
 )
+NUMERIC_WINDOW_COLUMNS = ("holdout_looks", "n_trials", "trials_sharpe_variance", "pbo")
 
 
 @windows_app.callback()
 def list_windows(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List every data set's research window, sealed holdout and holdout looks."""
+    """List every data set's research window, sealed holdout, holdout looks and trials (N, the
+    variance V of their per-bar Sharpe ratios, PBO once there are 8)."""
     if ctx.invoked_subcommand is not None:
         return
     with api_client(ctx) as client:
@@ -256,7 +261,8 @@ def windows_table(windows: list[dict[str, object]]) -> Table:
     """A table of data windows, one row per data set."""
     table = Table(box=box.SIMPLE_HEAD)
     for column in WINDOW_COLUMNS:
-        table.add_column(column, justify="right" if column == "holdout_looks" else "left")
+        justify = "right" if column in NUMERIC_WINDOW_COLUMNS else "left"
+        table.add_column(column, justify=justify)
     for window in windows:
         table.add_row(*(_window_cell(window, column) for column in WINDOW_COLUMNS))
     return table
@@ -264,6 +270,10 @@ def windows_table(windows: list[dict[str, object]]) -> Table:
 
 def _window_cell(window: dict[str, object], column: str) -> str:
     value = window.get(column)
-    if column in ("symbol", "timeframe", "holdout_looks"):
+    if column in ("symbol", "timeframe", "holdout_looks", "n_trials"):
         return str(value)
+    if column == "trials_sharpe_variance":
+        return "—" if value is None else f"{value:.3g}"
+    if column == "pbo":
+        return "—" if value is None else f"{value:.2f}"
     return format_time(str(value) if value else None)

@@ -16,7 +16,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import RowMapping, null, select, update
 
@@ -24,6 +23,7 @@ from ktrdr.backtesting.ranges import HOLDOUT, TrainedModel
 from ktrdr.backtesting.service import BacktestingService
 from ktrdr.data import DataWindows
 from ktrdr.errors import DataError, NotFoundError, ValidationError
+from ktrdr.evaluation.returns import equity_returns
 from ktrdr.evaluation.verdicts import holdout_psr, holdout_verdict
 from ktrdr.operations import Operation, OperationsService, OperationStatus
 from ktrdr.operations.database import read_connection, write_transaction
@@ -226,7 +226,9 @@ def _refuse_fold_bundle(model: TrainedModel) -> None:
 def holdout_result(summary: dict[str, Any], look: int) -> dict[str, Any]:
     """The stored result of a completed holdout backtest: verdict, reason, PSR, metrics, looks."""
     metrics = summary.get("metrics") or {}
-    psr = holdout_psr(_equity_returns((summary.get("artifacts") or {}).get("equity")))
+    path = (summary.get("artifacts") or {}).get("equity")
+    returns = equity_returns(path, owner="the holdout backtest", purpose="its verdict")
+    psr = holdout_psr(returns.to_numpy())
     verdict, reason = holdout_verdict(metrics, psr)
     return {
         "verdict": verdict,
@@ -239,14 +241,3 @@ def holdout_result(summary: dict[str, Any], look: int) -> dict[str, Any]:
         "looks": look,
         "artifacts": summary.get("artifacts") or {},
     }
-
-
-def _equity_returns(path: str | None) -> np.ndarray:
-    """Per-bar returns of a backtest's equity artifact; DataError naming it when it is missing."""
-    if not path or not Path(path).is_file():
-        raise DataError(
-            f"the holdout backtest's equity file {path or '(none)'} is missing: its verdict "
-            "needs the per-bar returns"
-        )
-    equity = pd.read_parquet(path)["equity"].to_numpy(dtype=np.float64)
-    return equity[1:] / equity[:-1] - 1.0 if len(equity) > 1 else np.empty(0)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 
+from ktrdr.errors import ValidationError
 from ktrdr.evaluation.statistics import probabilistic_sharpe_ratio, return_moments
 
 HOLDOUT_MIN_TRADES = 10
 HOLDOUT_MIN_PSR = 0.90
+VERDICT_MIN_DSR = 0.95  # defaults of the settings VERDICT_MIN_DSR / VERDICT_MIN_TRADES
+VERDICT_MIN_TRADES = 30
+
+PROMISING = "promising"
+NEUTRAL = "neutral"
+POOR = "poor"
+RESEARCH_VERDICTS = (POOR, NEUTRAL, PROMISING)  # lowest first
 
 CONFIRMED = "confirmed"
 NOT_CONFIRMED = "not_confirmed"
@@ -48,3 +57,65 @@ def holdout_verdict(metrics: Mapping[str, object], psr: float | None) -> tuple[s
         CONFIRMED,
         f"sharpe {sharpe:.2f} > 0, psr {psr:.2f} >= {HOLDOUT_MIN_PSR:.2f}, {trades} trades",
     )
+
+
+def research_verdict(
+    statistics: Mapping[str, object],
+    *,
+    min_dsr: float = VERDICT_MIN_DSR,
+    min_trades: int = VERDICT_MIN_TRADES,
+) -> tuple[str, str]:
+    """``(promising | neutral | poor, reason)`` of a research-window walk-forward evaluation.
+
+    ``statistics`` is the research ``statistics`` block (``research_statistics``). Promising:
+    positive Sharpe, DSR ≥ ``min_dsr``, stitched trades ≥ ``min_trades`` and bars ≥ the minimum
+    track record; neutral: a positive Sharpe that falls short (the reason names each shortfall,
+    e.g. ``dsr 0.43 < 0.95 (37 trials)``); poor: otherwise.
+    """
+    sharpe = _number(statistics.get("sharpe"))
+    if sharpe is None:
+        return POOR, "sharpe undefined (flat equity curve)"
+    annualised = _number(statistics.get("sharpe_annualized"))
+    shown = f"{annualised:.2f} annualised" if annualised is not None else f"{sharpe:.4f} per bar"
+    if sharpe <= 0:
+        return POOR, f"sharpe {shown} <= 0"
+    dsr = _number(statistics.get("dsr"))
+    trials = int(_number(statistics.get("n_trials")) or 0)
+    trades = int(_number(statistics.get("trades")) or 0)
+    bars = int(_number(statistics.get("bars")) or 0)
+    track = _number(statistics.get("min_track_record_bars"))
+    dsr_text = "undefined" if dsr is None else f"{dsr:.2f}"
+    track_text = "undefined" if track is None else f"{int(track):,}"
+    shortfalls = []
+    if dsr is None or dsr < min_dsr:
+        shortfalls.append(f"dsr {dsr_text} < {min_dsr:.2f} ({trials} trials)")
+    if trades < min_trades:
+        shortfalls.append(f"trades {trades} < {min_trades}")
+    if track is None or bars < track:
+        shortfalls.append(f"bars {bars:,} < min track record {track_text}")
+    if shortfalls:
+        return NEUTRAL, "; ".join(shortfalls)
+    return PROMISING, (
+        f"dsr {dsr_text} >= {min_dsr:.2f} ({trials} trials), trades {trades} >= {min_trades}, "
+        f"bars {bars:,} >= min track record {track_text}"
+    )
+
+
+def lower_verdict(verdict: str, other: str | None) -> str:
+    """The lower of two research verdicts (poor < neutral < promising); ``other`` None keeps
+    ``verdict``. An assessor may lower the deterministic verdict this way, never raise it."""
+    if other is None:
+        return verdict
+    for name in (verdict, other):
+        if name not in RESEARCH_VERDICTS:
+            raise ValidationError(
+                f"verdict {name!r} is not one of {', '.join(RESEARCH_VERDICTS)}",
+                details={"verdict": str(name)},
+            )
+    return min(verdict, other, key=RESEARCH_VERDICTS.index)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -63,6 +64,8 @@ experiments = Table(
     # How the metrics were measured: walk_forward (research window) or single_window (before
     # the evaluation protocol; never scored by designers). Added by migration 0005.
     Column("protocol", String(16), nullable=False, server_default="single_window"),
+    # The research-window statistics of the cycle (DSR, PSR, trials, PBO); migration 0006.
+    Column("statistics", JSON, nullable=True),
     Index("ix_experiments_created", "created_at"),
 )
 
@@ -126,4 +129,27 @@ holdout_evaluations = Table(
     Column("look", Integer, nullable=False),
     Column("result", JSON, nullable=True),
     Index("ix_holdout_evaluations_dataset", "symbol", "timeframe"),
+)
+
+# One row per walk-forward evaluation of a data set's research window (ktrdr.evaluation.trials);
+# migration 0006. Keyed by the backtest operation: a trial is never recorded twice. Not named
+# "trials": Optuna's storage in the same database owns that name.
+evaluation_trials = Table(
+    "evaluation_trials",
+    metadata,
+    Column("operation_id", String(96), primary_key=True),
+    Column("symbol", String(32), nullable=False),
+    Column("timeframe", String(8), nullable=False),
+    # The data set's holdout start when the backtest ran: a reset starts the statistics afresh.
+    Column("holdout_start", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
+    Column("strategy_name", String(64), nullable=False),
+    Column("model_path", String(512), nullable=False),
+    Column("sharpe", Float, nullable=True),  # per bar; None for a flat curve (undefined)
+    Column("n_obs", Integer, nullable=False),
+    Column("skew", Float, nullable=True),
+    Column("kurtosis", Float, nullable=True),
+    Column("trades", Integer, nullable=False),
+    Column("returns", LargeBinary, nullable=False),  # parquet: per-bar stitched OOS returns
+    Index("ix_evaluation_trials_dataset", "symbol", "timeframe", "holdout_start"),
 )

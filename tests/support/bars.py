@@ -21,3 +21,24 @@ def random_walk_bars(
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": volume}, index=index
     )
+
+
+def trending_bars(
+    n: int, *, drift: float, seed: int = 4, start: str = "2020-01-06"
+) -> pd.DataFrame:
+    """Seeded hourly OHLCV bars whose log close drifts by ``drift`` a bar (noise 0.4 %)."""
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(drift, 0.004, n)))
+    open_ = np.concatenate([[100.0], close[:-1]])
+    spread = np.abs(rng.normal(0, 0.002, n)) * close
+    index = pd.date_range(start, periods=n, freq="1h", tz="UTC", name="timestamp")
+    return pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) + spread,
+            "low": np.minimum(open_, close) - spread,
+            "close": close,
+            "volume": rng.integers(100, 10_000, n).astype(float),
+        },
+        index=index,
+    )

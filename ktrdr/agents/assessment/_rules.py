@@ -20,6 +20,8 @@ LOW_WIN_RATE = 0.40
 SLOW_LEARNING = 0.05
 DOMINANT_LABEL = 0.60
 TREND_INPUTS = ("adx", "aroon", "supertrend")
+STRONG_DSR = 0.95  # as VERDICT_MIN_DSR's default
+LOW_PBO = 0.5  # at or above: the in-sample best usually ranks below the median out of sample
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,50 @@ def weaknesses(facts: Facts) -> list[str]:
         found.append(f"max drawdown {facts.max_drawdown:.1%}")
     if facts.exposure is not None and facts.exposure > HIGH_EXPOSURE:
         found.append(f"in the market {facts.exposure:.0%} of bars")
+    return found
+
+
+def statistics_strengths(statistics: Mapping[str, Any] | None) -> list[str]:
+    """What the research-window statistics support, with the numbers, e.g. ``DSR 0.97 …``."""
+    if not statistics:
+        return []
+    found = []
+    dsr, trials = number(statistics.get("dsr")), statistics.get("n_trials")
+    if dsr is not None and dsr >= STRONG_DSR:
+        found.append(f"deflated Sharpe ratio {dsr:.2f} after {trials} trials on this data set")
+    pbo = number(statistics.get("pbo"))
+    if pbo is not None and pbo < LOW_PBO:
+        found.append(f"probability of backtest overfitting {pbo:.2f} over {trials} trials")
+    return found
+
+
+def statistics_weaknesses(
+    statistics: Mapping[str, Any] | None, deterministic: tuple[str, str] | None
+) -> list[str]:
+    """Why the research window falls short of promising, citing the deterministic verdict's
+    reason, the PSR behind the DSR, the bootstrap interval and PBO."""
+    if not statistics:
+        return []
+    found = []
+    if deterministic is not None and deterministic[0] != "promising":
+        found.append(f"research-window verdict {deterministic[0]}: {deterministic[1]}")
+    psr, dsr = number(statistics.get("psr")), number(statistics.get("dsr"))
+    if psr is not None and dsr is not None and dsr < STRONG_DSR:
+        found.append(
+            f"probabilistic Sharpe ratio {psr:.2f} falls to {dsr:.2f} once deflated for "
+            f"{statistics.get('n_trials')} trials"
+        )
+    interval = statistics.get("bootstrap_ci")
+    if isinstance(interval, list) and len(interval) == 2 and number(interval[0]) is not None:
+        low, high = float(interval[0]), float(interval[1])
+        if low <= 0:
+            found.append(f"95% bootstrap interval of the annualised Sharpe [{low:.2f}, {high:.2f}]")
+    pbo = number(statistics.get("pbo"))
+    if pbo is not None and pbo >= LOW_PBO:
+        found.append(
+            f"probability of backtest overfitting {pbo:.2f} over "
+            f"{statistics.get('n_trials')} trials"
+        )
     return found
 
 

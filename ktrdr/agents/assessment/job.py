@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ktrdr.agents.assessment._request import deterministic_verdict, trials_so_far
 from ktrdr.agents.assessment.offline import assess, write_assessment
-from ktrdr.agents.memory import ExperimentMemory
 from ktrdr.agents.roles import ASSESSORS, OFFLINE
 from ktrdr.errors import ValidationError
-from ktrdr.execution import JobReporter, worker_operations
+from ktrdr.execution import JobReporter
 from ktrdr.settings import get_settings
 from ktrdr.strategy import load_strategy, strategy_to_dict
 
@@ -20,8 +20,9 @@ def run_assessment_job(operation_id: str, request: dict[str, Any]) -> dict[str, 
     """Assess one cycle and write ``strategies/<name>/assessment.json``.
 
     ``request``: ``{assessor, strategy_name, strategy_path, training_result, backtest_result,
-    gates, experiment_id}``. Returns ``{assessment_path, verdict, tokens: {input, output},
-    cost_usd}``; the offline assessor spends no tokens, the LLM assessors are in
+    gates, statistics, deterministic_verdict, verdict_reason, experiment_id}``. Returns
+    ``{assessment_path, verdict, tokens: {input, output}, cost_usd}``; the verdict is at most
+    the deterministic one. The offline assessor spends no tokens, the LLM assessors are in
     ``ktrdr.agents.assessment.llm``.
     """
     assessor = request.get("assessor", OFFLINE)
@@ -39,14 +40,16 @@ def run_assessment_job(operation_id: str, request: dict[str, Any]) -> dict[str, 
     reporter.progress(percentage=10, current_step=f"assessing {request['strategy_name']}")
     strategy_path = request.get("strategy_path")
     strategy = strategy_to_dict(load_strategy(strategy_path)) if strategy_path else None
-    trials_so_far = ExperimentMemory(worker_operations().store.engine).count() + 1
+    statistics = request.get("statistics")
     assessment = assess(
         request["strategy_name"],
         request.get("training_result"),
         request.get("backtest_result"),
         request.get("gates") or {},
-        trials_so_far,
+        trials_so_far(request),
         strategy=strategy,
+        statistics=statistics,
+        deterministic=deterministic_verdict(request),
     )
     path = write_assessment(get_settings().path("strategies"), assessment)
     logger.info(

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from ktrdr.agents.assessment._facts import collect_facts
+from ktrdr.agents.assessment._request import deterministic_verdict, trials_so_far
 from ktrdr.agents.assessment.offline import write_assessment
 from ktrdr.agents.llm import (
     PromptGuard,
@@ -28,9 +29,9 @@ from ktrdr.agents.llm import (
     run_tool_loop,
 )
 from ktrdr.agents.llm.runtime import job_session, run_job_calls
-from ktrdr.agents.memory import ExperimentMemory
 from ktrdr.data import DataRepository, DataWindows
 from ktrdr.errors import JobError, NotFoundError
+from ktrdr.evaluation.verdicts import lower_verdict
 from ktrdr.execution import JobReporter, worker_operations
 from ktrdr.operations import OperationsService
 from ktrdr.settings import Settings, get_settings
@@ -39,10 +40,25 @@ from ktrdr.strategy import StrategyConfig, dump_strategy_yaml, load_strategy
 logger = logging.getLogger(__name__)
 
 TOOL_NAME = "save_assessment"
+# The research statistics a prompt shows (DESIGN §11): numbers only, no dates.
+STATISTICS_SHOWN = (
+    "n_trials",
+    "sharpe",
+    "sharpe_annualized",
+    "psr",
+    "dsr",
+    "bootstrap_ci",
+    "min_track_record_bars",
+    "bars",
+    "pbo",
+    "trades",
+)
 SYSTEM_PROMPT = (
     "You are a quantitative researcher reviewing one research cycle of ktrdr: a neuro-fuzzy "
     "strategy, its walk-forward training metrics (each fold's test split), its walk-forward "
-    "backtest on out-of-sample slices of the research window, and the quality gates. Judge it "
+    "backtest on out-of-sample slices of the research window, the quality gates and the "
+    "statistics that deflate its Sharpe ratio for the trials run on this data set. The "
+    "deterministic verdict is a ceiling: you may lower it, never raise it. Judge it "
     "soberly, cite the numbers, and propose concrete, testable "
     f"changes for the next design. Save your judgement by calling {TOOL_NAME}."
 )
@@ -72,7 +88,7 @@ def assess_with_llm(operation_id: str, request: dict[str, Any]) -> dict[str, Any
     reporter = JobReporter(operation_id)
     model = resolve_model(settings, provider, _research_model(operations, request))
     reporter.progress(percentage=10, current_step=f"{model} assessing {request['strategy_name']}")
-    trials_so_far = ExperimentMemory(operations.store.engine).count() + 1
+    trials = trials_so_far(request)
     strategy = _strategy(request)
     guard = _guard(strategy, settings, operations)
     session = job_session(provider, settings, operations, reporter, "assessment")
@@ -82,7 +98,7 @@ def assess_with_llm(operation_id: str, request: dict[str, Any]) -> dict[str, Any
             session,
             model=model,
             system=SYSTEM_PROMPT,
-            prompt=assessment_prompt(request, trials_so_far, strategy, guard),
+            prompt=assessment_prompt(request, trials, strategy, guard),
             tool=assessment_tool(),
             accept=accept_assessment,
             max_turns=settings.agent_max_turns,
@@ -97,12 +113,19 @@ def assess_with_llm(operation_id: str, request: dict[str, Any]) -> dict[str, Any
     facts = collect_facts(
         request.get("training_result"), request.get("backtest_result"), request.get("gates") or {}
     )
+    deterministic = deterministic_verdict(request)
+    verdict = lower_verdict(deterministic[0], judged.verdict) if deterministic else judged.verdict
     assessment = {
         "strategy_name": request["strategy_name"],
         **judged.model_dump(exclude={"hypotheses"}),
+        "verdict": verdict,
+        "assessor_verdict": judged.verdict,
         "metrics": facts.metrics(),
         "gates": {k: dict(v) for k, v in (request.get("gates") or {}).items() if _is_map(v)},
-        "trials_so_far": trials_so_far,
+        "statistics": request.get("statistics"),
+        "deterministic_verdict": deterministic[0] if deterministic else None,
+        "verdict_reason": deterministic[1] if deterministic else None,
+        "trials_so_far": trials,
         "created_at": datetime.now(UTC).isoformat(),
         "assessor": provider,
         "hypotheses": judged.hypotheses,
@@ -114,9 +137,9 @@ def assess_with_llm(operation_id: str, request: dict[str, Any]) -> dict[str, Any
         operation_id,
         model,
         request["strategy_name"],
-        judged.verdict,
+        verdict,
     )
-    return {"assessment_path": str(path), "verdict": judged.verdict, **session.usage.summary()}
+    return {"assessment_path": str(path), "verdict": verdict, **session.usage.summary()}
 
 
 def assessment_tool() -> ToolSpec:
@@ -161,10 +184,26 @@ def assessment_prompt(
         "# Backtest (walk-forward, out-of-sample)\n"
         + _json(_backtest_view(request.get("backtest_result"), blind)),
         f"# Gates\n{_json(request.get('gates') or {})}",
-        f"This is experiment number {trials_so_far}. Call {TOOL_NAME} with your judgement.",
+        *_verdict_sections(request),
+        f"This is trial number {trials_so_far} on this data set. Call {TOOL_NAME} with your "
+        "judgement.",
     ]
     text = "\n\n".join(sections)
     return guard.text(text) if guard else text
+
+
+def _verdict_sections(request: Mapping[str, Any]) -> list[str]:
+    """The research-window statistics and the deterministic verdict, which caps the model's."""
+    deterministic = deterministic_verdict(request)
+    if deterministic is None:
+        return []
+    verdict, reason = deterministic
+    statistics = {key: (request.get("statistics") or {}).get(key) for key in STATISTICS_SHOWN}
+    return [
+        "# Statistics (walk-forward out-of-sample, this data set's trials)\n" + _json(statistics),
+        f"# Deterministic verdict\n{verdict}: {reason}\nYour verdict may be lower than "
+        f"{verdict}, never higher; cite these statistics.",
+    ]
 
 
 def _strategy(request: Mapping[str, Any]) -> StrategyConfig | None:

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from ktrdr.agents.assessment._facts import collect_facts
-from ktrdr.agents.assessment._rules import Knobs, strengths, suggestions, verdict, weaknesses
+from ktrdr.agents.assessment._rules import (
+    Knobs,
+    statistics_strengths,
+    statistics_weaknesses,
+    strengths,
+    suggestions,
+    verdict,
+    weaknesses,
+)
+from ktrdr.evaluation.verdicts import lower_verdict
 from ktrdr.files import write_text_atomically
 from ktrdr.strategy import check_strategy_name
 
@@ -28,25 +37,35 @@ def assess(
     trials_so_far: int,
     *,
     strategy: Mapping[str, Any] | None = None,
+    statistics: Mapping[str, Any] | None = None,
+    deterministic: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Judge one cycle from its result summaries; the DESIGN §9 assessment dict.
 
     ``gates`` is ``{"training": {"passed", "reason"}, "backtest": {...}}``; ``backtest_result``
     is None when the training gate stopped the cycle. ``strategy`` (``strategy_to_dict`` form)
     lets suggestions name current values, e.g. "raise decisions.confidence_threshold from 0.55
-    to 0.65". Verdict rules: :func:`ktrdr.agents.assessment._rules.verdict`.
+    to 0.65". ``statistics`` (DSR, PSR, trials, PBO) and the ``deterministic`` ``(verdict,
+    reason)`` of the research window are cited in the text; the rules of
+    :func:`ktrdr.agents.assessment._rules.verdict` may lower that verdict, never raise it.
     """
     facts = collect_facts(training_result, backtest_result, gates)
+    judged = verdict(facts)
+    if deterministic is not None:
+        judged = lower_verdict(deterministic[0], judged)
     return {
         "strategy_name": strategy_name,
-        "verdict": verdict(facts),
-        "strengths": strengths(facts),
-        "weaknesses": weaknesses(facts),
+        "verdict": judged,
+        "strengths": strengths(facts) + statistics_strengths(statistics),
+        "weaknesses": weaknesses(facts) + statistics_weaknesses(statistics, deterministic),
         "suggestions": suggestions(facts, Knobs.from_strategy(strategy)),
         "metrics": facts.metrics(),
         "gates": {
             name: dict(outcome) for name, outcome in gates.items() if isinstance(outcome, Mapping)
         },
+        "statistics": dict(statistics) if statistics is not None else None,
+        "deterministic_verdict": deterministic[0] if deterministic else None,
+        "verdict_reason": deterministic[1] if deterministic else None,
         "trials_so_far": trials_so_far,
         "created_at": datetime.now(UTC).isoformat(),
         "assessor": "offline",

@@ -75,8 +75,12 @@ class CycleState(BaseModel):
     training_gate: GateOutcome | None = None
     backtest_result: dict[str, Any] | None = None
     backtest_gate: GateOutcome | None = None
+    statistics: dict[str, Any] | None = None  # the walk-forward trial's (DESIGN §11)
+    deterministic_verdict: str | None = None  # from the statistics (evaluation.verdicts)
+    verdict_reason: str | None = None  # its reason, e.g. "dsr 0.43 < 0.95 (37 trials)"
     assessment_path: str | None = None
-    verdict: str | None = None
+    assessor_verdict: str | None = None  # the assessor's own; it may lower, never raise
+    verdict: str | None = None  # the cycle's: the lower of the deterministic and the assessor's
     holdout: dict[str, Any] | None = None  # steps.HOLDOUT_KEYS of the look: verdict, psr, looks…
     tokens: Tokens = Field(default_factory=Tokens)
     cost_usd: float = 0.0
@@ -121,6 +125,10 @@ class CycleState(BaseModel):
         return {
             "strategy_name": self.strategy_name,
             "verdict": self.verdict,
+            "verdict_reason": self.verdict_reason,
+            "deterministic_verdict": self.deterministic_verdict,
+            "assessor_verdict": self.assessor_verdict,
+            "statistics": self.statistics,
             "walk_forward": walk_forward_summary(training, backtest),
             "holdout": self.holdout,
             "training_gate": self.gate_outcomes()["training"],

@@ -18,6 +18,7 @@ from ktrdr.agents.cycle.state import CHILD_KEYS, CycleState, GateOutcome
 from ktrdr.agents.gates import GateThresholds, check_backtest_gate, check_training_gate
 from ktrdr.backtesting.ranges import WALK_FORWARD
 from ktrdr.errors import InvariantError
+from ktrdr.evaluation.verdicts import PROMISING, lower_verdict, research_verdict
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyConfig, load_strategy
 
@@ -64,6 +65,14 @@ class HoldoutStarter(Protocol):
         ...
 
 
+class StatisticsSource(Protocol):
+    """What the cycle needs of the trial ledger: a walk-forward backtest's statistics."""
+
+    def statistics(self, backtest_operation_id: str) -> Mapping[str, Any]:
+        """Record the backtest's trial and return its research-window ``statistics``."""
+        ...
+
+
 @dataclass(frozen=True)
 class CycleServices:
     """The services the phases start their children through."""
@@ -73,6 +82,7 @@ class CycleServices:
     training: TrainingStarter
     backtest: BacktestStarter
     holdout: HoldoutStarter
+    statistics: StatisticsSource
     settings: Settings
 
 
@@ -156,6 +166,9 @@ def start_assessment(services: CycleServices, operation_id: str, state: CycleSta
         "training_result": state.training_result,
         "backtest_result": state.backtest_result,
         "gates": state.gate_outcomes(),
+        "statistics": state.statistics,
+        "deterministic_verdict": state.deterministic_verdict,
+        "verdict_reason": state.verdict_reason,
         "experiment_id": operation_id,
     }
     return services.assessment.start(operation_id, request)
@@ -201,9 +214,25 @@ def trained(
 def backtested(
     services: CycleServices, operation_id: str, state: CycleState, result: dict[str, Any]
 ) -> Completion:
-    """The backtest ran: check the backtest gate, then assess the experiment."""
+    """The backtest ran: count it as a trial and work out its statistics and deterministic
+    verdict, check the backtest gate, then assess the experiment."""
     passed, reason = check_backtest_gate(result, _thresholds(services, state))
-    updated = state.model_copy(update={"backtest_result": result})
+    statistics = dict(
+        services.statistics.statistics(_required(state.backtest_op_id, "backtest_op_id"))
+    )
+    verdict, why = research_verdict(
+        statistics,
+        min_dsr=services.settings.verdict_min_dsr,
+        min_trades=services.settings.verdict_min_trades,
+    )
+    updated = state.model_copy(
+        update={
+            "backtest_result": result,
+            "statistics": statistics,
+            "deterministic_verdict": verdict,
+            "verdict_reason": why,
+        }
+    )
     return _gated(operation_id, updated, "backtest", passed, reason, Phase.ASSESSING)
 
 
@@ -222,13 +251,23 @@ def _gated(
 def assessed(
     services: CycleServices, operation_id: str, state: CycleState, result: dict[str, Any]
 ) -> Completion:
-    """The assessment is written: keep its path, verdict and spend; a promising model meets
-    its holdout next, any other verdict completes the cycle."""
-    verdict = result.get("verdict")
-    updated = state.with_spend(result).model_copy(
-        update={"assessment_path": result.get("assessment_path"), "verdict": verdict}
+    """The assessment is written: keep its path and spend; the verdict is the lower of the
+    deterministic one and the assessor's (an assessor may lower it, never raise it). A
+    promising model meets its holdout next, any other verdict completes the cycle."""
+    judged = result.get("verdict")
+    verdict = (
+        lower_verdict(state.deterministic_verdict, judged)
+        if state.deterministic_verdict is not None
+        else judged
     )
-    then = Phase.HOLDOUT if verdict == "promising" else None
+    updated = state.with_spend(result).model_copy(
+        update={
+            "assessment_path": result.get("assessment_path"),
+            "verdict": verdict,
+            "assessor_verdict": judged,
+        }
+    )
+    then = Phase.HOLDOUT if verdict == PROMISING else None
     return Completion(updated, then, events=_spend_event(operation_id, Phase.ASSESSING, result))
 
 

@@ -59,8 +59,19 @@ class WindowResetRequest(BaseModel):
 
 @router.get("/windows", response_model=Envelope[list[dict[str, Any]]])
 def list_windows(services: ServicesDep) -> JSONResponse:
-    """Every frozen data window: research span, sealed holdout, when frozen, holdout looks."""
-    return ok([window.to_dict() for window in services.windows.list()])
+    """Every frozen data window: research span, sealed holdout, when frozen, holdout looks, and
+    its trials at this holdout (``n_trials``, ``trials_sharpe_variance``, ``pbo``)."""
+    return ok(
+        [
+            {
+                **window.to_dict(),
+                **services.trials.data_set(
+                    window.symbol, window.timeframe, window.holdout_start
+                ).to_dict(),
+            }
+            for window in services.windows.list()
+        ]
+    )
 
 
 @router.post("/windows/{symbol}/{timeframe}/reset", response_model=Envelope[dict[str, Any]])

@@ -48,6 +48,32 @@ def test_full_cycle_with_real_training_and_backtest(server: ServerProcess) -> No
     history = server.get("/agent/history")["experiments"]
     assert history[0]["experiment_id"] == research_id and history[0]["status"] == "completed"
 
+    # The walk-forward backtest is the data set's first trial, with its statistics everywhere.
+    statistics = research["result_summary"]["statistics"]
+    assert statistics == params["statistics"]
+    assert (
+        statistics["n_trials"] == 1
+        and statistics["trades"] == (backtest["result_summary"]["metrics"]["total_trades"])
+    )
+    assert statistics["bars"] == backtest["result_summary"]["bars"] - 1
+    assert statistics["dsr"] == statistics["psr"]  # one trial: nothing to deflate by
+    assert params["deterministic_verdict"] in {"promising", "neutral", "poor"}
+    assert research["result_summary"]["verdict_reason"] == params["verdict_reason"]
+    assert params["verdict"] == params["deterministic_verdict"] or params["verdict"] == "poor"
+    (window,) = [
+        w
+        for w in server.get("/data/windows")["data"]
+        if (w["symbol"], w["timeframe"])
+        == (
+            "EURUSD",
+            "1h",
+        )
+    ]
+    assert window["n_trials"] == 1
+    assert history[0]["n_trials"] == 1 and history[0]["dsr"] == statistics["dsr"]
+    last = server.get("/agent/status")["last_cycle"]
+    assert last["statistics"] == statistics and last["verdict_reason"] == params["verdict_reason"]
+
 
 def test_a_failing_training_gate_fails_the_cycle_with_the_exact_reason(
     server: ServerProcess,

@@ -17,6 +17,7 @@ def test_every_table_is_in_the_one_metadata() -> None:
         "llm_cache",
         "data_windows",
         "holdout_evaluations",
+        "evaluation_trials",
     }
 
 

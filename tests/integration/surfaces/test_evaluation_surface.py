@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 from integration.conftest import LiveServer
 from integration.surfaces.conftest import run_cli, tiny_strategy
-from support.eventually import terminal
+from support.eventually import eventually, terminal
 
+from ktrdr.errors import NotFoundError
 from ktrdr.operations import OperationStatus
 
 WINDOW_KEYS = {
@@ -40,7 +42,8 @@ def test_reset_freezes_and_moves_a_window_then_the_list_shows_it(plain_server):
     assert window["holdout_looks"] == 0
     listed = httpx.get(f"{plain_server.base_url}/api/v1/data/windows").json()
     assert listed["success"] is True
-    assert window in listed["data"]
+    no_trials = {"n_trials": 0, "trials_sharpe_variance": None, "pbo": None}
+    assert {**window, **no_trials} in listed["data"]
 
 
 def test_data_windows_cli_lists_and_resets(plain_server):
@@ -189,3 +192,49 @@ def test_backtest_allow_in_sample_runs_marked_in_sample(job_server, model_path):
 
     assert result.exit_code == 0, result.output
     assert "range (IN-SAMPLE: no evidence)" in result.stdout
+
+
+def eurusd_window(server: LiveServer) -> dict:
+    windows = httpx.get(f"{server.base_url}/api/v1/data/windows").json()["data"]
+    return next(w for w in windows if (w["symbol"], w["timeframe"]) == ("EURUSD", "1h"))
+
+
+def test_a_manual_walk_forward_backtest_counts_as_a_trial_a_range_does_not(job_server, model_path):
+    before = eurusd_window(job_server)["n_trials"]
+    ranged = httpx.post(
+        f"{job_server.base_url}/api/v1/backtests/start",
+        json={
+            "model_path": model_path,
+            "start_date": "2017-10-02",
+            "end_date": "2017-10-27",
+            "allow_in_sample": True,
+        },
+    )
+    walked = httpx.post(
+        f"{job_server.base_url}/api/v1/backtests/start",
+        json={"model_path": model_path, "mode": "walk_forward"},
+    )
+    assert ranged.status_code == walked.status_code == 202, (ranged.text, walked.text)
+    operations = job_server.services.operations
+    for answer in (ranged, walked):
+        done = terminal(operations, answer.json()["data"]["operation_id"], 120)
+        assert done.status is OperationStatus.COMPLETED, done.error_message
+
+    walked_id = walked.json()["data"]["operation_id"]
+    trials = job_server.services.trials
+    eventually(
+        lambda: walked_id in {t.operation_id for t in trials.trials("EURUSD", "1h")},
+        "the walk-forward backtest recorded as a trial",
+    )
+    trial = trials.trial(walked_id)
+    window = eurusd_window(job_server)
+    assert window["n_trials"] == before + 1
+    assert trial.holdout_start == pd.Timestamp(window["holdout_start"])
+    with pytest.raises(NotFoundError):
+        trials.trial(ranged.json()["data"]["operation_id"])
+    table = run_cli(job_server.base_url, "data", "windows")
+    assert table.exit_code == 0, table.output
+    for column in ("n_trials", "trials_sharpe_variance", "pbo"):
+        assert column in table.stdout
+    row = next(line for line in table.stdout.splitlines() if "EURUSD" in line)
+    assert f" {before + 1} " in row

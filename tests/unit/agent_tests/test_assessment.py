@@ -35,6 +35,21 @@ ASSESSMENT_KEYS = {
     "trials_so_far",
     "created_at",
     "assessor",
+    "statistics",
+    "deterministic_verdict",
+    "verdict_reason",
+}
+STATISTICS = {
+    "n_trials": 37,
+    "sharpe": 0.05,
+    "sharpe_annualized": 4.27,
+    "psr": 0.91,
+    "dsr": 0.43,
+    "bootstrap_ci": [-1.9, 10.4],
+    "min_track_record_bars": 1400,
+    "bars": 900,
+    "pbo": 0.62,
+    "trades": 23,
 }
 
 
@@ -343,6 +358,76 @@ def test_assessment_job_writes_the_file_and_counts_trials(
         "exposure 92%: raise decisions.confidence_threshold from 0.55 to 0.65"
         in (written["suggestions"])
     )
+
+
+@pytest.mark.parametrize(
+    ("deterministic", "metrics", "verdict"),
+    [
+        ("neutral", {}, "neutral"),  # the healthy rules would say promising: never raised
+        ("poor", {}, "poor"),
+        ("promising", {}, "promising"),
+        ("promising", {"sharpe_ratio": 0.3}, "neutral"),  # the rules lower it
+        ("promising", {"sharpe_ratio": -0.2}, "poor"),
+    ],
+)
+def test_the_offline_assessor_may_lower_the_deterministic_verdict_never_raise_it(
+    deterministic: str, metrics: dict, verdict: str
+) -> None:
+    reason = "dsr 0.43 < 0.95 (37 trials)"
+    result = assess(
+        "alpha",
+        training(),
+        backtest(**metrics),
+        BOTH_PASSED,
+        37,
+        statistics=STATISTICS,
+        deterministic=(deterministic, reason),
+    )
+    assert result["verdict"] == verdict
+    assert result["deterministic_verdict"] == deterministic
+    assert result["statistics"] == STATISTICS
+
+
+def test_the_offline_text_cites_the_statistics_and_the_verdict_reason() -> None:
+    reason = "dsr 0.43 < 0.95 (37 trials)"
+    result = assess(
+        "alpha",
+        training(),
+        backtest(),
+        BOTH_PASSED,
+        37,
+        statistics=STATISTICS,
+        deterministic=("neutral", reason),
+    )
+    assert result["verdict_reason"] == reason
+    assert f"research-window verdict neutral: {reason}" in result["weaknesses"]
+    assert (
+        "probabilistic Sharpe ratio 0.91 falls to 0.43 once deflated for 37 trials"
+        in result["weaknesses"]
+    )
+    assert "95% bootstrap interval of the annualised Sharpe [-1.90, 10.40]" in result["weaknesses"]
+    assert "probability of backtest overfitting 0.62 over 37 trials" in result["weaknesses"]
+
+
+def test_the_assessment_job_counts_trials_from_the_statistics(
+    job_operations: OperationsService, ktrdr_home: Path
+) -> None:
+    operation = job_operations.create("agent_assessment")
+    job_operations.start(operation.operation_id)
+    request = {
+        "assessor": "offline",
+        "strategy_name": "alpha",
+        "training_result": training(),
+        "backtest_result": backtest(),
+        "gates": BOTH_PASSED,
+        "statistics": STATISTICS,
+        "deterministic_verdict": "neutral",
+        "verdict_reason": "dsr 0.43 < 0.95 (37 trials)",
+    }
+    summary = run_assessment_job(operation.operation_id, request)
+    assert summary["verdict"] == "neutral"
+    written = json.loads(Path(summary["assessment_path"]).read_text())
+    assert written["trials_so_far"] == 37 and written["verdict_reason"] == request["verdict_reason"]
 
 
 def test_assessment_job_refuses_other_assessors(job_operations: OperationsService) -> None:

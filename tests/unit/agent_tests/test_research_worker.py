@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 from pathlib import Path
@@ -72,6 +73,34 @@ FAILING_BACKTEST = {
 }
 
 
+# Research-window statistics the deterministic verdict calls promising (DSR 0.97, 40 trades).
+PROMISING_STATISTICS = {
+    "n_trials": 3,
+    "sharpe": 0.1,
+    "sharpe_annualized": 2.0,
+    "psr": 0.99,
+    "dsr": 0.97,
+    "bootstrap_ci": [0.5, 3.5],
+    "min_track_record_bars": 300,
+    "bars": 2000,
+    "pbo": None,
+    "trades": 40,
+}
+SHORT_STATISTICS = {**PROMISING_STATISTICS, "n_trials": 37, "dsr": 0.43}
+
+
+class FakeStatistics:
+    """The trial ledger's answer for a backtest: fixed statistics, each call remembered."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, Any] = dict(PROMISING_STATISTICS)
+        self.calls: list[str] = []
+
+    def statistics(self, backtest_operation_id: str) -> dict[str, Any]:
+        self.calls.append(backtest_operation_id)
+        return dict(self.figures)
+
+
 class FakeStarter:
     """Creates a real child operation of the given type and remembers each call."""
 
@@ -121,6 +150,7 @@ class Cycle:
         self.training = FakeStarter(self.ops, OperationType.TRAINING)
         self.backtest = FakeStarter(self.ops, OperationType.BACKTESTING)
         self.holdout = FakeStarter(self.ops, OperationType.BACKTESTING)
+        self.statistics = FakeStatistics()
         self.memory = ExperimentMemory(store.engine)
         self.worker = AgentResearchWorker(
             self.ops,
@@ -131,6 +161,7 @@ class Cycle:
             self.holdout,
             memory=self.memory,
             settings=Settings(home=tmp_path, agent_poll_interval=poll_interval),
+            statistics=self.statistics,
         )
         self.events: list[CycleEvent] = []
         self.worker.events.subscribe(self.events.append)
@@ -317,6 +348,49 @@ def test_an_assessment_short_of_promising_completes_the_cycle_without_a_holdout_
     record = cycle.memory.get(cycle.id)
     assert record.status == "completed" and record.verdict == verdict
     assert record.strategy["name"] == "sp500_nasdaq_pooled_mlp"
+    assert record.statistics == PROMISING_STATISTICS
+    assert summary["deterministic_verdict"] == "promising"
+    assert summary["assessor_verdict"] == verdict
+
+
+def test_the_backtest_is_counted_and_its_statistics_stored_before_the_assessment(
+    cycle: Cycle,
+) -> None:
+    cycle.to_assessing()
+    assert cycle.statistics.calls == [cycle.params["backtest_op_id"]]
+    assert cycle.params["statistics"] == PROMISING_STATISTICS
+    assert cycle.params["deterministic_verdict"] == "promising"
+    assert cycle.params["verdict_reason"].startswith("dsr 0.97 >= 0.95 (3 trials)")
+    (request,) = cycle.assess.calls
+    assert request["statistics"] == PROMISING_STATISTICS
+    assert request["deterministic_verdict"] == "promising"
+    assert request["verdict_reason"] == cycle.params["verdict_reason"]
+
+
+def test_an_assessor_cannot_raise_the_deterministic_verdict(cycle: Cycle) -> None:
+    cycle.statistics.figures = dict(SHORT_STATISTICS)
+    cycle.to_assessing()
+    assert cycle.params["deterministic_verdict"] == "neutral"
+    assert cycle.params["verdict_reason"] == "dsr 0.43 < 0.95 (37 trials)"
+    cycle.finish("assessment_op_id", {"assessment_path": "/a.json", "verdict": "promising"})
+    assert cycle.worker.step(cycle.id) is True
+    summary = cycle.ops.get(cycle.id).result_summary
+    assert summary["verdict"] == "neutral" and summary["assessor_verdict"] == "promising"
+    assert summary["verdict_reason"] == "dsr 0.43 < 0.95 (37 trials)"
+    assert summary["statistics"]["n_trials"] == 37
+    assert summary["holdout"] is None and cycle.holdout.calls == []
+
+
+def test_the_verdict_thresholds_come_from_the_settings(tmp_path: Path) -> None:
+    cycle = Cycle(tmp_path)
+    cycle.worker.services = dataclasses.replace(
+        cycle.worker.services,
+        settings=Settings(home=tmp_path, verdict_min_dsr=0.4, verdict_min_trades=50),
+    )
+    cycle.statistics.figures = dict(SHORT_STATISTICS)
+    cycle.to_assessing()
+    assert cycle.params["deterministic_verdict"] == "neutral"
+    assert cycle.params["verdict_reason"] == "trades 40 < 50"
 
 
 def test_a_promising_assessment_takes_the_model_to_its_holdout(cycle: Cycle) -> None:
