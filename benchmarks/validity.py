@@ -153,7 +153,7 @@ def measure(market: str, cycles: int) -> list[Outcome]:
                 print(
                     f"{market} cycle {number + 1}/{cycles}: {outcome.status} "
                     f"{outcome.verdict} dsr={outcome.dsr} holdout={outcome.holdout_verdict} "
-                    f"({time.monotonic() - started:.1f}s)",
+                    f"({time.monotonic() - started:.1f}s) {outcome.reason}",
                     flush=True,
                 )
                 outcomes.append(outcome)
@@ -209,6 +209,7 @@ def cycle_rows(results: dict[str, list[Outcome]]) -> list[list[Any]]:
             o.n_trials if o.n_trials is not None else "—",
             o.holdout_verdict or "—",
             "—" if o.holdout_sharpe is None else f"{o.holdout_sharpe:.2f}",
+            o.reason,
         ]
         for market, outcomes in results.items()
         for number, o in enumerate(outcomes, 1)
@@ -249,6 +250,7 @@ def report(results: dict[str, list[Outcome]], cycles: int, load: tuple[float, fl
                     "trials",
                     "holdout",
                     "holdout Sharpe",
+                    "reason",
                 ],
                 cycle_rows(results),
             ),

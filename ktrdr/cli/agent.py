@@ -132,8 +132,11 @@ def render_outcome(research: dict[str, Any]) -> None:
         (f"Prior log-loss{mean}", format_value(training.get("prior_log_loss"))),
         ("Walk-forward OOS return", format_value(backtest.get("total_return"), "percent")),
         ("Annualised return", format_metric(backtest, "annualized_return", "percent")),
-        ("Sharpe ratio (per bar)", format_metric(backtest, "sharpe_ratio", "ratio")),
-        ("Sharpe ratio (daily)", format_metric(backtest, "sharpe_ratio_daily", "ratio")),
+        ("Sharpe (annualised, bar returns)", format_metric(backtest, "sharpe_ratio", "ratio")),
+        (
+            "Sharpe (annualised, daily returns)",
+            format_metric(backtest, "sharpe_ratio_daily", "ratio"),
+        ),
         ("Max drawdown", format_value(backtest.get("max_drawdown"), "percent")),
         ("Win rate", format_value(backtest.get("win_rate"), "percent")),
         ("Trades", format_value(backtest.get("total_trades"), "int")),

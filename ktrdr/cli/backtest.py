@@ -14,8 +14,8 @@ from ktrdr.cli.output import console, format_day
 METRIC_ROWS = (
     ("total_return", "total return (period)", "percent"),
     ("annualized_return", "annualised return", "percent"),
-    ("sharpe_ratio", "sharpe ratio (per bar)", "ratio"),
-    ("sharpe_ratio_daily", "sharpe ratio (daily)", "ratio"),
+    ("sharpe_ratio", "sharpe ratio (annualised, bar returns)", "ratio"),
+    ("sharpe_ratio_daily", "sharpe ratio (annualised, daily returns)", "ratio"),
     ("sortino_ratio", "sortino ratio", "ratio"),
     ("max_drawdown", "max drawdown", "percent"),
     ("win_rate", "win rate", "percent"),

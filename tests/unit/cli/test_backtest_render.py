@@ -44,8 +44,8 @@ def test_a_year_or_more_and_older_results_are_not_marked() -> None:
 def test_the_metric_rows_show_both_sharpe_ratios() -> None:
     rows = dict(metric_rows(SHORT))
     assert rows["total return (period)"] == "3.71%"
-    assert rows["sharpe ratio (per bar)"] == "4.27 (from 37 days)"
-    assert rows["sharpe ratio (daily)"] == "2.10 (from 37 days)"
+    assert rows["sharpe ratio (annualised, bar returns)"] == "4.27 (from 37 days)"
+    assert rows["sharpe ratio (annualised, daily returns)"] == "2.10 (from 37 days)"
 
 
 def test_the_backtest_summary_prints_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,7 +58,7 @@ def test_the_backtest_summary_prints_the_flag(capsys: pytest.CaptureFixture[str]
     )
     out = capsys.readouterr().out
     assert "42.80% (from 37 days)" in out
-    assert "sharpe ratio (daily)" in out
+    assert "sharpe ratio (annualised, daily returns)" in out
 
 
 def test_the_research_outcome_shows_baselines_and_flagged_annualised_figures(
