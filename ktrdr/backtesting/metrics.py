@@ -71,7 +71,11 @@ def _return_ratios(equity: np.ndarray, periods: float | None) -> tuple[float | N
 
 
 def _daily_sharpe(equity: np.ndarray, index: pd.DatetimeIndex) -> float | None:
-    """Annualised Sharpe of the equity at bar 0 and at each calendar day's last bar."""
+    """Annualised Sharpe of the equity at bar 0 and at each calendar (UTC) day's last bar.
+
+    Days are cut at UTC midnight, so a market that opens on Sunday evening (FX) has a short
+    Sunday "day" each week; its near-zero return slightly lowers the figure.
+    """
     days = index.normalize()
     closes = np.flatnonzero(np.append(days[1:] != days[:-1], True))
     if closes[0] != 0:
@@ -140,9 +144,9 @@ def compute_metrics(trades: pd.DataFrame, equity: pd.Series, bars: pd.DataFrame)
       (flat equity, no losing bar), under 3 bars, or equity ever <= 0.
     - sharpe_ratio_daily: the same Sharpe ratio on daily returns: equity at bar 0 and at each
       calendar day's last bar (days of the index's time zone, UTC for stored bars), annualised
-      with the observed days per year (~365 crypto, ~260 FX, ~252 equities). Per-bar returns of
-      intraday bars are autocorrelated and fat-tailed, so the two can differ; on daily bars they
-      are equal. None under 2 days.
+      with the observed days per year (~365 crypto, ~310 FX, whose Sunday-evening bars form a
+      day of their own, ~252 equities). Per-bar returns of intraday bars are autocorrelated and
+      fat-tailed, so the two can differ; on daily bars they are equal. None under 2 days.
     - max_drawdown: the largest fall from a running equity peak as a positive fraction (0.12).
     - win_rate, avg_trade_return: over every trade, including one still open at the end
       (closed at the last close); None with zero trades.

@@ -221,6 +221,7 @@ def status(
                 out.print(f"  {key}: {research[key]}")
         if research.get("statistics"):
             out.print(f"  statistics: {statistics_line(research['statistics'])}")
+        if research.get("verdict"):  # judged: past both gates and the assessment
             out.print(
                 f"  deterministic verdict: {research.get('deterministic_verdict')} "
                 f"({research.get('verdict_reason')})"

@@ -159,8 +159,8 @@ def bootstrap_sharpe_ci(
     block length grows, Politis & White 2004) start at random bars and wrap around the end, so
     resamples keep the returns' short-range dependence. Non-finite returns are dropped; None when
     the Sharpe is undefined (see ``return_moments``). Deterministic for a ``seed``. Example: for
-    8,000 independent hourly bars at 6,048 bars a year the 95 % CI is about the point ± 1.7, as
-    the normal approximation 1.96·√(6048/8000) says.
+    8,000 independent hourly bars at 6,048 bars a year (24 h × 252 days) the 95 % CI is about the
+    point ± 1.7, as the normal approximation 1.96·√(6048/8000) says.
     """
     if periods_per_year <= 0 or not math.isfinite(periods_per_year):
         raise ValidationError(

@@ -21,7 +21,7 @@ SLOW_LEARNING = 0.05
 DOMINANT_LABEL = 0.60
 TREND_INPUTS = ("adx", "aroon", "supertrend")
 STRONG_DSR = 0.95  # as VERDICT_MIN_DSR's default
-LOW_PBO = 0.5  # at or above: the in-sample best usually ranks below the median out of sample
+HIGH_PBO_FROM = 0.5  # at or above: the in-sample best usually ranks below the median out of sample
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def statistics_strengths(statistics: Mapping[str, Any] | None) -> list[str]:
     if dsr is not None and dsr >= STRONG_DSR:
         found.append(f"deflated Sharpe ratio {dsr:.2f} after {trials} trials on this data set")
     pbo = number(statistics.get("pbo"))
-    if pbo is not None and pbo < LOW_PBO:
+    if pbo is not None and pbo < HIGH_PBO_FROM:
         found.append(f"probability of backtest overfitting {pbo:.2f} over {trials} trials")
     return found
 
@@ -159,7 +159,8 @@ def statistics_weaknesses(
     if deterministic is not None and deterministic[0] != "promising":
         found.append(f"research-window verdict {deterministic[0]}: {deterministic[1]}")
     psr, dsr = number(statistics.get("psr")), number(statistics.get("dsr"))
-    if psr is not None and dsr is not None and dsr < STRONG_DSR:
+    deflated = (statistics.get("n_trials") or 0) > 1  # with one trial DSR is PSR
+    if psr is not None and dsr is not None and dsr < STRONG_DSR and deflated:
         found.append(
             f"probabilistic Sharpe ratio {psr:.2f} falls to {dsr:.2f} once deflated for "
             f"{statistics.get('n_trials')} trials"
@@ -170,7 +171,7 @@ def statistics_weaknesses(
         if low <= 0:
             found.append(f"95% bootstrap interval of the annualised Sharpe [{low:.2f}, {high:.2f}]")
     pbo = number(statistics.get("pbo"))
-    if pbo is not None and pbo >= LOW_PBO:
+    if pbo is not None and pbo >= HIGH_PBO_FROM:
         found.append(
             f"probability of backtest overfitting {pbo:.2f} over "
             f"{statistics.get('n_trials')} trials"

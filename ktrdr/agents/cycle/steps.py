@@ -18,7 +18,7 @@ from ktrdr.agents.cycle.state import CHILD_KEYS, CycleState, GateOutcome
 from ktrdr.agents.gates import GateThresholds, check_backtest_gate, check_training_gate
 from ktrdr.backtesting.ranges import WALK_FORWARD
 from ktrdr.errors import InvariantError
-from ktrdr.evaluation.verdicts import PROMISING, lower_verdict, research_verdict
+from ktrdr.evaluation.verdicts import NEUTRAL, PROMISING, lower_verdict, research_verdict
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyConfig, load_strategy
 
@@ -255,11 +255,9 @@ def assessed(
     deterministic one and the assessor's (an assessor may lower it, never raise it). A
     promising model meets its holdout next, any other verdict completes the cycle."""
     judged = result.get("verdict")
-    verdict = (
-        lower_verdict(state.deterministic_verdict, judged)
-        if state.deterministic_verdict is not None
-        else judged
-    )
+    # A cycle backtested before deterministic verdicts existed has none: its assessor may not
+    # call it promising on its own (no holdout look without the statistics).
+    verdict = lower_verdict(state.deterministic_verdict or NEUTRAL, judged)
     updated = state.with_spend(result).model_copy(
         update={
             "assessment_path": result.get("assessment_path"),

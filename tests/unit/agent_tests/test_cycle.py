@@ -18,6 +18,7 @@ from ktrdr.agents.cycle import (
     check_phase_transition,
     cycle_outcome,
 )
+from ktrdr.agents.cycle.steps import assessed
 from ktrdr.errors import InvariantError
 from ktrdr.operations import OperationStatus
 
@@ -94,3 +95,11 @@ def test_the_outcome_tells_a_gate_failure_from_a_failure(
     status: OperationStatus, outcome: str | None, expected: str
 ) -> None:
     assert cycle_outcome(status, CycleState(outcome=outcome)) == expected
+
+
+def test_without_a_deterministic_verdict_an_assessor_cannot_call_a_cycle_promising() -> None:
+    # A cycle backtested before deterministic verdicts existed, resumed at its assessment.
+    state = CycleState(phase=Phase.ASSESSING, assessment_op_id="op_assess")
+    done = assessed(None, "op_research", state, {"verdict": "promising"})  # type: ignore[arg-type]
+    assert done.state.verdict == "neutral" and done.state.assessor_verdict == "promising"
+    assert done.next_phase is None  # no holdout look

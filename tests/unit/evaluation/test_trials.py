@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from ktrdr.errors import DataError
 from ktrdr.evaluation import (
     TrialLedger,
     deflated_sharpe_ratio,
+    expected_max_sharpe,
+    min_track_record_length,
     probabilistic_sharpe_ratio,
     probability_of_backtest_overfitting,
     research_statistics,
@@ -254,7 +257,10 @@ def test_the_research_statistics_deflate_by_the_data_set_s_trials(
     assert statistics["sharpe_annualized"] == pytest.approx(trial.sharpe * np.sqrt(24 * 365.25))
     low, high = statistics["bootstrap_ci"]
     assert low < statistics["sharpe_annualized"] < high
-    assert statistics["min_track_record_bars"] > 0
+    # The track record needed to beat the best of 5 noise trials, not to beat 0.
+    benchmark = expected_max_sharpe(5, data_set.sharpe_variance)
+    needed = min_track_record_length(trial.sharpe, trial.skew, trial.kurtosis, benchmark=benchmark)
+    assert statistics["min_track_record_bars"] == math.ceil(needed)
 
 
 def test_a_flat_trial_has_no_sharpe_figures(ledger: TrialLedger, backtests: Backtests) -> None:
