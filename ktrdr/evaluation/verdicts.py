@@ -91,7 +91,10 @@ def research_verdict(
         shortfalls.append(f"dsr {dsr_text} < {min_dsr:.2f} ({trials} trials)")
     if trades < min_trades:
         shortfalls.append(f"trades {trades} < {min_trades}")
-    if track is None or bars < track:
+    if track is None:
+        # Sharpe at or below the best N noise trials would show: no track record is long enough.
+        shortfalls.append(f"sharpe not above the best of {trials} noise trials: no track record")
+    elif bars < track:
         shortfalls.append(f"bars {bars:,} < min track record {track_text}")
     if shortfalls:
         return NEUTRAL, "; ".join(shortfalls)

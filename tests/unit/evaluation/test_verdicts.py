@@ -77,6 +77,10 @@ def test_a_research_window_is_promising_on_dsr_trades_and_track_record() -> None
         ({"bars": 700}, "bars 700 < min track record 800"),
         ({"dsr": 0.5, "trades": 13}, "dsr 0.50 < 0.95 (37 trials); trades 13 < 30"),
         ({"dsr": None}, "dsr undefined < 0.95 (37 trials)"),
+        (
+            {"min_track_record_bars": None},
+            "sharpe not above the best of 37 noise trials: no track record",
+        ),
     ],
 )
 def test_a_positive_sharpe_that_falls_short_is_neutral_naming_each_shortfall(
