@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 
 from ktrdr.cli.client import ApiClient, api_client
-from ktrdr.cli.follow import Operation, detach, follow_operation, wait_for_operation
+from ktrdr.cli.follow import Operation, follow_operation, wait_until_completed
 from ktrdr.cli.output import console, format_time, print_json
 
 app = typer.Typer(help="List, import, fetch and check market data.", no_args_is_help=True)
@@ -177,15 +177,7 @@ def _await_fetch(client: ApiClient, operation_id: str, *, follow: bool, as_json:
     if follow or as_json:
         follow_operation(client, operation_id, render_summary=_fetch_summary, as_json=as_json)
         return
-    try:
-        operation = wait_for_operation(client, operation_id)
-    except KeyboardInterrupt:
-        detach(operation_id)
-    if operation["status"] != "completed":
-        reason = operation.get("error_message") or operation["status"]
-        typer.echo(f"error: fetch {operation_id} {operation['status']}: {reason}", err=True)
-        raise typer.Exit(1)
-    _fetch_summary(operation)
+    _fetch_summary(wait_until_completed(client, operation_id, "fetch"))
 
 
 def _fetch_summary(operation: Operation) -> None:

@@ -159,6 +159,20 @@ def detach(operation_id: str) -> None:
     raise typer.Exit(DETACH_EXIT_CODE) from None
 
 
+def wait_until_completed(client: ApiClient, operation_id: str, what: str) -> Operation:
+    """Wait for ``operation_id`` quietly (Ctrl+C detaches); the operation once completed, else
+    ``error: <what> <id> <status>: <reason>`` and exit 1."""
+    try:
+        operation = wait_for_operation(client, operation_id)
+    except KeyboardInterrupt:
+        detach(operation_id)
+    if operation["status"] != "completed":
+        reason = operation.get("error_message") or operation["status"]
+        typer.echo(f"error: {what} {operation_id} {operation['status']}: {reason}", err=True)
+        raise typer.Exit(1)
+    return operation
+
+
 def start_job(
     ctx: typer.Context,
     path: str,

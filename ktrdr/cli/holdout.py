@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ktrdr.cli.backtest import ModelArgument, format_metric, metric_rows
 from ktrdr.cli.client import ApiClient, api_client
-from ktrdr.cli.follow import detach, format_value, summary_table, wait_for_operation
+from ktrdr.cli.follow import format_value, summary_table, wait_until_completed
 from ktrdr.cli.output import console, format_day, print_json
 
 app = typer.Typer(help="Evaluate final models on the sealed holdout, once each.")
@@ -63,17 +63,7 @@ def list_evaluations(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 def _wait(client: ApiClient, evaluation: dict[str, Any]) -> dict[str, Any]:
     """Wait for the holdout backtest; the stored evaluation, or its error and exit 1."""
-    operation_id = evaluation["operation_id"]
-    try:
-        operation = wait_for_operation(client, operation_id)
-    except KeyboardInterrupt:
-        detach(operation_id)
-    if operation["status"] != "completed":
-        reason = operation.get("error_message") or operation["status"]
-        typer.echo(
-            f"error: holdout backtest {operation_id} {operation['status']}: {reason}", err=True
-        )
-        raise typer.Exit(1)
+    wait_until_completed(client, evaluation["operation_id"], "holdout backtest")
     for row in client.get("/holdout/evaluations")["data"]:
         if row["model_path"] == evaluation["model_path"]:
             return row
