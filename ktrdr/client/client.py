@@ -217,10 +217,10 @@ class Client:
         return self.wait(operation_id) if wait else self.operation(operation_id)
 
     def _figure(self, operation: Operation) -> go.Figure:
-        from ktrdr.reports import figure_artifacts, operation_figure
+        from ktrdr.reports import figure_artifact_names, operation_figure
 
         artifacts = {
-            name: self.artifact(operation.id, name) for name in figure_artifacts(operation.data)
+            name: self.artifact(operation.id, name) for name in figure_artifact_names(operation.data)
         }
         return operation_figure(operation.data, artifacts)
 
