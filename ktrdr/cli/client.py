@@ -77,6 +77,17 @@ class ApiClient:
             timeout=httpx.Timeout(UPLOAD_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
         )
 
+    def get_content(self, path: str, params: dict[str, Any] | None = None) -> bytes:
+        """GET ``path`` and return the body as it is (an HTML report, a Parquet file)."""
+        response = self._send("GET", path, params=params)
+        if response.is_error:
+            _envelope(response)  # raises the ApiError of the error envelope
+        return response.content
+
+    def url_of(self, path: str) -> str:
+        """The absolute URL of an API ``path``, e.g. to print or open in a browser."""
+        return f"{self.base_url}{API_PREFIX}{path}"
+
     def delete(self, path: str) -> dict[str, Any]:
         """DELETE ``path``."""
         return self._request("DELETE", path)
@@ -94,8 +105,11 @@ class ApiClient:
         self.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        return _envelope(self._send(method, path, **kwargs))
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self._http.request(method, path, **kwargs)
+            return self._http.request(method, path, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             logger.debug("connect to %s failed: %s", self.base_url, exc)
             raise ApiError(
@@ -107,7 +121,6 @@ class ApiClient:
             ) from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise ApiError(f"error: request to {self.base_url} failed: {exc}") from exc
-        return _envelope(response)
 
 
 def _envelope(response: httpx.Response) -> dict[str, Any]:

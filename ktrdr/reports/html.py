@@ -38,7 +38,7 @@ table.data th { text-align: left; color: #495057; font-weight: 600;
                 border-bottom: 2px solid #dee2e6; padding: 6px 10px; white-space: nowrap; }
 table.data td { border-bottom: 1px solid #eef0f2; padding: 5px 10px; }
 table.data td.num, table.data th.num { text-align: right; }
-.scroll { max-height: 420px; overflow: auto; }
+.scroll { max-height: 420px; overflow: auto; padding-right: 12px; }
 .badge { display: inline-block; border-radius: 999px; padding: 2px 12px; font-weight: 600;
          font-size: 13.5px; }
 .good { background: #d4edda; color: #155724; }

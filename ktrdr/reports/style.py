@@ -13,12 +13,13 @@ SHORT = "#c0392b"
 NEUTRAL = "#6c757d"
 FOLD_SHADES = ("rgba(31, 95, 168, 0.07)", "rgba(31, 95, 168, 0.0)")
 EXIT_MARKERS = {
-    "signal": ("x", "#343a40"),
-    "stop": ("x-thin-open", "#c0392b"),
-    "trailing_stop": ("x-thin-open", "#e67e22"),
+    "signal": ("x-thin-open", "#343a40"),
+    "stop": ("x", "#c0392b"),
+    "trailing_stop": ("x", "#e67e22"),
     "take_profit": ("star", "#1e8a4c"),
     "end": ("square-open", "#6c757d"),
 }
+CLASS_COLOURS = {"sell": "#c0392b", "hold": "#9aa3ad", "buy": "#1e8a4c"}
 SERIES = ("#1f5fa8", "#e67e22", "#1e8a4c", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d")
 
 

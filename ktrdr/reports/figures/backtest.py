@@ -143,12 +143,14 @@ def _largest_trades(trades: pd.DataFrame) -> pd.DataFrame:
 
 def _markers(trades: pd.DataFrame, side: str, label: str, symbol: str, colour: str) -> go.Scatter:
     returns = trades["return"].to_numpy() * 100.0
+    size = 9 if side == "entry" else 7
     return go.Scatter(
         x=trades[f"{side}_time"],
         y=trades[f"{side}_price"],
         mode="markers",
         name=label,
-        marker={"symbol": symbol, "color": colour, "size": 10, "line": {"width": 1.5}},
+        marker={"symbol": symbol, "color": colour, "size": size, "line": {"width": 1}},
+        opacity=0.85 if side == "entry" else 0.6,
         customdata=returns,
         hovertemplate=f"{label}<br>%{{x}}<br>price %{{y:.5g}}<br>trade return "
         "%{customdata:.2f}%<extra></extra>",
@@ -187,13 +189,13 @@ def monthly_returns_figure(equity: pd.Series) -> go.Figure:
             zmax=limit,
             xgap=2,
             ygap=2,
-            colorbar={"title": {"text": "return"}, "ticksuffix": "%"},
+            showscale=False,
             hovertemplate="%{y} %{x}: %{z:.2f}%<extra></extra>",
         )
     )
     figure.update_yaxes(title_text="year", autorange="reversed", type="category")
     figure.update_xaxes(title_text="month", side="top")
-    height = 150 + 36 * len(grid)
+    height = 190 + 40 * len(grid)
     return styled(figure, title="Monthly returns", height=min(height, 700)).update_layout(
         hovermode="closest", margin={"t": 100}
     )
@@ -212,11 +214,14 @@ def seed_sharpes_figure(seed_sharpes: Sequence[float | None], ensemble: float | 
         )
     )
     if ensemble is not None:
-        figure.add_hline(
-            y=ensemble,
-            line={"color": STRATEGY, "dash": "dash"},
-            annotation_text=f"ensemble {ensemble:.2f}",
-            annotation_position="top right",
+        figure.add_trace(
+            go.Scatter(
+                x=[f"seed {number + 1}" for number in range(len(values))],
+                y=[ensemble] * len(values),
+                mode="lines",
+                name=f"ensemble: {ensemble:.2f}",
+                line={"color": STRATEGY, "dash": "dash", "width": 2},
+            )
         )
     figure.update_yaxes(title_text="annualised Sharpe ratio", zeroline=True)
     figure.update_xaxes(title_text="ensemble member")

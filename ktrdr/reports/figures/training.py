@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ktrdr.reports.style import SERIES, styled
+from ktrdr.reports.style import CLASS_COLOURS, SERIES, styled
 
 HISTORY_COLUMNS = ("model", "epoch", "train_loss", "val_loss", "val_accuracy")
 FINAL_MODEL = "final"
@@ -84,13 +84,14 @@ def confusion_figure(matrix: np.ndarray, labels: Sequence[str], *, title: str) -
             colorscale="Blues",
             zmin=0,
             zmax=100,
-            colorbar={"title": {"text": "row share"}, "ticksuffix": "%"},
+            colorbar={"ticksuffix": "%", "thickness": 14},
             hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
         )
     )
     figure.update_xaxes(title_text="predicted class", side="bottom")
     figure.update_yaxes(title_text="true class", autorange="reversed")
-    return styled(figure, title=title, height=400).update_layout(hovermode="closest")
+    figure = styled(figure, title=title, height=400)
+    return figure.update_layout(hovermode="closest", margin={"l": 90, "r": 260})
 
 
 def label_distribution_figure(distribution: Mapping[str, Mapping[str, int]]) -> go.Figure:
@@ -109,7 +110,7 @@ def label_distribution_figure(distribution: Mapping[str, Mapping[str, int]]) -> 
                 x=splits,
                 y=shares,
                 name=label,
-                marker_color=SERIES[number % len(SERIES)],
+                marker_color=CLASS_COLOURS.get(label, SERIES[number % len(SERIES)]),
                 customdata=counts,
                 text=[f"{share:.0f}%" for share in shares],
                 textposition="inside",

@@ -185,7 +185,9 @@ def cycle_page(
     parameters = metadata.get("parameters") or {}
     training = parameters.get("training_result") or {}
     backtest = parameters.get("backtest_result") or {}
-    market = " ".join(str(p) for p in (parameters.get("symbol"), parameters.get("timeframe")) if p)
+    symbol = parameters.get("symbol") or metadata.get("symbol")
+    timeframe = parameters.get("timeframe") or metadata.get("timeframe")
+    market = " ".join(str(p) for p in (symbol, timeframe) if p)
     subtitle = " · ".join(
         p
         for p in (market, f"designer {parameters.get('designer')}", operation.get("operation_id"))
