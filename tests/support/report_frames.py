@@ -1,4 +1,4 @@
-"""Small stored-artifact frames and operation JSON for report tests, shaped as the jobs write them."""
+"""Artifact frames and operation JSON for report tests, shaped as the jobs write them."""
 
 from __future__ import annotations
 

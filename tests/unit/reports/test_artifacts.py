@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.report_frames import equity_frame
 
 from ktrdr.errors import NotFoundError, ValidationError
 from ktrdr.reports import artifact_path, artifact_paths, encode_artifact
-from support.report_frames import equity_frame
 
 
 def _operation(path: Path) -> dict:

@@ -3,6 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from support.report_frames import (
+    backtest_operation,
+    equity_frame,
+    history_frame,
+    trades_frame,
+    training_operation,
+)
 
 from ktrdr.errors import ValidationError
 from ktrdr.reports import ARTIFACT_NAMES, figure_artifact_names, operation_figure
@@ -12,13 +19,6 @@ from ktrdr.reports.figures.backtest import (
     price_trades_figure,
 )
 from ktrdr.reports.figures.training import confusion_figure
-from support.report_frames import (
-    backtest_operation,
-    equity_frame,
-    history_frame,
-    trades_frame,
-    training_operation,
-)
 
 
 def test_equity_figure_draws_strategy_buy_and_hold_and_drawdown(bars: pd.DataFrame) -> None:

@@ -3,8 +3,6 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-
-from ktrdr.reports import backtest_page, cycle_page, training_page
 from support.report_frames import (
     backtest_operation,
     equity_frame,
@@ -12,6 +10,8 @@ from support.report_frames import (
     trades_frame,
     training_operation,
 )
+
+from ktrdr.reports import backtest_page, cycle_page, training_page
 
 PLOTLY_BUNDLE = "plotly.js v"  # the banner at the top of the inlined library
 
