@@ -20,7 +20,8 @@ from ktrdr.evaluation.trials import TrialLedger
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
 from ktrdr.execution.factory import check_store_for_executor
 from ktrdr.operations import OperationsService, OperationsStore, OperationType
-from ktrdr.reports import ReportBuilder, ReportWriter
+from ktrdr.reports.build import ReportBuilder
+from ktrdr.reports.writer import ReportWriter
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog
 from ktrdr.training.service import TrainingService

@@ -20,9 +20,6 @@ from ktrdr.files import write_text_atomically
 from ktrdr.home_paths import inside
 from ktrdr.operations import OperationsService
 from ktrdr.reports.artifacts import artifact_path, artifact_paths, read_artifacts
-from ktrdr.reports.pages.backtest import backtest_page
-from ktrdr.reports.pages.cycle import cycle_page
-from ktrdr.reports.pages.training import training_page
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +94,11 @@ class ReportBuilder:
 
     def render(self, operation: Mapping[str, Any]) -> str:
         """The report's HTML."""
+        # Imported here so that a server which never draws never loads plotly.
+        from ktrdr.reports.pages.backtest import backtest_page
+        from ktrdr.reports.pages.cycle import cycle_page
+        from ktrdr.reports.pages.training import training_page
+
         kind = operation["operation_type"]
         artifacts = read_artifacts(operation, lookup=self._lookup)
         if kind == "backtesting":

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
 
 from ktrdr.api.deps import ServicesDep
-from ktrdr.reports import FORMATS, check_format, encode_artifact
+from ktrdr.reports.artifacts import FORMATS, check_format, encode_artifact
 
 router = APIRouter(prefix="/operations", tags=["reports"])
 
