@@ -196,9 +196,8 @@ def monthly_returns_figure(equity: pd.Series) -> go.Figure:
     figure.update_yaxes(title_text="year", autorange="reversed", type="category")
     figure.update_xaxes(title_text="month", side="top")
     height = 190 + 40 * len(grid)
-    return styled(figure, title="Monthly returns", height=min(height, 700)).update_layout(
-        hovermode="closest", margin={"t": 100}
-    )
+    figure = styled(figure, title="Return per calendar month", height=min(height, 700))
+    return figure.update_layout(hovermode="closest", margin={"t": 100, "b": 20})
 
 
 def seed_sharpes_figure(seed_sharpes: Sequence[float | None], ensemble: float | None) -> go.Figure:
