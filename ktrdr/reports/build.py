@@ -30,6 +30,7 @@ REPORT_FOLDERS: Mapping[str, str] = {
     "agent_research": "research",
 }
 ACTIVE = frozenset({"pending", "running"})
+CYCLE_PAGE_ARTIFACTS = ("equity", "history", "holdout_equity")  # the trades stay on their pages
 
 
 class NoReportError(KtrdrError):
@@ -100,7 +101,8 @@ class ReportBuilder:
         from ktrdr.reports.pages.training import training_page
 
         kind = operation["operation_type"]
-        artifacts = read_artifacts(operation, lookup=self._lookup)
+        names = CYCLE_PAGE_ARTIFACTS if kind == "agent_research" else None
+        artifacts = read_artifacts(operation, names, lookup=self._lookup)
         if kind == "backtesting":
             return backtest_page(operation, artifacts, self._bars(operation))
         if kind == "training":
