@@ -17,6 +17,7 @@ SCRIPTS = (
     "executors.py",
     "load.py",
     "server_startup.py",
+    "report_page.py",
 )
 
 

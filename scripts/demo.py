@@ -71,6 +71,19 @@ def last_cycle(url: str) -> dict:
         return json.load(response)["last_cycle"] or {}
 
 
+def saved_report(url: str, home: Path, operation_id: str | None) -> Path | None:
+    """The cycle's HTML report, asked of the server (which writes it if not yet written)."""
+    if not operation_id:
+        return None
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/operations/{operation_id}/report", timeout=60):
+            pass
+    except OSError as exc:
+        print(f"demo: no report for {operation_id}: {exc}", flush=True)
+        return None
+    return home / "research" / operation_id / "report.html"
+
+
 def main() -> int:
     """Run the demo; 0 when the cycle ran to a research outcome (completed or gated)."""
     home = Path(tempfile.mkdtemp(prefix="ktrdr-demo-"))
@@ -98,6 +111,7 @@ def main() -> int:
         subprocess.run([str(BIN / "ktrdr"), *TRIGGER], env=env, check=False)
         cycle = last_cycle(url)
         took = time.monotonic() - started
+        report = saved_report(url, home, cycle.get("operation_id"))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -105,6 +119,8 @@ def main() -> int:
     reason = cycle.get("error_message") or cycle.get("verdict") or ""
     print(f"demo: research cycle {outcome} in {took:.1f}s: {reason}", flush=True)
     print(f"demo: the files stay in {home} (a throw-away KTRDR_HOME; delete it when done)")
+    if report is not None:
+        print(f"demo: the cycle's report: {report.as_uri()}", flush=True)
     gated = outcome == "failed" and reason.startswith(GATE_FAILURES)
     return 0 if outcome == "completed" or gated else 1
 

@@ -247,7 +247,9 @@ class AgentResearchWorker:
             ended = self.operations.fail(operation_id, error)
             logger.info("research %s: %s", operation_id, error)
         else:
-            ended = self.operations.complete(operation_id, state.summary())
+            ended = self.operations.complete(
+                operation_id, state.summary(), current_step=_concluded_step(state)
+            )
         self.events.publish(CycleFinished(ended, state))
         return True
 
@@ -298,3 +300,10 @@ class AgentResearchWorker:
                 return
             if child and statuses.get(child) in TERMINAL_STATUSES:
                 return
+
+
+def _concluded_step(state: CycleState) -> str:
+    """The last step of a completed cycle, e.g. "concluded: neutral; holdout not looked at"."""
+    holdout = (state.holdout or {}).get("verdict")
+    looked = f"holdout {holdout}" if holdout else "holdout not looked at"
+    return f"concluded {state.strategy_name}: {state.verdict or 'no verdict'}; {looked}"

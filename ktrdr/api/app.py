@@ -23,6 +23,7 @@ from ktrdr.api.routers import (
     holdout,
     operations,
     page,
+    reports,
     strategies,
     training,
 )
@@ -36,6 +37,7 @@ API_PREFIX = "/api/v1"
 ROUTERS = (
     health.router,
     operations.router,
+    reports.router,
     data.router,
     data_fetch.router,
     strategies.router,

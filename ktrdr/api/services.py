@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ktrdr.agents.cycle.events import CycleFinished
 from ktrdr.agents.research_worker import AgentResearchWorker
 from ktrdr.agents.service import AgentService
 from ktrdr.agents.workers import AssessmentWorker, DesignWorker
@@ -18,6 +20,8 @@ from ktrdr.evaluation.trials import TrialLedger
 from ktrdr.execution import Executor, create_executor, fail_orphaned_jobs
 from ktrdr.execution.factory import check_store_for_executor
 from ktrdr.operations import OperationsService, OperationsStore, OperationType
+from ktrdr.reports.build import ReportBuilder
+from ktrdr.reports.writer import ReportWriter
 from ktrdr.settings import Settings
 from ktrdr.strategy import StrategyCatalog
 from ktrdr.training.service import TrainingService
@@ -45,18 +49,23 @@ class Services:
     fetch: DataFetchService
     windows: DataWindows
     trials: TrialLedger
+    reports: ReportBuilder
     executor: Executor | None = None
     training: TrainingService | None = None
     backtesting: BacktestingService | None = None
     holdout: HoldoutService | None = None
     agent: AgentService | None = None
+    report_writer: ReportWriter | None = None
 
     def close(self) -> None:
-        """Stop the research loops and the workers, then release the store's connections."""
+        """Stop the research loops and the workers, finish queued reports, then release the
+        store's connections."""
         if self.agent is not None:
             self.agent.close()
         if self.executor is not None:
             self.executor.shutdown(wait=False)
+        if self.report_writer is not None:
+            self.report_writer.close()
         self.operations.store.dispose()
 
 
@@ -86,6 +95,7 @@ def build_services(settings: Settings, *, with_executor: bool = True) -> Service
         fetch=DataFetchService(operations, data),
         windows=windows,
         trials=TrialLedger(operations, windows),
+        reports=ReportBuilder(operations, data, settings.home),
     )
     if not with_executor:
         return services
@@ -95,6 +105,9 @@ def build_services(settings: Settings, *, with_executor: bool = True) -> Service
     services.trials.record_missing()  # backtests that completed as the last server stopped
     services.executor = create_executor(settings, operations)
     services.executor.events.subscribe(services.trials.on_job_ended)
+    # Reports are written at job end beside the artifacts, off the executor's thread.
+    services.report_writer = ReportWriter(services.reports)
+    services.executor.events.subscribe(services.report_writer.operation_ended)
     services.training = TrainingService(
         operations,
         services.executor,
@@ -131,6 +144,18 @@ def _agent_service(services: Services, executor: Executor) -> AgentService:
         job_events=executor.events,
         statistics=ResearchStatistics(services.trials),
     )
+    if services.report_writer is not None:
+        worker.events.subscribe(_cycle_reports(services.report_writer))
     return AgentService(
         operations, worker, settings=services.settings, strategies=services.strategies
     )
+
+
+def _cycle_reports(writer: ReportWriter) -> Callable[[object], None]:
+    """A cycle-event subscriber that queues the report of every cycle that ends."""
+
+    def on_event(event: object) -> None:
+        if isinstance(event, CycleFinished):
+            writer.operation_ended(event.operation_id)
+
+    return on_event

@@ -73,7 +73,7 @@ def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
     reporter.check_cancelled()
     reporter.progress(percentage=97, current_step="saving")
     sink = artifact_sink()
-    saved = save_artifacts(sink.path("backtests", operation_id), result, positions)
+    saved = save_artifacts(sink.path("backtests", operation_id), result, positions, traded["close"])
     artifacts = {kind: str(sink.published(path)) for kind, path in saved.items()}
     logger.info(
         "operation %s: backtested %s on %s %d bars in %.1f s: %d trades, total return %s",
@@ -85,6 +85,7 @@ def run_backtest_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
         result.metrics["total_trades"],
         result.metrics["total_return"],
     )
+    reporter.done(f"backtested {len(traded):,} bars: {result.metrics['total_trades']} trades")
     return {
         "mode": request.get("mode", RANGE),
         "in_sample": bool(request.get("in_sample", False)),

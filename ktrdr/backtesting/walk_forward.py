@@ -73,8 +73,12 @@ def run_walk_forward(
     ]
     reporter.progress(percentage=97, current_step="saving")
     sink = artifact_sink()
+    close = pd.concat([fold.bars["close"] for fold in ensemble_inputs])
     saved = save_artifacts(
-        sink.path("backtests", operation_id), stitched.result, stitched.target_position
+        sink.path("backtests", operation_id),
+        stitched.result,
+        stitched.target_position,
+        close[~close.index.duplicated(keep="last")],
     )
     logger.info(
         "operation %s: walk-forward backtest of %s on %s, %d folds, %d bars in %.1f s: "
@@ -87,6 +91,10 @@ def run_walk_forward(
         time.monotonic() - started,
         stitched.result.metrics["total_trades"],
         stitched.result.metrics["total_return"],
+    )
+    reporter.done(
+        f"backtested {len(folds)} folds, {len(stitched.result.equity):,} bars: "
+        f"{stitched.result.metrics['total_trades']} trades"
     )
     return _summary(stitched, seed_sharpes, {k: str(sink.published(p)) for k, p in saved.items()})
 

@@ -12,6 +12,7 @@ from ktrdr.cli.client import ApiClient, api_client
 from ktrdr.cli.folds import fold_table
 from ktrdr.cli.follow import OperationBoard, format_value, summary_table, wait_for_operation
 from ktrdr.cli.output import console, print_json
+from ktrdr.cli.report import report_path
 from ktrdr.settings import AGENT_NAMES
 
 app = typer.Typer(help="Research cycles: design, train, gate, backtest, gate, assess.")
@@ -88,7 +89,7 @@ def trigger(
     if as_json:
         print_json(research)
     else:
-        render_outcome(research)
+        render_outcome(research, report_url=client.url_of(report_path(operation_id)))
     if research["status"] == "cancelled":
         raise typer.Exit(1)
 
@@ -107,8 +108,9 @@ def _follow(client: ApiClient, operation_id: str, as_json: bool) -> dict[str, An
         raise typer.Exit(130) from None
 
 
-def render_outcome(research: dict[str, Any]) -> None:
-    """The cycle's outcome: strategy, gates, key metrics, verdict, and where its files are."""
+def render_outcome(research: dict[str, Any], *, report_url: str | None = None) -> None:
+    """The cycle's outcome: strategy, gates, key metrics, verdict, where its files are, and
+    (last) the URL of its report."""
     params = research["metadata"]["parameters"]
     status = research["status"]
     style = OUTCOME_STYLE.get(status, "white")
@@ -162,6 +164,8 @@ def render_outcome(research: dict[str, Any]) -> None:
     folds = fold_table(params.get("training_result"), params.get("backtest_result") or {})
     if folds is not None:
         out.print(folds)
+    if report_url:
+        out.print(f"report: {report_url}  (or `ktrdr report {research['operation_id']} --open`)")
 
 
 def _holdout(holdout: dict[str, Any] | None) -> str:
@@ -236,6 +240,8 @@ def status(
             out.print(f"  statistics: {statistics_line(last['statistics'])}")
         if last.get("verdict"):
             out.print(f"  holdout: {_holdout(last.get('holdout'))}")
+        if last["status"] in ("completed", "failed", "cancelled"):
+            out.print(f"  report: {client.url_of(report_path(last['operation_id']))}")
 
 
 def statistics_line(statistics: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ import typer
 from ktrdr.cli import agent, data, holdout, operations, strategies
 from ktrdr.cli.backtest import backtest
 from ktrdr.cli.client import CliState
+from ktrdr.cli.report import report
 from ktrdr.cli.serve import serve
 from ktrdr.cli.train import train
 from ktrdr.settings import Settings
@@ -29,6 +30,7 @@ app.add_typer(holdout.app, name="holdout")
 app.command("serve")(serve)
 app.command("train")(train)
 app.command("backtest")(backtest)
+app.command("report")(report)
 
 
 @app.callback()

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ktrdr.client.http import DEFAULT_TIMEOUT_SECONDS, ApiClient
 from ktrdr.client.results import Operation, Report, Rows
+from ktrdr.reports import figure_artifact_names, operation_figure
 from ktrdr.settings import Settings
 
 if TYPE_CHECKING:
@@ -189,13 +190,13 @@ class Client:
 
     def report(self, operation_id: str) -> Report:
         """The operation's HTML report; shows inline in a notebook, ``.save(path)`` writes it."""
-        content = self._api.get_bytes(f"{_operation_path(operation_id)}/report")
+        content = self._api.get_content(f"{_operation_path(operation_id)}/report")
         return Report(operation_id, content.decode("utf-8"))
 
     def artifact(self, operation_id: str, name: str) -> pd.DataFrame:
         """One of the operation's artifacts (trades, equity, ...) as a DataFrame."""
         path = f"{_operation_path(operation_id)}/artifacts/{quote(name, safe='')}"
-        content = self._api.get_bytes(path, {"format": "parquet"})
+        content = self._api.get_content(path, {"format": "parquet"})
         return pd.read_parquet(io.BytesIO(content))
 
     def close(self) -> None:
@@ -217,8 +218,6 @@ class Client:
         return self.wait(operation_id) if wait else self.operation(operation_id)
 
     def _figure(self, operation: Operation) -> go.Figure:
-        from ktrdr.reports import figure_artifact_names, operation_figure
-
         artifacts = {
             name: self.artifact(operation.id, name) for name in figure_artifact_names(operation.data)
         }

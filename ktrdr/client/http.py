@@ -62,13 +62,17 @@ class ApiClient:
             timeout=httpx.Timeout(UPLOAD_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
         )
 
-    def get_bytes(self, path: str, params: dict[str, Any] | None = None) -> bytes:
-        """GET ``path`` whose answer is a file (a report, an artifact), not an envelope."""
+    def get_content(self, path: str, params: dict[str, Any] | None = None) -> bytes:
+        """GET ``path`` and return the body as it is (an HTML report, a Parquet file)."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         response = self._send("GET", path, params=clean)
         if response.is_error:
-            _envelope(response)
+            _envelope(response)  # raises the ApiError of the error envelope
         return response.content
+
+    def url_of(self, path: str) -> str:
+        """The absolute URL of an API ``path``, e.g. to print or open in a browser."""
+        return f"{self.base_url}{API_PREFIX}{path}"
 
     def delete(self, path: str) -> dict[str, Any]:
         """DELETE ``path``."""

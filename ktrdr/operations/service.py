@@ -131,12 +131,19 @@ class OperationsService:
         return self.store.mutate(operation_id, apply)
 
     def complete(
-        self, operation_id: str, result_summary: dict[str, Any] | None = None
+        self,
+        operation_id: str,
+        result_summary: dict[str, Any] | None = None,
+        *,
+        current_step: str | None = None,
     ) -> Operation:
-        """Mark a running operation completed with its result."""
+        """Mark a running operation completed with its result (and its last step, if given)."""
 
         def apply(current: Operation) -> dict[str, Any]:
-            progress = current.progress.model_copy(update={"percentage": 100.0})
+            update: dict[str, Any] = {"percentage": 100.0}
+            if current_step is not None:
+                update["current_step"] = current_step
+            progress = current.progress.model_copy(update=update)
             return {"result_summary": result_summary or {}, "progress": progress}
 
         operation = self.store.transition(operation_id, Trigger.COMPLETE, apply)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ktrdr.training.ensemble import MemberOutcome
 
@@ -43,6 +44,21 @@ def ensemble_training_metrics(outcomes: Sequence[MemberOutcome]) -> dict[str, An
             for o in outcomes
         ],
     }
+
+
+def history_frame(models: Sequence[tuple[str, Sequence[MemberOutcome]]]) -> pd.DataFrame:
+    """Every model's per-epoch ensemble history, one row per (model, epoch), for the report.
+
+    ``models`` pairs a name (``"fold 1"``, ``"final"``) with its members' outcomes; the values
+    are :func:`ensemble_training_metrics`' ``history`` (the members' mean per epoch).
+    """
+    rows = []
+    for name, outcomes in models:
+        history = ensemble_training_metrics(outcomes)["history"]
+        columns = [history[key] for key in HISTORY_KEYS]
+        for epoch, values in enumerate(zip(*columns, strict=True), start=1):
+            rows.append((name, epoch, *values))
+    return pd.DataFrame(rows, columns=["model", "epoch", *HISTORY_KEYS])
 
 
 def mean_metrics(per_fold: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

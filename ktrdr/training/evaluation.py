@@ -42,6 +42,7 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[st
     scikit-learn does, so a class missing from both does not drag the average down.
     ``balanced_accuracy`` is the mean recall over the classes present in ``labels``: a model
     that always predicts one class scores 1/K with K classes present, whatever their shares.
+    ``confusion[true][predicted]`` counts the samples of each (true, predicted) class pair.
     """
     n_classes = len(LABEL_NAMES)
     confusion = np.bincount(labels * n_classes + predicted, minlength=n_classes**2).reshape(
@@ -67,6 +68,10 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[st
                 "f1": float(f1[i]),
                 "support": int(support[i]),
             }
+            for i, name in enumerate(LABEL_NAMES)
+        },
+        "confusion": {
+            name: {other: int(confusion[i, j]) for j, other in enumerate(LABEL_NAMES)}
             for i, name in enumerate(LABEL_NAMES)
         },
     }

@@ -20,10 +20,11 @@ import torch
 from ktrdr.execution import JobCancelled, JobReporter
 from ktrdr.execution.artifacts import ArtifactSink, artifact_sink
 from ktrdr.features.labels import LABEL_NAMES, label_distribution
+from ktrdr.files import write_atomically
 from ktrdr.settings import get_settings
 from ktrdr.strategy import strategy_to_dict
 from ktrdr.strategy.schema import StrategyConfig
-from ktrdr.training._summary import ensemble_training_metrics
+from ktrdr.training._summary import ensemble_training_metrics, history_frame
 from ktrdr.training.bundle import save_bundle
 from ktrdr.training.dataset import PreparedData
 from ktrdr.training.device import device_name, select_device
@@ -35,6 +36,7 @@ from ktrdr.training.walk_forward import train_walk_forward, training_spans
 logger = logging.getLogger(__name__)
 
 EPOCHS_SHARE = 90.0  # percent of the progress bar spent in epochs; the rest is preparation
+HISTORY_FILE = "history.parquet"
 
 
 def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +103,8 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
             test_range=tested,
         )
     model_path = _save(final_outcome, final, *bundle_args, folder="", extra=final_extra)
+    history = _save_history(sink, operation_id, folds, outcomes)
+    reporter.done(_done_step(folds, seeds, final_outcome))
     return {
         "model_path": str(sink.published(model_path)),
         "training_metrics": ensemble_training_metrics(final_outcome.outcomes),
@@ -111,7 +115,27 @@ def run_training_job(operation_id: str, request: dict[str, Any]) -> dict[str, An
         "duration_seconds": round(time.monotonic() - started, 3),
         "device": device_name(device),
         "walk_forward": walk_forward,
+        "artifacts": {"history": str(sink.published(history))},
     }
+
+
+def _save_history(
+    sink: ArtifactSink,
+    operation_id: str,
+    folds: list[dict[str, Any]],
+    outcomes: list[EnsembleOutcome],
+) -> Path:
+    """Write every model's per-epoch history to ``training/<op_id>/history.parquet``."""
+    names = [f"fold {fold['fold']}" for fold in folds] + ["final"]
+    frame = history_frame([(n, o.outcomes) for n, o in zip(names, outcomes, strict=True)])
+    return write_atomically(sink.path("training", operation_id, HISTORY_FILE), frame.to_parquet)
+
+
+def _done_step(folds: list[dict[str, Any]], seeds: list[int], final: EnsembleOutcome) -> str:
+    """What the job did, e.g. "trained 4 folds + final model × 3 seeds (41 epochs)"."""
+    epochs = max(outcome.epochs_run for outcome in final.outcomes)
+    what = f"{len(folds)} folds + final model" if folds else "1 model"
+    return f"trained {what} × {len(seeds)} seeds ({epochs} epochs)"
 
 
 def _report_epoch(reporter: JobReporter, report: EpochReport, done: float, networks: int) -> None:

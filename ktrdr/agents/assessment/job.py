@@ -59,6 +59,7 @@ def run_assessment_job(operation_id: str, request: dict[str, Any]) -> dict[str, 
         request["strategy_name"],
         assessment["verdict"],
     )
+    reporter.done(f"assessed {request['strategy_name']}: {assessment['verdict']}")
     return {
         "assessment_path": str(path),
         "verdict": assessment["verdict"],

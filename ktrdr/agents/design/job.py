@@ -60,6 +60,7 @@ def run_design_job(operation_id: str, request: dict[str, Any]) -> dict[str, Any]
     logger.info(
         "operation %s: designed %s (trial %d)", operation_id, config.name, design["trial_number"]
     )
+    reporter.done(f"designed {config.name} (trial {design['trial_number']})")
     return {
         "strategy_name": config.name,
         "strategy_path": str(path),

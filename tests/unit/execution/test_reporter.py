@@ -103,3 +103,33 @@ def test_worker_operations_is_built_once_from_the_settings(ktrdr_home, monkeypat
     assert service is worker_operations()
     assert str(service.store.engine.url) == f"sqlite:///{ktrdr_home / 'ktrdr.db'}"
     service.store.dispose()
+
+
+def test_the_last_word_gets_past_the_throttle_and_outlives_completion(operations, running) -> None:
+    operations.progress_min_interval = 3600.0  # every write after the first is throttled
+    reporter = JobReporter(running, operations=operations)
+    assert reporter.progress(percentage=1, current_step="loading model")
+    assert not reporter.progress(percentage=97, current_step="saving")
+
+    assert reporter.done("backtested 8,123 bars: 41 trades")
+    operations.complete(running, {"bars": 8123})
+
+    progress = operations.get(running).progress
+    assert (progress.percentage, progress.current_step) == (
+        100.0,
+        "backtested 8,123 bars: 41 trades",
+    )
+
+
+def test_completion_can_state_the_last_step_itself(operations, running) -> None:
+    JobReporter(running, operations=operations).progress(current_step="assessing: poor")
+    operations.complete(running, {}, current_step="concluded s: poor; holdout not looked at")
+    assert operations.get(running).progress.current_step == (
+        "concluded s: poor; holdout not looked at"
+    )
+
+
+def test_completion_without_a_step_keeps_the_last_one(operations, running) -> None:
+    JobReporter(running, operations=operations).done("trained 1 model × 3 seeds (5 epochs)")
+    operations.complete(running, {})
+    assert operations.get(running).progress.current_step == "trained 1 model × 3 seeds (5 epochs)"

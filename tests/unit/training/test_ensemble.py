@@ -153,7 +153,7 @@ def test_ensemble_prediction_is_the_mean_of_member_probabilities(splits):
     assert metrics["test_loss"] == pytest.approx(expected_loss, rel=1e-6)
     assert set(metrics) == {
         *("test_accuracy", "test_loss", "balanced_accuracy"),
-        *("precision", "recall", "f1", "per_class"),
+        *("precision", "recall", "f1", "per_class", "confusion"),
     }
 
 

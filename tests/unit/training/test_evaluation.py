@@ -34,6 +34,11 @@ def test_metrics_on_a_hand_counted_confusion() -> None:
     assert metrics["precision"] == pytest.approx((0.5 + 2 / 3 + 1.0) / 3)
     # Recalls sell 1/2, hold 2/2, buy 1/2.
     assert metrics["balanced_accuracy"] == pytest.approx((0.5 + 1.0 + 0.5) / 3)
+    assert metrics["confusion"] == {
+        "sell": {"sell": 1, "hold": 1, "buy": 0},
+        "hold": {"sell": 0, "hold": 2, "buy": 0},
+        "buy": {"sell": 1, "hold": 0, "buy": 1},
+    }
 
 
 def test_balanced_accuracy_averages_only_the_classes_in_the_labels() -> None:
@@ -100,7 +105,7 @@ def test_evaluated_probabilities_report_the_design_keys_and_plain_cross_entropy(
     metrics = evaluate_probabilities(probabilities, labels)
     assert set(metrics) == {
         *("test_accuracy", "test_loss", "balanced_accuracy"),
-        *("precision", "recall", "f1", "per_class"),
+        *("precision", "recall", "f1", "per_class", "confusion"),
     }
     assert list(metrics["per_class"]) == ["sell", "hold", "buy"]
     expected = nn.CrossEntropyLoss()(torch.from_numpy(logits), torch.from_numpy(labels))

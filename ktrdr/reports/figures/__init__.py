@@ -1,0 +1,1 @@
+"""Plotly figures, each a function of stored artifacts answering one question."""

@@ -1,0 +1,1 @@
+"""The HTML report pages: backtest (and walk-forward), training and research cycle."""
