@@ -218,9 +218,8 @@ class Client:
         return self.wait(operation_id) if wait else self.operation(operation_id)
 
     def _figure(self, operation: Operation) -> go.Figure:
-        artifacts = {
-            name: self.artifact(operation.id, name) for name in figure_artifact_names(operation.data)
-        }
+        names = figure_artifact_names(operation.data)
+        artifacts = {name: self.artifact(operation.id, name) for name in names}
         return operation_figure(operation.data, artifacts)
 
 

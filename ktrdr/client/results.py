@@ -35,6 +35,9 @@ class Report:
     operation_id: str
     html: str
 
+    def __repr__(self) -> str:
+        return f"Report({self.operation_id!r}, {len(self.html):,} characters of HTML)"
+
     def save(self, path: str | Path) -> Path:
         """Write the report to ``path`` and return it; it opens offline in any browser."""
         target = Path(path)
@@ -98,6 +101,9 @@ class Operation:
     def report(self) -> Report:
         """The operation's HTML report (the one GET /operations/{id}/report serves)."""
         return self._report(self.id)
+
+    def __repr__(self) -> str:
+        return f"Operation({self.id!r}, {self.type}, {self.status})"
 
     def _repr_html_(self) -> str:
         step = (self.data.get("progress") or {}).get("current_step") or ""

@@ -33,7 +33,9 @@ def _cell(notebook: nbformat.NotebookNode, tag: str) -> nbformat.NotebookNode:
 def test_the_quickstart_notebook_runs_two_cycles_shows_a_report_and_compares_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = ServerProcess(tmp_path / "home").start()
+    home = tmp_path / "home"
+    home.mkdir()
+    server = ServerProcess(home).start()
     monkeypatch.setenv("KTRDR_API_URL", server.url)  # the kernel inherits the environment
     monkeypatch.delenv("KTRDR_API_TOKEN", raising=False)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
@@ -49,6 +51,7 @@ def test_the_quickstart_notebook_runs_two_cycles_shows_a_report_and_compares_the
         server.stop()
 
     data = _outputs(_cell(notebook, "data"))
+    windows = _outputs(_cell(notebook, "windows"))
     report = _outputs(_cell(notebook, "report"))
     figure = _outputs(_cell(notebook, "figure"))
     compared = _outputs(_cell(notebook, "compare"))
@@ -56,6 +59,7 @@ def test_the_quickstart_notebook_runs_two_cycles_shows_a_report_and_compares_the
         server_id.strip() for server_id in _outputs(_cell(notebook, "ids"))["stream"].split()
     )
     assert "BTCUSD" in data["text/html"]
+    assert "BTCUSD" in windows["text/html"] and "holdout_start" in windows["text/html"]
     assert report["text/html"].startswith("<iframe") and "plotly" in report["text/html"]
     assert "application/vnd.plotly.v1+json" in figure
     assert first != second and first in compared["text/html"] and second in compared["text/html"]

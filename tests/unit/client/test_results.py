@@ -96,3 +96,11 @@ def test_a_report_embeds_its_page_escaped_in_an_iframe_and_saves_it(tmp_path):
 
     assert shown.startswith("<iframe") and html.escape(page, quote=True) in shown
     assert saved.read_text(encoding="utf-8") == page
+
+
+def test_plain_reprs_stay_one_short_line():
+    operation = _operation(CYCLE)
+    report = Report("op_1", "<html>" + "x" * 100_000 + "</html>")
+
+    assert repr(operation) == "Operation('op_research_1', agent_research, completed)"
+    assert repr(report) == "Report('op_1', 100,013 characters of HTML)"
