@@ -50,7 +50,7 @@ ROUTERS = (
 )
 UPLOAD_TYPES = ("application/octet-stream", "text/csv", "application/vnd.apache.parquet")
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
-OPEN_ROUTES = frozenset({("GET", f"{API_PREFIX}/health"), ("GET", "/")})
+OPEN_ROUTES = frozenset({("GET", f"{API_PREFIX}/health"), ("GET", "/"), ("GET", "/favicon.ico")})
 OPEN_PREFIXES = (f"{page.STATIC_PATH}/",)  # the page's scripts, styles and vendored charts
 
 

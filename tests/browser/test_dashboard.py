@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 from support.cycles import TERMINAL
@@ -38,10 +40,11 @@ def _numbers(page: Page, column: int) -> list[float]:
 
 
 def _expect_chart(page: Page, selector: str) -> None:
+    """A uPlot canvas is drawn in ``selector``, titled, with both axes labelled."""
     expect(page.locator(f"{selector} .uplot canvas").first).to_be_visible()
     expect(page.locator(f"{selector} .u-title")).not_to_be_empty()
-    labels = page.locator(f"{selector} .u-label").all_inner_texts()
-    assert len([label for label in labels if label.strip()]) >= 2, f"{selector} axes unlabelled"
+    described = page.locator(selector).get_attribute("aria-label") or ""
+    assert re.search(r"\(x: \S.*; y: \S.*\)$", described), f"{selector}: {described!r}"
 
 
 def test_start_button_runs_a_cycle_whose_progress_the_page_follows(page: Page, dashboard):

@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ktrdr.api.cross_site import page_headers
@@ -25,6 +25,13 @@ STATIC_PATH = "/static"
 def page() -> HTMLResponse:
     """The ktrdr dashboard."""
     return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"), headers=page_headers())
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The page's icon where browsers look for it unasked (e.g. on an opened report)."""
+    icon = (STATIC / "favicon.svg").read_bytes()
+    return Response(icon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
 def static_files() -> StaticFiles:

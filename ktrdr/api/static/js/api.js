@@ -1,6 +1,7 @@
 // Calls to the ktrdr API with the token typed into the page (kept in localStorage).
 export const API = "/api/v1";
 const TOKEN_KEY = "ktrdr-token";
+const BLOB_LIFETIME_MS = 60_000; // long enough for the tab to load the report
 const tokenInput = () => document.getElementById("token");
 
 export function initToken(onChange) {
@@ -48,7 +49,9 @@ export async function openReport(operationId) {
     const response = await fetch(reportUrl(operationId), { headers: authHeaders() });
     if (!response.ok) throw new Error(`report of ${operationId}: ${await errorMessage(response)}`);
     const blob = new Blob([await response.text()], { type: "text/html" });
-    tab.location.href = URL.createObjectURL(blob);
+    const url = URL.createObjectURL(blob);
+    tab.location.href = url;
+    setTimeout(() => URL.revokeObjectURL(url), BLOB_LIFETIME_MS);
   } catch (error) {
     tab.close();
     throw error;

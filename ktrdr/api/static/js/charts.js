@@ -19,7 +19,10 @@ function size(target, height) {
 }
 
 // Draw into ``target`` unless the same data is already drawn there (polling redraws nothing).
-function draw(target, key, build) {
+// The canvas is a picture: the container's aria-label says what it shows and what its axes are.
+function draw(target, key, build, { title, xLabel, yLabel }) {
+  target.setAttribute("role", "img");
+  target.setAttribute("aria-label", `${title} (x: ${xLabel}; y: ${yLabel})`);
   if (drawn.get(target)?.key === key && target.querySelector("canvas")) return;
   drawn.get(target)?.chart.destroy();
   target.replaceChildren();
@@ -27,6 +30,8 @@ function draw(target, key, build) {
 }
 
 export function empty(target, text) {
+  target.removeAttribute("role");
+  target.setAttribute("aria-label", text);
   drawn.get(target)?.chart.destroy();
   drawn.delete(target);
   target.replaceChildren(Object.assign(document.createElement("p"), { className: "chart-empty", textContent: text }));
@@ -52,18 +57,19 @@ export function scatterOverTime(target, { title, yLabel, series, height = 240 })
       label: s.label, stroke: s.color, width: 0, spanGaps: false,
       paths: () => null, points: { show: true, size: 8, fill: s.color, stroke: s.color },
     }))],
-  }, data, target));
+  }, data, target), { title, xLabel: "time (UTC)", yLabel });
 }
 
-// A line over UTC time: {label, color, points: [[t, y]]}, y fixed to ``range`` when given.
-export function lineOverTime(target, { title, yLabel, label, color, points, range, height = 200 }) {
+// A line over a numeric x: ``points`` [[x, y]], y fixed to ``range`` when given.
+export function line(target, { title, xLabel, yLabel, label, color, points, range, height = 200 }) {
   const data = [points.map(p => p[0]), points.map(p => p[1])];
   draw(target, JSON.stringify([title, data]), () => new uPlot({
-    title, ...size(target, height), tzDate: utc,
-    scales: { x: { time: true }, y: range ? { range: () => range } : {} },
-    axes: [axis("time (UTC)"), axis(yLabel, { size: 56 })],
-    series: [{ label: "time" }, { label, stroke: color, width: 2, fill: color + "22", points: { show: true, size: 5 } }],
-  }, data, target));
+    title, ...size(target, height),
+    scales: { x: { time: false }, y: range ? { range: () => range } : {} },
+    axes: [axis(xLabel), axis(yLabel, { size: 56 })],
+    legend: { show: false },
+    series: [{ label: xLabel }, { label, stroke: color, width: 2, fill: color + "22", points: { show: true, size: 5 } }],
+  }, data, target), { title, xLabel, yLabel });
 }
 
 // Grouped bars over categories 1..n: ``series`` [{label, color, values}], ``xLabel`` names them.
@@ -88,5 +94,5 @@ export function groupedBars(target, { title, xLabel, yLabel, categories, series,
       }),
       points: { show: false },
     }))],
-  }, data, target));
+  }, data, target), { title, xLabel, yLabel });
 }

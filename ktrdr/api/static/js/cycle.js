@@ -1,6 +1,6 @@
 // The research cycle: status, the phase timeline (DESIGN §4, §11), live progress and its chart.
 import { call } from "./api.js";
-import { COLORS, empty, lineOverTime } from "./charts.js";
+import { COLORS, empty, line } from "./charts.js";
 import { DASH, badge, duration, el, pct, num } from "./format.js";
 
 const PHASES = [
@@ -63,8 +63,9 @@ function facts(cycle, children) {
     ["cycle", cycle.operation_id],
     ["strategy", cycle.strategy_name || DASH],
     ["step", step || DASH],
-    ["child step", child ? `${child.operation_type}: ${child.progress.current_step || DASH}` : DASH],
   ];
+  const childStep = child ? `${child.operation_type}: ${child.progress.current_step || DASH}` : null;
+  if (childStep && childStep !== step) rows.push(["child step", childStep]);
   if (cycle.terminal) {
     rows.push(["outcome", cycle.status + (cycle.error_message ? " — " + cycle.error_message : "")]);
     rows.push(["verdict", cycle.verdict ? cycle.verdict + (cycle.verdict_reason ? " (" + cycle.verdict_reason + ")" : "") : DASH]);
@@ -80,11 +81,11 @@ function describe(status) {
     return { ...active, designer: null, terminal: false, status: "running" };
   }
   const last = status.last_cycle;
-  return last ? { ...last, progress: (last.result_summary || {}).progress, terminal: true } : null;
+  return last ? { ...last, terminal: true } : null;
 }
 
 export async function renderCycle(status) {
-  const line = document.getElementById("agent-status");
+  const statusLine = document.getElementById("agent-status");
   const cycle = describe(status);
   document.getElementById("cancel").disabled = status.status !== "active";
   const timeline = document.getElementById("timeline");
@@ -92,7 +93,7 @@ export async function renderCycle(status) {
   const percent = document.getElementById("cycle-percent");
   const chart = document.getElementById("progress-chart");
   if (!cycle) {
-    line.replaceChildren("Idle: no research cycle has run yet. Start one with the button.");
+    statusLine.replaceChildren("Idle: no research cycle has run yet. Start one with the button.");
     timeline.replaceChildren(...PHASES.map(p => timelineItem({ ...p, state: "pending" })));
     document.getElementById("cycle-facts").replaceChildren();
     bar.style.width = "0%"; percent.textContent = "0%";
@@ -100,22 +101,28 @@ export async function renderCycle(status) {
     return;
   }
   const children = (await call("GET", `/operations/${cycle.operation_id}/children`)).data;
-  const percentage = cycle.terminal ? (cycle.status === "completed" ? 100 : null) : cycle.progress?.percentage ?? 0;
-  line.replaceChildren(cycle.terminal ? "Last cycle " : "Running ", el("code", { text: cycle.operation_id }), " ",
+  // A finished cycle shows how far it got: its own operation's last progress.
+  const progress = cycle.terminal ? (await call("GET", `/operations/${cycle.operation_id}`)).data.progress : cycle.progress;
+  const percentage = progress?.percentage ?? 0;
+  cycle.progress = progress;
+  statusLine.replaceChildren(cycle.terminal ? "Last cycle " : "Running ", el("code", { text: cycle.operation_id }), " ",
     cycle.terminal ? badge(cycle.status) : badge("running"), " phase ", el("strong", { text: cycle.phase }));
   timeline.replaceChildren(...phaseStates(cycle, children).map(timelineItem));
   document.getElementById("cycle-facts").replaceChildren(...facts(cycle, children));
   bar.style.width = (percentage ?? 0) + "%";
   bar.className = cycle.terminal ? cycle.status : "running";
-  percent.textContent = percentage == null ? DASH : Math.round(percentage) + "%";
-  if (!cycle.terminal) {
+  percent.textContent = Math.round(percentage) + "%";
+  if (!cycle.terminal && cycle.started_at) {
     const seen = samples.get(cycle.operation_id) || [];
-    seen.push([Date.now() / 1000, percentage]);
+    seen.push([Math.round((Date.now() - Date.parse(cycle.started_at)) / 100) / 10, percentage]);
     samples.set(cycle.operation_id, seen);
   }
   const points = samples.get(cycle.operation_id) || [];
   if (points.length >= 2) {
-    lineOverTime(chart, { title: "Cycle progress while this page watched", yLabel: "progress (%)", label: "progress %", color: COLORS.blue, points, range: [0, 100] });
+    line(chart, {
+      title: "Cycle progress (sampled while this page watched)", xLabel: "seconds since the cycle started",
+      yLabel: "progress (%)", label: "progress %", color: COLORS.blue, points, range: [0, 100],
+    });
   } else {
     empty(chart, cycle.terminal ? "Progress is drawn while a cycle runs." : "Collecting progress…");
   }

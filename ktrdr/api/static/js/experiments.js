@@ -17,9 +17,9 @@ const COLUMNS = [
   { key: "dsr", label: "DSR", num: true, show: r => pct(r.dsr), title: "deflated Sharpe ratio (vs the best of N noise trials)" },
   { key: "n_trials", label: "trials", num: true, show: r => int(r.n_trials), title: "trials of the data set when judged" },
   { key: "pbo", label: "PBO", num: true, show: r => pct(r.pbo), title: "probability of backtest overfitting" },
-  { key: "holdout_verdict", label: "holdout", show: r => badge(r.holdout_verdict), title: "sealed holdout verdict (promising cycles only)" },
+  { key: "holdout_verdict", label: "holdout", cls: "gap", show: r => badge(r.holdout_verdict), title: "sealed holdout verdict (promising cycles only)" },
 ];
-const VERDICT_COLORS = { promising: COLORS.green, neutral: COLORS.amber, poor: COLORS.red, none: COLORS.grey };
+const VERDICT_COLORS = { promising: COLORS.green, neutral: COLORS.blue, poor: COLORS.red, none: COLORS.grey };
 const state = { sort: "-created_at", picked: [], rows: [], dataSets: new Set() };
 let onCompare = () => {};
 
@@ -27,7 +27,7 @@ export function initExperiments(refresh, compare) {
   onCompare = compare;
   document.getElementById("experiments-head").replaceChildren(
     el("th", { class: "pick", text: "pick", title: "tick two experiments to compare them" }),
-    ...COLUMNS.map(c => el("th", { class: "sortable" + (c.num ? " num" : ""), "data-key": c.key, title: c.title, tabindex: "0",
+    ...COLUMNS.map(c => el("th", { class: "sortable" + (c.num ? " num" : "") + (c.cls ? " " + c.cls : ""), "data-key": c.key, title: c.title, tabindex: "0",
       onclick: () => { state.sort = state.sort === "-" + c.key ? c.key : "-" + c.key; refresh(); } }, c.label)),
     el("th", { text: "report" }));
   document.getElementById("filter-verdict").addEventListener("change", refresh);
@@ -65,7 +65,7 @@ function row(r, onError) {
     onclick: () => openReport(r.experiment_id).catch(onError) });
   return el("tr", { "data-id": r.experiment_id, "data-verdict": r.verdict || "none" },
     el("td", { class: "pick" }, box),
-    ...COLUMNS.map(c => { const td = el("td", { class: c.num ? "num" : null }); td.append(c.show(r)); return td; }),
+    ...COLUMNS.map(c => { const td = el("td", { class: [c.num ? "num" : "", c.cls || ""].join(" ").trim() || null }); td.append(c.show(r)); return td; }),
     el("td", {}, report));
 }
 
