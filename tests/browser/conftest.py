@@ -48,12 +48,15 @@ def browser() -> Iterator[Browser]:
 
 
 class Dashboard:
-    """A real server with a token and finished cycles, and what a browser needs to reach it."""
+    """A real server with a token, finished cycles and one holdout look, for a browser."""
 
-    def __init__(self, server: ServerProcess, token: str, seeded: list[str]) -> None:
+    def __init__(
+        self, server: ServerProcess, token: str, seeded: list[str], holdout_model: str
+    ) -> None:
         self.server = server
         self.token = token
         self.seeded = seeded
+        self.holdout_model = holdout_model
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +74,18 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
             operation_id = trigger(server, seed=seed)
             finished(server, operation_id)
             seeded.append(operation_id)
-        yield Dashboard(server, token, seeded)
+        yield Dashboard(server, token, seeded, _look_at_holdout(server, seeded[0]))
     finally:
         server.stop()
+
+
+def _look_at_holdout(server: ServerProcess, cycle_id: str) -> str:
+    """Evaluate the cycle's strategy on its sealed holdout (one counted look); the strategy."""
+    strategy = server.get(f"/experiments/{cycle_id}")["data"]["strategy_name"]
+    response = server.post("/holdout/evaluate", {"model": strategy})
+    assert response.status_code == 202, response.text
+    finished(server, response.json()["operation_id"])
+    return strategy
 
 
 class PageErrors:

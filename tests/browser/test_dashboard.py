@@ -114,7 +114,11 @@ def test_experiments_sort_and_filter_by_verdict_and_data_set(page: Page, dashboa
     _expect_chart(page, "#experiments-chart")
     _expect_chart(page, "#trials-chart")
     expect(page.locator('#datasets tr[data-set="EURUSD 1h"]')).to_be_visible()
-    expect(page.locator("#holdout tbody tr")).not_to_have_count(0)
+    look = page.locator("#holdout tbody tr", has_text=dashboard.holdout_model)
+    expect(look).to_have_count(1)
+    expect(look.locator("td").nth(3)).to_have_text("1")  # the look number
+    trials = dashboard.server.get("/trials")["total_count"]
+    expect(page.locator("#trials tbody tr")).to_have_count(min(trials, 25))
 
 
 def test_two_ticked_experiments_are_compared_side_by_side(page: Page, dashboard):

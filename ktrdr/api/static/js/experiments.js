@@ -23,12 +23,18 @@ const VERDICT_COLORS = { promising: COLORS.green, neutral: COLORS.blue, poor: CO
 const state = { sort: "-created_at", picked: [], rows: [], dataSets: new Set() };
 let onCompare = () => {};
 
+// A first click sorts descending (largest Sharpe first), the next ascending.
+function sortBy(key, refresh) {
+  state.sort = state.sort === "-" + key ? key : "-" + key;
+  refresh();
+}
+
 export function initExperiments(refresh, compare) {
   onCompare = compare;
   document.getElementById("experiments-head").replaceChildren(
     el("th", { class: "pick", text: "pick", title: "tick two experiments to compare them" }),
     ...COLUMNS.map(c => el("th", { class: "sortable" + (c.num ? " num" : "") + (c.cls ? " " + c.cls : ""), "data-key": c.key, title: c.title, tabindex: "0",
-      onclick: () => { state.sort = state.sort === "-" + c.key ? c.key : "-" + c.key; refresh(); } }, c.label)),
+      onclick: () => sortBy(c.key, refresh), onkeydown: e => { if (e.key === "Enter") sortBy(c.key, refresh); } }, c.label)),
     el("th", { text: "report" }));
   document.getElementById("filter-verdict").addEventListener("change", refresh);
   document.getElementById("filter-dataset").addEventListener("change", refresh);
