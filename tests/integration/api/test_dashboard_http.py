@@ -256,3 +256,29 @@ def test_the_page_and_every_asset_it_names_are_served_without_the_token(start_li
     assert httpx.get(f"{server.base_url}{API}/experiments").status_code == 401
     # An encoded "../" passes the open /static/ prefix but never leaves the static folder.
     assert httpx.get(f"{server.base_url}/static/%2e%2e/routers/page.py").status_code == 404
+
+
+def test_a_multi_symbol_experiment_matches_each_of_its_symbols(live_server):
+    strategy = {
+        "training_data": {
+            "symbols": {"mode": "multi_symbol", "list": ["EURUSD", "GBPUSD"]},
+            "timeframes": {"mode": "multi_timeframe", "list": ["1h", "4h"], "base_timeframe": "1h"},
+        }
+    }
+    ExperimentMemory(live_server.services.operations.store.engine).record(
+        ExperimentRecord(
+            experiment_id="exp_pair",
+            created_at=START,
+            strategy_name="pair",
+            designer="offline",
+            status="completed",
+            strategy=strategy,
+        )
+    )
+
+    rows = _get(live_server, "/experiments", symbol="GBPUSD", timeframe="1h").json()["data"]
+
+    assert [(row["data_set"], row["symbols"]) for row in rows] == [
+        ("EURUSD+GBPUSD 1h", ["EURUSD", "GBPUSD"])
+    ]
+    assert _get(live_server, "/experiments", timeframe="4h").json()["total_count"] == 0

@@ -78,7 +78,7 @@ function facts(cycle, children) {
 function describe(status) {
   if (status.status === "active") {
     const active = status.active_researches[0];
-    return { ...active, designer: null, terminal: false, status: "running" };
+    return { ...active, terminal: false, status: "running" };
   }
   const last = status.last_cycle;
   return last ? { ...last, terminal: true } : null;
@@ -101,10 +101,12 @@ export async function renderCycle(status) {
     return;
   }
   const children = (await call("GET", `/operations/${cycle.operation_id}/children`)).data;
-  // A finished cycle shows how far it got: its own operation's last progress.
-  const progress = cycle.terminal ? (await call("GET", `/operations/${cycle.operation_id}`)).data.progress : cycle.progress;
+  // The operation itself: a finished cycle's last progress (how far it got), and its designer.
+  const operation = (await call("GET", `/operations/${cycle.operation_id}`)).data;
+  const progress = cycle.terminal ? operation.progress : cycle.progress;
   const percentage = progress?.percentage ?? 0;
   cycle.progress = progress;
+  cycle.designer = (operation.metadata.parameters || {}).designer;
   statusLine.replaceChildren(cycle.terminal ? "Last cycle " : "Running ", el("code", { text: cycle.operation_id }), " ",
     cycle.terminal ? badge(cycle.status) : badge("running"), " phase ", el("strong", { text: cycle.phase }));
   timeline.replaceChildren(...phaseStates(cycle, children).map(timelineItem));
