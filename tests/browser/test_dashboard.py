@@ -160,3 +160,26 @@ def test_a_finished_cycles_report_opens_from_the_dashboard_with_its_charts(page:
     expect(report.locator(".js-plotly-plot .main-svg").first).to_be_visible()
     assert report.locator(".js-plotly-plot").count() >= 2
     expect(page.locator("#errors")).to_be_empty()
+
+
+def test_a_wrong_token_is_shown_as_an_error_until_the_right_one_is_typed(browser, dashboard):
+    # Its own context, no stored token: the 401s it provokes are the point, not console faults.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(dashboard.server.url + "/")
+        page.fill("#token", "not-the-token")
+        page.dispatch_event("#token", "change")
+
+        errors = page.locator("#errors")
+        expect(errors).to_contain_text("bearer token")
+        expect(page.locator("#experiments tbody tr[data-id]")).to_have_count(0)
+
+        page.fill("#token", dashboard.token)
+        page.dispatch_event("#token", "change")
+
+        expect(page.locator("#experiments tbody tr[data-id]").first).to_be_visible()
+        expect(errors).to_be_empty()
+        assert page.evaluate("localStorage.getItem('ktrdr-token')") == dashboard.token
+    finally:
+        context.close()
