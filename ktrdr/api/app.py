@@ -19,6 +19,7 @@ from ktrdr.api.routers import (
     backtests,
     data,
     data_fetch,
+    experiments,
     health,
     holdout,
     operations,
@@ -26,6 +27,7 @@ from ktrdr.api.routers import (
     reports,
     strategies,
     training,
+    trials,
 )
 from ktrdr.api.security import BearerTokenMiddleware, BodySizeLimitMiddleware
 from ktrdr.api.services import Services, build_services
@@ -45,10 +47,13 @@ ROUTERS = (
     backtests.router,
     holdout.router,
     agent.router,
+    experiments.router,
+    trials.router,
 )
 UPLOAD_TYPES = ("application/octet-stream", "text/csv", "application/vnd.apache.parquet")
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
-OPEN_ROUTES = frozenset({("GET", f"{API_PREFIX}/health"), ("GET", "/")})
+OPEN_ROUTES = frozenset({("GET", f"{API_PREFIX}/health"), ("GET", "/"), ("GET", "/favicon.ico")})
+OPEN_PREFIXES = (f"{page.STATIC_PATH}/",)  # the page's scripts, styles and vendored charts
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(metrics_router)
     app.include_router(page.router)
+    app.mount(page.STATIC_PATH, page.static_files(), name="static")
     install_error_handlers(app)
     _add_middleware(app, settings)
     return app
@@ -88,7 +94,12 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         path_limits={f"{API_PREFIX}/data/import": upload_limit},
     )
     if settings.api_token:
-        app.add_middleware(BearerTokenMiddleware, token=settings.api_token, open_routes=OPEN_ROUTES)
+        app.add_middleware(
+            BearerTokenMiddleware,
+            token=settings.api_token,
+            open_routes=OPEN_ROUTES,
+            open_prefixes=OPEN_PREFIXES,
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

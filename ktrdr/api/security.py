@@ -17,14 +17,21 @@ DEFAULT_SETTING = "KTRDR_MAX_REQUEST_BYTES"
 
 
 class BearerTokenMiddleware:
-    """Refuse every request but ``open_routes`` without ``Authorization: Bearer <token>``."""
+    """Refuse every request without ``Authorization: Bearer <token>``, but ``open_routes``
+    (method, path) and GETs of paths under ``open_prefixes`` (the page's static files)."""
 
     def __init__(
-        self, app: ASGIApp, *, token: str, open_routes: frozenset[tuple[str, str]]
+        self,
+        app: ASGIApp,
+        *,
+        token: str,
+        open_routes: frozenset[tuple[str, str]],
+        open_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self._token = token.encode()
         self._open_routes = open_routes
+        self._open_prefixes = open_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,6 +40,9 @@ class BearerTokenMiddleware:
         if (scope["method"], scope["path"]) in self._open_routes:
             # Open routes answer everyone, but say less to callers without the token.
             scope.setdefault("state", {})["authenticated"] = self._authorised(scope)
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "GET" and scope["path"].startswith(self._open_prefixes):
             await self.app(scope, receive, send)
             return
         if self._authorised(scope):

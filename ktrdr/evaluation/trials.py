@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ktrdr.backtesting.ranges import WALK_FORWARD
@@ -64,6 +64,14 @@ class Trial:
     skew: float | None
     kurtosis: float | None
     trades: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (times as ISO 8601 strings), as ``GET /trials`` lists them."""
+        return {
+            **{name: getattr(self, name) for name in _TRIAL_FIELDS},
+            "holdout_start": self.holdout_start.isoformat(),
+            "completed_at": self.completed_at.isoformat(),
+        }
 
 
 @dataclass(frozen=True)
@@ -210,6 +218,33 @@ class TrialLedger:
             ).mappings()
             return [_trial(row) for row in rows]
 
+    def page(
+        self,
+        symbol: str | None = None,
+        timeframe: str | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Trial], int]:
+        """Recorded trials newest first (of one symbol and/or timeframe, at any holdout start),
+        one page of them and the count of every match."""
+        where = []
+        if symbol is not None:
+            where.append(table.c.symbol == canonical_symbol(symbol))
+        if timeframe is not None:
+            where.append(table.c.timeframe == canonical_timeframe(timeframe))
+        query = (
+            select(*_TRIAL_COLUMNS)
+            .where(*where)
+            .order_by(table.c.completed_at.desc(), table.c.operation_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with read_connection(self.engine) as conn:
+            total = conn.execute(select(func.count()).select_from(table).where(*where))
+            count = int(total.scalar_one())
+            return [_trial(row) for row in conn.execute(query).mappings()], count
+
     def data_set(
         self, symbol: str, timeframe: str, holdout_start: pd.Timestamp | None = None
     ) -> DataSetTrials:
@@ -339,6 +374,7 @@ def _metric(summary: Mapping[str, Any], name: str) -> float | None:
 
 
 _TRIAL_COLUMNS = tuple(column for column in table.c if column.name != "returns")
+_TRIAL_FIELDS = tuple(column.name for column in _TRIAL_COLUMNS)
 
 
 def _data_set(symbol: str, timeframe: str, holdout_start: pd.Timestamp) -> tuple[Any, ...]:

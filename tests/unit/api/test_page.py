@@ -19,8 +19,9 @@ def test_the_page_is_served_and_its_data_stays_behind_the_token(tmp_path: Path) 
             page = client.get("/")
             assert page.status_code == 200
             assert page.headers["content-type"].startswith("text/html")
-            for element in ('id="operations"', 'id="trigger"', 'id="token"', "/agent/status"):
+            for element in ('id="operations"', 'id="trigger"', 'id="token"', "/static/js/main.js"):
                 assert element in page.text
+            assert "/agent/status" in client.get("/static/js/main.js").text
             assert client.get("/api/v1/operations").status_code == 401
             authorised = {"Authorization": "Bearer s3cret"}
             assert client.get("/api/v1/operations", headers=authorised).status_code == 200
