@@ -4,7 +4,7 @@ import { COLORS, empty, groupedBars } from "./charts.js";
 import { DASH, badge, el, int, num, pct } from "./format.js";
 
 const ROWS = [
-  ["strategy", r => r.strategy_name], ["data set", r => r.data_set], ["designer", r => r.designer],
+  ["strategy", r => r.strategy_name], ["data set", r => r.data_set ?? "—"], ["designer", r => r.designer],
   ["outcome", r => badge(r.status)], ["verdict", r => badge(r.verdict)], ["verdict reason", r => r.verdict_reason || DASH],
   ["Sharpe (annualised)", r => num(r.sharpe_ratio)], ["total return", r => pct(r.total_return)],
   ["max drawdown", r => pct(r.max_drawdown)], ["win rate", r => pct(r.win_rate)], ["trades", r => int(r.total_trades)],

@@ -5,8 +5,8 @@ import { badge, el, fill, int, num, pct, recent, seconds } from "./format.js";
 
 const COLUMNS = [
   { key: "created_at", label: "created (UTC)", show: r => recent(r.created_at) },
-  { key: "strategy_name", label: "strategy", show: r => r.strategy_name },
-  { key: "data_set", label: "data set", show: r => r.data_set },
+  { key: "strategy_name", label: "strategy", show: r => r.strategy_name ?? "—" },
+  { key: "data_set", label: "data set", show: r => r.data_set ?? "—" },
   { key: "status", label: "outcome", show: r => badge(r.status) },
   { key: "verdict", label: "verdict", show: r => badge(r.verdict), title: "research-window verdict" },
   { key: "sharpe_ratio", label: "Sharpe", num: true, show: r => num(r.sharpe_ratio), title: "stitched out-of-sample Sharpe, annualised" },
