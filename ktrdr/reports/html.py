@@ -30,7 +30,8 @@ section h3 { font-size: 16px; margin: 14px 0 8px; font-weight: 600; }
 .card { border: 1px solid #e3e7eb; border-radius: 6px; padding: 8px 12px; }
 .card .label { color: #6c757d; font-size: 12.5px; text-transform: uppercase;
                letter-spacing: .03em; }
-.card .value { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.card .value { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums;
+               overflow-wrap: anywhere; line-height: 1.25; }
 .card .hint { color: #6c757d; font-size: 12px; }
 table.data { border-collapse: collapse; width: 100%; font-size: 13.5px;
              font-variant-numeric: tabular-nums; }

@@ -135,7 +135,8 @@ def _done_step(folds: list[dict[str, Any]], seeds: list[int], final: EnsembleOut
     """What the job did, e.g. "trained 4 folds + final model × 3 seeds (41 epochs)"."""
     epochs = max(outcome.epochs_run for outcome in final.outcomes)
     what = f"{len(folds)} folds + final model" if folds else "1 model"
-    return f"trained {what} × {len(seeds)} seeds ({epochs} epochs)"
+    plural = "" if len(seeds) == 1 else "s"
+    return f"trained {what} × {len(seeds)} seed{plural} ({epochs} epochs)"
 
 
 def _report_epoch(reporter: JobReporter, report: EpochReport, done: float, networks: int) -> None:

@@ -65,7 +65,8 @@ def test_the_job_saves_a_strategy_that_loads_back(operations, ktrdr_home) -> Non
     assert result["design"]["params"] == WARM_START_TRIALS[0]
     assert result["design"]["params"]["label_source"] == loaded.training.labels.source
     progress = operations.get(operation_id).progress
-    assert progress.percentage == 90 and progress.current_step == f"saving {loaded.name}"
+    assert progress.percentage == 100
+    assert progress.current_step == f"designed {loaded.name} (trial 0)"
 
 
 def test_optuna_and_the_ktrdr_schema_share_one_database(operations) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import signal
 import socket
 import time
@@ -25,6 +26,7 @@ from ktrdr.training.predictor import Predictor
 from ktrdr.training.walk_forward import plan_trainings
 
 SUMMARY_KEYS = {
+    "artifacts",
     "model_path",
     "training_metrics",
     "test_metrics",
@@ -54,6 +56,10 @@ def test_training_completes_with_the_design_summary_and_a_bundle(stack: Training
     }
     metrics = summary["training_metrics"]
     assert metrics["epochs_run"] == 3 == len(metrics["history"]["train_loss"])
+    assert re.fullmatch(r"trained 1 model × \d+ seeds? \(3 epochs\)", op.progress.current_step)
+    history = pd.read_parquet(summary["artifacts"]["history"])
+    assert list(history["model"].unique()) == ["final"]
+    assert history["train_loss"].tolist() == pytest.approx(metrics["history"]["train_loss"])
     assert set(summary["test_metrics"]) >= {
         "test_accuracy",
         "test_loss",
