@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 
 VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 DateLike = str | dt.date | dt.datetime | pd.Timestamp
+COST_KEYS = ", ".join(Costs.model_fields)
 
 
 @dataclass(frozen=True)
@@ -362,27 +363,27 @@ def _warmup_shortfall(
 
 def resolve_costs(
     strategy_costs: Costs | None, overrides: Mapping[str, Any] | None
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """The strategy's costs (or the schema defaults) with ``overrides`` on top, validated.
 
     E.g. strategy {commission_bps: 1.0, slippage_bps: 0.5} + {"slippage_bps": 2} ->
-    {commission_bps: 1.0, slippage_bps: 2.0}.
+    {commission_bps: 1.0, slippage_bps: 2.0, spread_bps: 0.0, financing_bps_per_day: 0.0}.
+    An override's ``per_symbol`` replaces the strategy's; a per-symbol cost wins over the
+    default one for that symbol.
     """
-    base = (strategy_costs or Costs()).model_dump()
+    base = (strategy_costs or Costs()).model_dump(exclude_none=True)
     if overrides is None:
         return base
     if not isinstance(overrides, Mapping):
-        raise ValidationError(
-            f"costs must be a mapping {{commission_bps, slippage_bps}}, got {overrides!r}"
-        )
+        raise ValidationError(f"costs must be a mapping of {COST_KEYS}, got {overrides!r}")
     try:
-        return Costs(**{**base, **overrides}).model_dump()
+        return Costs(**{**base, **overrides}).model_dump(exclude_none=True)
     except pydantic.ValidationError as exc:
         problems = "; ".join(
             f"costs.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise ValidationError(
-            f"{problems} (allowed: commission_bps, slippage_bps, numbers >= 0 in basis points)",
+            f"{problems} (allowed: {COST_KEYS}; numbers >= 0 in basis points)",
             details={"costs": {k: str(v) for k, v in overrides.items()}},
         ) from exc
 
