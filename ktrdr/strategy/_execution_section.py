@@ -1,4 +1,4 @@
-"""How trades are executed: exits and sizing (``decisions``) and costs (``backtest``), DESIGN §12."""
+"""How trades are executed: exits and sizing (decisions) and costs (backtest), DESIGN §12."""
 
 from __future__ import annotations
 

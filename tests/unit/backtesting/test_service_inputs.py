@@ -18,7 +18,6 @@ from ktrdr.errors import NotFoundError, ValidationError
 from ktrdr.settings import Settings
 from ktrdr.strategy import Costs, strategy_to_dict, validate_strategy
 
-
 NO_EXTRA_COSTS = {"spread_bps": 0.0, "financing_bps_per_day": 0.0}
 
 
