@@ -12,18 +12,24 @@ from ktrdr.files import write_atomically
 
 TRADES_FILE = "trades.parquet"
 EQUITY_FILE = "equity.parquet"
+TARGET_COLUMN = "target_position"
 
 
-def equity_frame(result: SimulationResult, target_position: np.ndarray) -> pd.DataFrame:
-    """Equity at each close and the position decided at that close (-1, 0, +1)."""
-    return pd.DataFrame(
-        {"equity": result.equity.to_numpy(), "target_position": target_position.astype(np.int8)},
-        index=result.equity.index,
-    )
+def equity_frame(
+    result: SimulationResult, target_position: np.ndarray | pd.DataFrame
+) -> pd.DataFrame:
+    """Equity at each close and the position decided at that close (-1, 0, +1); a portfolio
+    has one ``target_position.<SYMBOL>`` column per symbol instead."""
+    frame = pd.DataFrame({"equity": result.equity.to_numpy()}, index=result.equity.index)
+    if isinstance(target_position, pd.DataFrame):
+        targets = target_position.add_prefix(f"{TARGET_COLUMN}.")
+        return frame.join(targets.astype(np.int8))
+    frame[TARGET_COLUMN] = target_position.astype(np.int8)
+    return frame
 
 
 def save_artifacts(
-    directory: Path, result: SimulationResult, target_position: np.ndarray
+    directory: Path, result: SimulationResult, target_position: np.ndarray | pd.DataFrame
 ) -> dict[str, str]:
     """Write the trades and the equity curve into ``directory``; their paths by kind."""
     directory.mkdir(parents=True, exist_ok=True)
