@@ -10,7 +10,9 @@ from ktrdr.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "METRIC_NAMES": "metrics",
+    "EXIT_REASON_NAMES": "exits",
     "TRADE_COLUMNS": "simulator",
+    "VolatilityTarget": "sizing",
     "SimulationResult": "simulator",
     "compute_metrics": "metrics",
     "decide_positions": "decisions",
