@@ -45,6 +45,10 @@ TRADE_COLUMNS: tuple[str, ...] = (
 )
 
 
+# Built once: making its categories Index costs more than the codes.
+_EXIT_REASON_DTYPE = pd.CategoricalDtype(EXIT_REASON_NAMES)
+
+
 @dataclass(frozen=True)
 class SimulationResult:
     """Trades (one row per round trip, columns TRADE_COLUMNS), equity at each close, metrics."""
@@ -90,7 +94,7 @@ def trades_frame(records: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
     exit_rows = np.minimum(records["exit_index"], len(index) - 1)
     size = records["size"]
     pnl = records["pnl"]
-    reasons = pd.Categorical.from_codes(records["exit_reason"], categories=EXIT_REASON_NAMES)
+    reasons = pd.Categorical.from_codes(records["exit_reason"], dtype=_EXIT_REASON_DTYPE)
     return pd.DataFrame(
         {
             "entry_time": index[records["entry_index"]],
@@ -195,4 +199,6 @@ def simulate_positions(
         buy_and_hold_return=close[-1] / close[0] - 1.0,
     )
     trades = trades_frame(records[:n_trades], bars.index)
-    return SimulationResult(trades, pd.Series(equity, index=bars.index, name="equity"), metrics)
+    return SimulationResult(
+        trades, pd.Series(equity, index=bars.index, name="equity", copy=False), metrics
+    )
