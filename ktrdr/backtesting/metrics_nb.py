@@ -33,6 +33,7 @@ from ktrdr.backtesting.metrics import (
 )
 from ktrdr.errors import ValidationError
 
+_NOT_FLOAT = ("total_trades", "annualization_reliable")
 _TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 # Slots of the raw metrics array (NaN = undefined).
@@ -199,3 +200,28 @@ def metrics_from_raw(
         "buy_and_hold_return": _finite_or_none(buy_and_hold_return),
     }
     return {name: metrics[name] for name in METRIC_NAMES}
+
+
+def metrics_table(
+    raw: np.ndarray,
+    stats: np.ndarray,
+    *,
+    n_bars: int,
+    span_days: float,
+    periods: float | None,
+    buy_and_hold_return: float,
+) -> pd.DataFrame:
+    """One METRIC_NAMES row per row of ``raw`` and ``stats`` (undefined metrics are NaN)."""
+    rows = [
+        metrics_from_raw(
+            raw[j],
+            stats[j],
+            n_bars=n_bars,
+            span_days=span_days,
+            periods=periods,
+            buy_and_hold_return=buy_and_hold_return,
+        )
+        for j in range(raw.shape[0])
+    ]
+    table = pd.DataFrame(rows, columns=list(METRIC_NAMES))
+    return table.astype({name: float for name in METRIC_NAMES if name not in _NOT_FLOAT})
