@@ -17,6 +17,7 @@ _EXPORTS = {
     "compute_metrics": "metrics",
     "decide_positions": "decisions",
     "periods_per_year": "metrics",
+    "simulate_many": "sweep",
     "simulate_positions": "simulator",
 }
 

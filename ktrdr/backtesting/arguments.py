@@ -46,7 +46,8 @@ def price_array(bars: pd.DataFrame, column: str, name: str = "bars") -> np.ndarr
     """One price column as float64, without a copy when it already is."""
     if column not in bars.columns:
         raise ValidationError(f"{name} lacks the {column!r} column (need open, high, low, close)")
-    return bars[column].to_numpy(dtype=np.float64)
+    values = bars[column].to_numpy()
+    return values if values.dtype == np.float64 else values.astype(np.float64)
 
 
 def exit_fractions(name: str, value: object, n: int) -> np.ndarray:

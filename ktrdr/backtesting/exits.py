@@ -39,7 +39,7 @@ STATE_LOCK = 9  # after a stop/target exit: stay flat while the target equals th
 STATE_SIZE = 10
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def new_state_nb() -> np.ndarray:
     """A flat position's state."""
     state = np.zeros(STATE_SIZE)
@@ -47,13 +47,13 @@ def new_state_nb() -> np.ndarray:
     return state
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def flex_at_nb(values: np.ndarray, i: int) -> float:
     """values[i], or values[0] when a single value stands for every bar (or column)."""
     return values[0] if values.shape[0] == 1 else values[i]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def resolve_wanted_nb(state: np.ndarray, target: float) -> int:
     """The position to hold: flat while a stop/target lock holds; unlock once the target moves."""
     lock = state[STATE_LOCK]
@@ -64,7 +64,7 @@ def resolve_wanted_nb(state: np.ndarray, target: float) -> int:
     return int(target)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def arm_exits_nb(
     state: np.ndarray, stop_loss: float, take_profit: float, trailing_stop: float
 ) -> None:
@@ -75,7 +75,7 @@ def arm_exits_nb(
     state[STATE_EXTREME] = state[STATE_ENTRY_PRICE]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _stop_level(state: np.ndarray) -> tuple[float, int]:
     """The binding stop price and its reason: the tighter of the fixed and the trailing stop."""
     direction = state[STATE_DIRECTION]
@@ -90,7 +90,7 @@ def _stop_level(state: np.ndarray) -> tuple[float, int]:
     return fixed, ExitReason.stop
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def bar_exit_nb(state: np.ndarray, open_: float, high: float, low: float) -> tuple[int, float]:
     """Check one bar for a stop/target exit: (reason, fill price), reason -1 when none.
 
@@ -114,7 +114,7 @@ def bar_exit_nb(state: np.ndarray, open_: float, high: float, low: float) -> tup
     return -1, 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def advance_extreme_nb(state: np.ndarray, high: float, low: float) -> None:
     """After a bar without an exit: fold its high (long) / low (short) into the trailing extreme."""
     if state[STATE_DIRECTION] > 0:
@@ -123,7 +123,7 @@ def advance_extreme_nb(state: np.ndarray, high: float, low: float) -> None:
         state[STATE_EXTREME] = min(state[STATE_EXTREME], low)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def has_exits_nb(state: np.ndarray) -> bool:
     """Whether the open trade carries any stop, target or trailing stop."""
     return not (

@@ -1,8 +1,8 @@
 """The backtest metrics computed inside numba from the equity and the trade statistics.
 
 The same definitions as :func:`ktrdr.backtesting.metrics.compute_metrics` (which stays the pure
-pandas reference for stitched and stored results), in a few passes over the equity with no
-temporary arrays, so a simulation's metrics cost about as much as its kernel.
+pandas reference for stitched and stored results), in one pass over the equity with no
+temporary arrays, so a simulation's metrics cost a fraction of its kernel.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ktrdr.backtesting.metrics import (
 )
 from ktrdr.errors import ValidationError
 
+_NOT_FLOAT = ("total_trades", "annualization_reliable")
 _TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 # Slots of the raw metrics array (NaN = undefined).
@@ -45,81 +46,81 @@ RAW_SIZE = 5
 
 
 @njit(cache=True)
-def _ratios_nb(equity: np.ndarray, rows: np.ndarray, periods: float) -> tuple[float, float]:
-    """Annualised Sharpe and Sortino of the returns between equity[rows] (all rows if empty)."""
-    m = rows.shape[0] if rows.shape[0] > 0 else equity.shape[0]
-    if np.isnan(periods) or m < 3:
+def _add_return_nb(
+    stat: tuple[float, float, float, float, float, float], previous: float, current: float
+) -> tuple[float, float, float, float, float, float]:
+    """Fold one return into (count, shift, shifted sum, shifted squares, downside squares, broken).
+
+    Sums of the returns shifted by the first one: the shifted-data variance keeps the precision
+    of the two-pass formula in one pass. ``broken`` is 1 once an equity point was <= 0 (the
+    ratios are then undefined). Scalars in, scalars out, so the loop keeps them in registers.
+    """
+    count, shift, total, squares, downside, broken = stat
+    if previous <= 0.0 or current <= 0.0:
+        return count, shift, total, squares, downside, 1.0
+    r = current / previous - 1.0
+    if count == 0.0:
+        shift = r
+    shifted = r - shift
+    if r < 0.0:
+        downside += r * r
+    return count + 1.0, shift, total + shifted, squares + shifted * shifted, downside, broken
+
+
+@njit(cache=True)
+def _ratios_nb(
+    stat: tuple[float, float, float, float, float, float], periods: float
+) -> tuple[float, float]:
+    """Annualised Sharpe (ddof 1) and Sortino (downside target 0) of a return statistic."""
+    count, shift, total, squares, downside, broken = stat
+    if np.isnan(periods) or broken or count < 2.0:
         return np.nan, np.nan
-    total = 0.0
-    downside = 0.0
-    previous = equity[rows[0]] if rows.shape[0] > 0 else equity[0]
-    for i in range(1, m):
-        current = equity[rows[i]] if rows.shape[0] > 0 else equity[i]
-        if previous <= 0.0 or current <= 0.0:
-            return np.nan, np.nan
-        r = current / previous - 1.0
-        total += r
-        if r < 0.0:
-            downside += r * r
-        previous = current
-    mean = total / (m - 1)
-    squares = 0.0
-    previous = equity[rows[0]] if rows.shape[0] > 0 else equity[0]
-    for i in range(1, m):
-        current = equity[rows[i]] if rows.shape[0] > 0 else equity[i]
-        deviation = current / previous - 1.0 - mean
-        squares += deviation * deviation
-        previous = current
-    std = math.sqrt(squares / (m - 2))
+    mean = shift + total / count
+    std = math.sqrt(max(squares - total * total / count, 0.0) / (count - 1.0))
+    downside = math.sqrt(downside / count)
     scale = math.sqrt(periods)
-    downside = math.sqrt(downside / (m - 1))
     sharpe = mean / std * scale if std > 0.0 else np.nan
     sortino = mean / downside * scale if downside > 0.0 else np.nan
     return sharpe, sortino
 
 
 @njit(cache=True)
-def _day_closes_nb(local_ns: np.ndarray, per_day: int) -> np.ndarray:
-    """Bar 0 and each calendar day's last bar (days of the given wall-clock ticks)."""
-    n = local_ns.shape[0]
-    rows = np.empty(n + 1, dtype=np.int64)
-    m = 0
-    for t in range(n):
-        if t == n - 1 or local_ns[t] // per_day != local_ns[t + 1] // per_day:
-            if m == 0 and t != 0:
-                rows[0] = 0
-                m = 1
-            rows[m] = t
-            m += 1
-    return rows[:m]
-
-
-@njit(cache=True)
-def _periods_nb(utc_ns: np.ndarray, rows: np.ndarray, per_second: int) -> float:
-    m = rows.shape[0]
-    if m < 2:
-        return np.nan
-    span = (utc_ns[rows[m - 1]] - utc_ns[rows[0]]) / per_second
-    return (m - 1) / (span / _SECONDS_PER_YEAR)
-
-
-@njit(cache=True)
 def equity_metrics_nb(
-    equity: np.ndarray, utc_ns: np.ndarray, local_ns: np.ndarray, per_second: int, periods: float
+    equity: np.ndarray, utc: np.ndarray, local: np.ndarray, per_second: int, periods: float
 ) -> np.ndarray:
-    """RAW_* metrics of an equity curve: growth, Sharpe, Sortino, daily Sharpe, max drawdown."""
-    raw = np.empty(RAW_SIZE)
+    """RAW_* metrics of an equity curve in one pass: growth, Sharpe, Sortino, daily Sharpe, DD.
+
+    The daily series is the equity at bar 0 and at each calendar day's last bar (days of the
+    ``local`` wall-clock ticks), annualised with its observed days per year.
+    """
     n = equity.shape[0]
-    raw[RAW_GROWTH] = equity[n - 1] / equity[0]
-    no_rows = np.empty(0, dtype=np.int64)
-    raw[RAW_SHARPE], raw[RAW_SORTINO] = _ratios_nb(equity, no_rows, periods)
-    days = _day_closes_nb(local_ns, per_second * 86_400)
-    raw[RAW_SHARPE_DAILY] = _ratios_nb(equity, days, _periods_nb(utc_ns, days, per_second))[0]
-    peak = equity[0]
+    per_day = per_second * 86_400
+    bars = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    days = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    day_end = (local[0] // per_day + 1) * per_day
+    day_equity = peak = equity[0]
     drawdown = 0.0
     for t in range(n):
-        peak = max(peak, equity[t])
-        drawdown = max(drawdown, 1.0 - equity[t] / peak)
+        current = equity[t]
+        if t > 0:
+            bars = _add_return_nb(bars, equity[t - 1], current)
+        last_of_day = t == n - 1 or local[t + 1] >= day_end
+        if last_of_day and t > 0:
+            days = _add_return_nb(days, day_equity, current)
+            day_equity = current
+        if last_of_day and t < n - 1:
+            day_end = (local[t + 1] // per_day + 1) * per_day
+        if current > peak:
+            peak = current
+        elif current < peak * (1.0 - drawdown):
+            drawdown = 1.0 - current / peak
+    raw = np.empty(RAW_SIZE)
+    raw[RAW_GROWTH] = equity[n - 1] / equity[0]
+    raw[RAW_SHARPE], raw[RAW_SORTINO] = _ratios_nb(bars, periods)
+    daily_periods = np.nan
+    if days[0] >= 1.0:
+        daily_periods = days[0] / ((utc[n - 1] - utc[0]) / per_second / _SECONDS_PER_YEAR)
+    raw[RAW_SHARPE_DAILY] = _ratios_nb(days, daily_periods)[0]
     raw[RAW_MAX_DRAWDOWN] = drawdown
     return raw
 
@@ -137,7 +138,8 @@ class BarClock:
     def of(cls, index: pd.DatetimeIndex) -> BarClock:
         """Read the index's ticks without converting them (a view of its int64 values)."""
         utc = index.asi8
-        local = utc if index.tz is None else index.tz_localize(None).asi8
+        utc_zone = index.tz is None or str(index.tz) == "UTC"
+        local = utc if utc_zone else index.tz_localize(None).asi8
         per_second = _TICKS_PER_SECOND[index.unit]
         if len(index) < 2:
             return cls(utc, local, per_second, None)
@@ -198,3 +200,28 @@ def metrics_from_raw(
         "buy_and_hold_return": _finite_or_none(buy_and_hold_return),
     }
     return {name: metrics[name] for name in METRIC_NAMES}
+
+
+def metrics_table(
+    raw: np.ndarray,
+    stats: np.ndarray,
+    *,
+    n_bars: int,
+    span_days: float,
+    periods: float | None,
+    buy_and_hold_return: float,
+) -> pd.DataFrame:
+    """One METRIC_NAMES row per row of ``raw`` and ``stats`` (undefined metrics are NaN)."""
+    rows = [
+        metrics_from_raw(
+            raw[j],
+            stats[j],
+            n_bars=n_bars,
+            span_days=span_days,
+            periods=periods,
+            buy_and_hold_return=buy_and_hold_return,
+        )
+        for j in range(raw.shape[0])
+    ]
+    table = pd.DataFrame(rows, columns=list(METRIC_NAMES))
+    return table.astype({name: float for name in METRIC_NAMES if name not in _NOT_FLOAT})

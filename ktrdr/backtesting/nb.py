@@ -152,12 +152,17 @@ def simulate_positions_nb(
     the days since the previous close (or one value). A position open after the last bar is closed
     at close[n-1] with its exit cost, which equity_out[n-1] includes. ``trades_out`` is a
     TRADE_RECORD_DTYPE array of length n, or empty to keep only ``stats_out`` (STATS_SIZE);
-    ``state`` a flat position's state (``new_state_nb()``), passed in so no array is allocated here.
+    ``state`` a flat position's state (``new_state_nb()``), passed in so no array is allocated
+    here.
     """
     n = open_.shape[0]
     status = SimulationStatus.ok
     cash = initial_capital
     n_trades = 0
+    # Local copies of the state's hot fields, refreshed after each helper call: reading them
+    # from the array on every bar costs several times the bar.
+    units = direction = 0.0
+    locked = False
     for t in range(n):
         price = open_[t]
         if not _is_valid_price(price):
@@ -173,7 +178,7 @@ def simulate_positions_nb(
             equity_out[0] = cash
             continue
         # Helpers are called only when something can happen: a call per bar costs ~10x the bar.
-        if target[t - 1] != state[STATE_DIRECTION] or not np.isnan(state[STATE_LOCK]):
+        if target[t - 1] != direction or locked:
             wanted = resolve_wanted_nb(state, target[t - 1])
             held_for = t - int(state[STATE_ENTRY_INDEX])
             change, added = signal_fill_nb(
@@ -192,7 +197,9 @@ def simulate_positions_nb(
                         flex_at_nb(take_profit, t - 1),
                         flex_at_nb(trailing_stop, t - 1),
                     )  # fmt: skip
-        if check_exits and state[STATE_DIRECTION] != 0.0:
+            units, direction = state[STATE_UNITS], state[STATE_DIRECTION]
+            locked = not np.isnan(state[STATE_LOCK])
+        if check_exits and direction != 0.0:
             held_for = t - int(state[STATE_ENTRY_INDEX])
             change, added = bar_exit_fill_nb(
                 state, t, held_for, price, high[t], low[t], cost_rate,
@@ -200,13 +207,16 @@ def simulate_positions_nb(
             )  # fmt: skip
             cash += change
             n_trades += added
-        if financing_per_day > 0.0 and state[STATE_DIRECTION] != 0.0:
+            units, direction = state[STATE_UNITS], state[STATE_DIRECTION]
+            locked = not np.isnan(state[STATE_LOCK])
+        if financing_per_day > 0.0 and direction != 0.0:
             cash += financing_nb(state, close[t], financing_per_day, flex_at_nb(days, t))
-        equity_out[t] = cash + state[STATE_UNITS] * close[t]
+        equity_out[t] = cash + units * close[t]
+    final_equity = cash + state[STATE_UNITS] * close[n - 1]
     if state[STATE_DIRECTION] != 0.0:
         # Close the position left open at the last close, paying the exit cost like any fill.
         held_for = n - int(state[STATE_ENTRY_INDEX])
-        equity_out[n - 1] += close_position_nb(
+        final_equity += close_position_nb(
             state,
             close[n - 1],
             n,
@@ -220,6 +230,7 @@ def simulate_positions_nb(
             stats_out,
         )
         n_trades += 1
+    equity_out[n - 1] = final_equity
     return status, -1, n_trades
 
 

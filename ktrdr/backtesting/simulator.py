@@ -45,6 +45,10 @@ TRADE_COLUMNS: tuple[str, ...] = (
 )
 
 
+# Built once: making its categories Index costs more than the codes.
+_EXIT_REASON_DTYPE = pd.CategoricalDtype(EXIT_REASON_NAMES)
+
+
 @dataclass(frozen=True)
 class SimulationResult:
     """Trades (one row per round trip, columns TRADE_COLUMNS), equity at each close, metrics."""
@@ -67,13 +71,21 @@ def _target_array(target_position: object, n_bars: int) -> np.ndarray:
     return target
 
 
-def _raise_for_status(status: int, bad_bar: int, bars: pd.DataFrame) -> None:
+def raise_for_status(
+    status: int,
+    bad_bar: int,
+    bars: pd.DataFrame,
+    *,
+    target_name: str = "target_position",
+    where_else: str = "",
+) -> None:
+    """Turn a kernel status into a ValidationError naming the bar (a warning when depleted)."""
     if status == SimulationStatus.ok:
         return
     if status == SimulationStatus.equity_depleted:
         logger.warning("equity fell to <= 0 at an entry fill: later entries were refused")
         return
-    where = f"bar {bad_bar} ({bars.index[bad_bar]})"
+    where = f"bar {bad_bar} ({bars.index[bad_bar]}){where_else}"
     if status == SimulationStatus.invalid_open:
         raise ValidationError(f"bars open at {where} must be finite and > 0")
     if status == SimulationStatus.invalid_close:
@@ -81,7 +93,7 @@ def _raise_for_status(status: int, bad_bar: int, bars: pd.DataFrame) -> None:
     if status == SimulationStatus.invalid_high_low:
         raise ValidationError(f"bars high and low at {where} must be finite and > 0 (exits on)")
     if status == SimulationStatus.invalid_target:
-        raise ValidationError(f"target_position at {where} must be -1, 0 or +1")
+        raise ValidationError(f"{target_name} at {where} must be -1, 0 or +1")
     raise InvariantError(f"simulation kernel returned unknown status {status}")
 
 
@@ -90,7 +102,7 @@ def trades_frame(records: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
     exit_rows = np.minimum(records["exit_index"], len(index) - 1)
     size = records["size"]
     pnl = records["pnl"]
-    reasons = pd.Categorical.from_codes(records["exit_reason"], categories=EXIT_REASON_NAMES)
+    reasons = pd.Categorical.from_codes(records["exit_reason"], dtype=_EXIT_REASON_DTYPE)
     return pd.DataFrame(
         {
             "entry_time": index[records["entry_index"]],
@@ -185,7 +197,7 @@ def simulate_positions(
         clock.days_between_closes() if costs.financing_per_day else _NO_DAYS,
         capital, equity, records, stats, new_state_nb(),
     )  # fmt: skip
-    _raise_for_status(status, bad_bar, bars)
+    raise_for_status(status, bad_bar, bars)
     metrics = metrics_from_raw(
         clock.equity_metrics(equity),
         stats,
@@ -195,4 +207,6 @@ def simulate_positions(
         buy_and_hold_return=close[-1] / close[0] - 1.0,
     )
     trades = trades_frame(records[:n_trades], bars.index)
-    return SimulationResult(trades, pd.Series(equity, index=bars.index, name="equity"), metrics)
+    return SimulationResult(
+        trades, pd.Series(equity, index=bars.index, name="equity", copy=False), metrics
+    )
