@@ -105,7 +105,7 @@ def test_exits_in_an_explicit_range_with_financing(stack, label_exits_model) -> 
     assert financed["metrics"]["total_return"] < free["metrics"]["total_return"]
 
 
-@pytest.mark.parametrize("mode", ["range", "walk_forward"])
+@pytest.mark.parametrize("mode", ["range", "walk_forward", "holdout"])
 def test_a_multi_symbol_model_backtests_as_one_portfolio(stack, portfolio_model, mode) -> None:
     summary = completed_summary(stack, model=portfolio_model, mode=mode)
     assert summary["symbols"] == ["SP500", "NASDAQ"]
@@ -120,6 +120,11 @@ def test_a_multi_symbol_model_backtests_as_one_portfolio(stack, portfolio_model,
         counted = summary["symbol_metrics"][symbol]["total_trades"]
         assert counted == (trades["symbol"] == symbol).sum()
     assert pd.Timestamp(summary["start_date"]) > pd.Timestamp(PORTFOLIO_TRAINING_END)
+    holdout_start = stack.windows.holdout_start(["SP500", "NASDAQ"], ["1d"])
+    ends_before_holdout = pd.Timestamp(summary["end_date"]) < holdout_start
+    assert ends_before_holdout is (mode != "holdout")
+    if mode == "holdout":
+        assert pd.Timestamp(summary["start_date"]) == holdout_start
 
 
 def test_an_explicit_symbol_backtests_that_symbol_alone(stack, portfolio_model) -> None:

@@ -14,7 +14,7 @@ COSTS = {"commission_bps": 1.0, "slippage_bps": 0.5, "per_symbol": {"B": {"sprea
 STRATEGY = make_strategy({"rsi_14": {"type": "rsi", "period": 14}}, [{"raw_indicator": "rsi_14"}])
 
 
-def folds_of(symbol: str, seed: int) -> list[FoldInput]:
+def folds_of(seed: int) -> list[FoldInput]:
     bars = random_walk_bars(240, seed)
     targets = np.random.default_rng(seed).choice(np.array([-1, 0, 1], dtype=np.int8), size=240)
     stops = np.full(240, 0.003)
@@ -25,7 +25,7 @@ def folds_of(symbol: str, seed: int) -> list[FoldInput]:
 
 
 def test_fold_runs_chain_their_capital_and_match_the_joined_run() -> None:
-    folds = {"A": folds_of("A", 3), "B": folds_of("B", 4)}
+    folds = {"A": folds_of(3), "B": folds_of(4)}
     stitched = simulate_portfolio_folds(STRATEGY, folds, COSTS)
     first, second = stitched.folds
     assert second.result.equity.iloc[0] == pytest.approx(first.result.equity.iloc[-1])
