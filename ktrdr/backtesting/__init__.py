@@ -13,11 +13,14 @@ _EXPORTS = {
     "EXIT_REASON_NAMES": "exits",
     "TRADE_COLUMNS": "simulator",
     "VolatilityTarget": "sizing",
+    "PortfolioResult": "portfolio",
+    "SYMBOL_METRIC_NAMES": "portfolio",
     "SimulationResult": "simulator",
     "compute_metrics": "metrics",
     "decide_positions": "decisions",
     "periods_per_year": "metrics",
     "simulate_many": "sweep",
+    "simulate_portfolio": "portfolio",
     "simulate_positions": "simulator",
 }
 
