@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import ktrdr.backtesting as engine
 from ktrdr.backtesting.execution_plan import (
     EXIT_NAMES,
     ExitValue,
     sizing_arguments,
     symbol_costs,
 )
+from ktrdr.backtesting.portfolio import simulate_portfolio
 from ktrdr.backtesting.simulator import SimulationResult, simulate_positions
 from ktrdr.strategy import StrategyConfig
 
@@ -44,7 +44,7 @@ class MarketsRun:
     symbols: list[str]
     result: SimulationResult
     target_position: np.ndarray | pd.DataFrame
-    symbol_metrics: dict[str, Any] | None = None
+    symbol_metrics: dict[str, dict[str, Any]] | None = None
 
 
 def portfolio_weights(strategy: StrategyConfig, symbols: Sequence[str]) -> dict[str, float]:
@@ -86,7 +86,7 @@ def _trade_portfolio(
     exits = {
         name: {market.symbol: market.exits.get(name) for market in markets} for name in EXIT_NAMES
     }
-    result = engine.simulate_portfolio(
+    result = simulate_portfolio(
         {market.symbol: market.bars for market in markets},
         {market.symbol: market.target_position for market in markets},
         weights=portfolio_weights(strategy, symbols),
@@ -100,7 +100,7 @@ def _trade_portfolio(
         symbols,
         simulation,
         _targets_frame(markets, result.equity.index),
-        dict(result.symbol_metrics),
+        {symbol: row.to_dict() for symbol, row in result.symbol_metrics.astype(object).iterrows()},
     )
 
 

@@ -119,7 +119,11 @@ def test_a_multi_symbol_model_backtests_as_one_portfolio(stack, portfolio_model,
     for symbol in ("SP500", "NASDAQ"):
         counted = summary["symbol_metrics"][symbol]["total_trades"]
         assert counted == (trades["symbol"] == symbol).sum()
-    assert pd.Timestamp(summary["start_date"]) > pd.Timestamp(PORTFOLIO_TRAINING_END)
+    training_end = pd.Timestamp(PORTFOLIO_TRAINING_END, tz="UTC")
+    # Walk-forward trades the folds' slices inside the training range, each out of its sample.
+    assert (pd.Timestamp(summary["start_date"]) > training_end) is (mode != "walk_forward")
+    if mode == "walk_forward":
+        assert len(summary["folds"]) == 2
     holdout_start = stack.windows.holdout_start(["SP500", "NASDAQ"], ["1d"])
     ends_before_holdout = pd.Timestamp(summary["end_date"]) < holdout_start
     assert ends_before_holdout is (mode != "holdout")
