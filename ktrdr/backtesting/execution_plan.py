@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ktrdr.backtesting.arguments import EXIT_NAMES
 from ktrdr.backtesting.sizing import VolatilityTarget
 from ktrdr.features.labels import ewm_volatility
 from ktrdr.strategy import Costs, StrategyConfig
 from ktrdr.strategy.schema import TripleBarrierLabels
 
 ExitValue = float | np.ndarray | None
-EXIT_NAMES = ("stop_loss", "take_profit", "trailing_stop")
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ktrdr.backtesting.arguments import EXIT_NAMES
 from ktrdr.backtesting.execution_plan import (
-    EXIT_NAMES,
     ExitValue,
     sizing_arguments,
     symbol_costs,
