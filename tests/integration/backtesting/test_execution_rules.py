@@ -10,6 +10,7 @@ import pytest
 from integration.backtesting.conftest import EXAMPLES, BacktestStack, tiny_strategy
 
 from ktrdr.backtesting import METRIC_NAMES
+from ktrdr.evaluation.holdout import HoldoutService
 from ktrdr.operations import OperationStatus
 from ktrdr.strategy import load_strategy, strategy_to_dict
 
@@ -136,3 +137,16 @@ def test_an_explicit_symbol_backtests_that_symbol_alone(stack, portfolio_model) 
     assert "symbols" not in summary and "symbol_metrics" not in summary
     trades = pd.read_parquet(summary["artifacts"]["trades"])
     assert "symbol" not in trades.columns or set(trades["symbol"]) <= {"NASDAQ"}
+
+
+def test_a_portfolio_holdout_look_counts_on_every_symbols_data_set(stack, portfolio_model) -> None:
+    holdout = HoldoutService(stack.operations, stack.backtesting, stack.windows)
+    before = {s: stack.windows.get(s, "1d").holdout_looks for s in ("SP500", "NASDAQ")}
+    evaluation = holdout.evaluate(portfolio_model)
+    op = stack.finished(evaluation["operation_id"])
+    assert op.status is OperationStatus.COMPLETED, op.error_message
+    assert op.result_summary["mode"] == "holdout"
+    assert op.result_summary["symbols"] == ["SP500", "NASDAQ"]
+    after = {s: stack.windows.get(s, "1d").holdout_looks for s in ("SP500", "NASDAQ")}
+    assert after == {s: looks + 1 for s, looks in before.items()}
+    assert holdout.evaluation(portfolio_model)["look"] == max(after.values())
