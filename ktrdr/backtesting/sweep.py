@@ -54,18 +54,20 @@ def simulate_many_nb(
     stats_out: np.ndarray,
     status_out: np.ndarray,
 ) -> None:
-    """Run :func:`simulate_positions_nb` on each column of ``targets`` (n, k) in parallel.
+    """Run :func:`simulate_positions_nb` on each column of ``targets`` (n, k or 1) in parallel.
 
     Exits are one fraction per column (NaN = none) or one for all; per column j, RAW_* metrics
     go to raw_out[j], the trade statistics to stats_out[j] and (status, bad bar) to
     status_out[j]. No trades table and no equity are kept.
     """
-    n, k = targets.shape
+    n = targets.shape[0]
+    k = raw_out.shape[0]
     no_records = np.empty(0, dtype=TRADE_RECORD_DTYPE)
     for j in prange(k):
         equity = np.empty(n)
+        column = targets[:, 0] if targets.shape[1] == 1 else targets[:, j]
         status, bad_bar, _ = simulate_positions_nb(
-            open_, high, low, close, targets[:, j], check_exits,
+            open_, high, low, close, column, check_exits,
             np.full(1, stop_loss[0] if stop_loss.shape[0] == 1 else stop_loss[j]),
             np.full(1, take_profit[0] if take_profit.shape[0] == 1 else take_profit[j]),
             np.full(1, trailing_stop[0] if trailing_stop.shape[0] == 1 else trailing_stop[j]),
@@ -92,6 +94,14 @@ def _targets_matrix(target_positions: object, n_bars: int) -> tuple[np.ndarray, 
             "need an (n_bars, k) array with k >= 1 columns"
         )
     return targets, pd.RangeIndex(targets.shape[1]) if columns is None else columns
+
+
+def _column_count(targets: np.ndarray, exits: tuple[object, ...]) -> int:
+    """k: the target columns, or the exits' length when one target column is swept over them."""
+    lengths = {len(value) for value in exits if value is not None and np.ndim(value) == 1}
+    if targets.shape[1] == 1 and len(lengths) == 1:
+        return lengths.pop()
+    return targets.shape[1]
 
 
 def _column_exits(name: str, value: object, k: int) -> np.ndarray:
@@ -135,13 +145,18 @@ def simulate_many(
     each equal to ``simulate_positions(bars, column, ...).metrics`` with the same arguments,
     except that undefined metrics are NaN instead of None. ``stop_loss``, ``take_profit`` and
     ``trailing_stop`` take None, one fraction for every column, or k fractions (one per column,
-    NaN = none): 1,000 stop/target pairs on one signal are 1,000 copies of its column with
-    1,000 pairs. The columns run in parallel (numba prange) on all cores.
+    NaN = none). One target column with k-long exits is swept over them without copying it:
+    ``simulate_many(bars, signal[:, None], stop_loss=stops, take_profit=targets)`` runs the
+    1,000 (stop, target) pairs of two 1,000-long arrays on one signal. The columns run in
+    parallel (numba prange) on all cores.
     """
     bars = check_bars(bars)
     n = len(bars)
     targets, columns = _targets_matrix(target_positions, n)
-    k = targets.shape[1]
+    given = (stop_loss, take_profit, trailing_stop)
+    k = _column_count(targets, given)
+    if k != targets.shape[1]:
+        columns = pd.RangeIndex(k)
     costs = Costs.from_bps(
         commission_bps=commission_bps,
         slippage_bps=slippage_bps,
@@ -151,7 +166,6 @@ def simulate_many(
     fraction = check_number("position_fraction", position_fraction, allow_zero=False)
     capital = check_number("initial_capital", initial_capital, allow_zero=False)
     sizing = check_sizing(sizing)
-    given = (stop_loss, take_profit, trailing_stop)
     exits = [_column_exits(name, v, k) for name, v in zip(EXIT_NAMES, given, strict=True)]
     exits_on = any(value is not None for value in given)
     open_, close = price_array(bars, "open"), price_array(bars, "close")

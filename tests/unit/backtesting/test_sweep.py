@@ -48,6 +48,22 @@ def test_each_row_equals_the_single_run(seed, random_bars):
         assert_row_equals_metrics(table.iloc[j], single.metrics)
 
 
+def test_one_signal_is_swept_over_k_exit_pairs(random_bars):
+    bars = random_bars(120, 8)
+    signal = np.sign(np.sin(np.arange(120) / 5.0))
+    stops, profits = np.array([0.01, 0.02, 0.05]), np.array([0.03, 0.02, np.nan])
+    table = simulate_many(bars, signal[:, None], stop_loss=stops, take_profit=profits)
+    assert len(table) == 3
+    for j in range(3):
+        single = simulate_positions(
+            bars,
+            signal,
+            stop_loss=stops[j],
+            take_profit=None if np.isnan(profits[j]) else profits[j],
+        )
+        assert_row_equals_metrics(table.iloc[j], single.metrics)
+
+
 def test_dataframe_columns_name_the_rows(random_bars):
     bars = random_bars(40, 1)
     targets = pd.DataFrame({"long": np.ones(40), "flat": np.zeros(40)}, index=bars.index)
