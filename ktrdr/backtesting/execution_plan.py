@@ -93,18 +93,3 @@ def sizing_arguments(strategy: StrategyConfig, weight: float = 1.0) -> dict[str,
 def symbol_costs(costs: Mapping[str, Any], symbol: str) -> dict[str, float]:
     """The cost arguments for ``symbol`` from a resolved ``costs`` mapping (its override wins)."""
     return Costs.model_validate(dict(costs)).for_symbol(symbol)
-
-
-def simulation_arguments(
-    strategy: StrategyConfig,
-    costs: Mapping[str, Any],
-    symbol: str,
-    exits: ExitLevels,
-    index: pd.DatetimeIndex,
-) -> dict[str, Any]:
-    """Every keyword argument of ``simulate_positions`` for ``symbol`` traded on ``index``."""
-    return {
-        **symbol_costs(costs, symbol),
-        **sizing_arguments(strategy),
-        **exits.on(index),
-    }

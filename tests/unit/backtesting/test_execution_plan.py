@@ -8,11 +8,10 @@ from support.strategies import make_strategy
 
 from ktrdr.backtesting.execution_plan import (
     exit_levels,
-    simulation_arguments,
     sizing_arguments,
     symbol_costs,
 )
-from ktrdr.backtesting.simulator import simulate_positions
+from ktrdr.backtesting.markets import TradedMarket, trade_markets
 from ktrdr.backtesting.sizing import VolatilityTarget
 from ktrdr.features.labels import ewm_volatility
 from ktrdr.strategy import strategy_to_dict, validate_strategy
@@ -118,8 +117,6 @@ def test_the_arguments_run_the_engine_with_label_exits() -> None:
     )
     traded = bars.iloc[50:]
     targets = np.where(np.arange(len(traded)) % 40 < 30, 1, 0)
-    arguments = simulation_arguments(
-        strategy, {"commission_bps": 1.0}, "TEST", exit_levels(strategy, bars), traded.index
-    )
-    trades = simulate_positions(traded, targets, **arguments).trades
+    market = TradedMarket("TEST", traded, targets, exit_levels(strategy, bars).on(traded.index))
+    trades = trade_markets(strategy, [market], {"commission_bps": 1.0}).result.trades
     assert {"stop", "take_profit"} <= set(trades["exit_reason"])
