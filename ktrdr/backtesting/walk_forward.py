@@ -49,8 +49,11 @@ def run_walk_forward(
     """Predict every fold's slice with its own ensemble, stitch, and save the stitched run.
 
     Each fold sees the bars up to its slice's end (earlier bars are indicator history; the
-    features are causal). The result carries the stitched metrics, each fold's own metrics and
-    each ensemble member's stitched Sharpe ratio (``seed_sharpes``, the seed dispersion).
+    features are causal). Exits from the labels are computed once over all the request's bars
+    (causal too) and aligned to each slice. Several symbols trade each fold as one portfolio.
+    The result carries the stitched metrics, each fold's own metrics and each ensemble member's
+    stitched Sharpe ratio (``seed_sharpes``, the seed dispersion); a portfolio's adds
+    ``symbols`` and ``symbol_metrics``.
     """
     started = time.monotonic()
     symbols: list[str] = request["symbols"]
