@@ -38,6 +38,9 @@ from _common import (
 )
 
 from ktrdr.backtesting import simulate_positions
+from ktrdr.backtesting.exits import new_state_nb
+from ktrdr.backtesting.fills import STATS_SIZE, TRADE_RECORD_DTYPE
+from ktrdr.backtesting.nb import simulate_positions_nb
 
 SIZES = (10_000, 100_000, 1_000_000)
 REPEAT = 3
@@ -90,6 +93,24 @@ def run_ktrdr(bars: pd.DataFrame, target: np.ndarray) -> Run:
 
     seconds, result = best_time(simulate, REPEAT)
     return Run("ktrdr", len(bars), seconds, len(result.trades), result.metrics["total_return"])
+
+
+def kernel_seconds(bars: pd.DataFrame, target: np.ndarray) -> float:
+    """Best time of the numba kernel alone on the same inputs (no validation, table, metrics)."""
+    n = len(bars)
+    open_, close = bars["open"].to_numpy(), bars["close"].to_numpy()
+    target = target.astype(np.float64)
+    none, fraction = np.full(1, np.nan), np.full(1, FRACTION)
+    equity, records = np.empty(n), np.empty(n, dtype=TRADE_RECORD_DTYPE)
+
+    def kernel():
+        return simulate_positions_nb(
+            open_, open_, open_, close, target, False, none, none, none, fraction, 0.0, 0.0,
+            np.zeros(1), CAPITAL, equity, records, np.zeros(STATS_SIZE), new_state_nb(),
+        )  # fmt: skip
+
+    kernel()
+    return best_time(kernel, REPEAT * 3)[0]
 
 
 def run_vectorbt(bars: pd.DataFrame, target: np.ndarray) -> Run:
@@ -167,13 +188,15 @@ def warm_up() -> None:
     run_vectorbt(bars, target)
 
 
-def measure() -> tuple[list[Run], list[str]]:
+def measure() -> tuple[list[Run], list[str], dict[int, float]]:
     runs: list[Run] = []
     skipped: list[str] = []
+    kernels: dict[int, float] = {}
     previous: Run | None = None
     for n in SIZES:
         bars = random_walk_bars(n, SEED)
         target = sma_crossover_positions(bars["close"].to_numpy())
+        kernels[n] = kernel_seconds(bars, target)
         runs += [run_ktrdr(bars, target), run_vectorbt(bars, target)]
         if previous and previous.seconds * n / previous.bars > BACKTESTING_PY_LIMIT_S:
             skipped.append(
@@ -184,10 +207,31 @@ def measure() -> tuple[list[Run], list[str]]:
             continue
         previous = run_backtesting_py(bars, target, REPEAT if n <= 100_000 else 1)
         runs.append(previous)
-    return runs, skipped
+    return runs, skipped, kernels
 
 
-def report(runs: list[Run], skipped: list[str]) -> str:
+def kernel_table(runs: list[Run], kernels: dict[int, float]) -> str:
+    """The whole public call against the kernel alone, per size."""
+    rows = [
+        [
+            f"{run.bars:,}",
+            f"{kernels[run.bars] * 1e3:.2f}",
+            f"{run.seconds * 1e3:.2f}",
+            f"{run.seconds / kernels[run.bars]:.2f}x",
+        ]
+        for run in runs
+        if run.engine == "ktrdr"
+    ]
+    headers = ["bars", "kernel ms", "simulate_positions ms", "call / kernel"]
+    return (
+        "## Public call vs kernel\n\n"
+        "simulate_positions_nb alone (best of 9) against the whole simulate_positions call "
+        "(validation, kernel, one numba pass of metrics, trades table, equity Series) on the "
+        "same bars and positions.\n\n" + markdown_table(headers, rows)
+    )
+
+
+def report(runs: list[Run], skipped: list[str], kernels: dict[int, float]) -> str:
     ours = {run.bars: run for run in runs if run.engine == "ktrdr"}
     rows = []
     for run in runs:
@@ -239,6 +283,7 @@ def report(runs: list[Run], skipped: list[str]) -> str:
             "with its exit cost, the peers mark it there: equal at zero costs); agreement = "
             "same trade count and final returns within 1e-8.",
             "## Results\n\n" + markdown_table(headers, rows),
+            kernel_table(runs, kernels),
             *(["## Skipped\n\n" + "\n".join(f"- {line}" for line in skipped)] if skipped else []),
         ]
     )
@@ -246,8 +291,8 @@ def report(runs: list[Run], skipped: list[str]) -> str:
 
 def main() -> None:
     warm_up()
-    runs, skipped = measure()
-    text = report(runs, skipped)
+    runs, skipped, kernels = measure()
+    text = report(runs, skipped, kernels)
     print(text)
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / "backtest_engine.md").write_text(text + "\n")

@@ -11,6 +11,7 @@ HERE = Path(__file__).parent
 SCRIPTS = (
     "features.py",
     "backtest_engine.py",
+    "sweep.py",
     "training.py",
     "operations_store.py",
     "research_cycle.py",

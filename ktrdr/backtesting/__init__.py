@@ -10,11 +10,17 @@ from ktrdr.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "METRIC_NAMES": "metrics",
+    "EXIT_REASON_NAMES": "exits",
     "TRADE_COLUMNS": "simulator",
+    "VolatilityTarget": "sizing",
+    "PortfolioResult": "portfolio",
+    "SYMBOL_METRIC_NAMES": "portfolio",
     "SimulationResult": "simulator",
     "compute_metrics": "metrics",
     "decide_positions": "decisions",
     "periods_per_year": "metrics",
+    "simulate_many": "sweep",
+    "simulate_portfolio": "portfolio",
     "simulate_positions": "simulator",
 }
 

@@ -37,3 +37,14 @@ def json_number(value: float | int | None) -> float | int | None:
 def json_metrics(metrics: Metrics) -> dict[str, float | int | None]:
     """Every metric as :func:`json_number` makes it."""
     return {name: json_number(value) for name, value in metrics.items()}
+
+
+def portfolio_summary(symbol_metrics: Mapping[str, Metrics] | None) -> dict[str, Any]:
+    """What a portfolio adds to the summary: its ``symbols`` and each one's metrics
+    (``symbol_metrics``); nothing for one symbol (None)."""
+    if symbol_metrics is None:
+        return {}
+    return {
+        "symbols": list(symbol_metrics),
+        "symbol_metrics": {symbol: json_metrics(m) for symbol, m in symbol_metrics.items()},
+    }

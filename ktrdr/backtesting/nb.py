@@ -7,6 +7,20 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ktrdr.backtesting.exits import (
+    STATE_DIRECTION,
+    STATE_ENTRY_INDEX,
+    STATE_LOCK,
+    STATE_UNITS,
+    ExitReason,
+    advance_extreme_nb,
+    bar_exit_nb,
+    flex_at_nb,
+    has_exits_nb,
+    resolve_wanted_nb,
+)
+from ktrdr.backtesting.fills import close_position_nb, financing_nb, open_position_nb
+
 
 class SimulationStatusT(NamedTuple):
     """Codes returned by :func:`simulate_positions_nb`; the caller turns failures into errors."""
@@ -16,6 +30,7 @@ class SimulationStatusT(NamedTuple):
     invalid_close: int = 2  # close price NaN, infinite or <= 0 at the returned bar
     invalid_target: int = 3  # target position not in {-1, 0, +1} at the returned bar
     equity_depleted: int = 4  # equity <= 0 at an entry fill: entries refused from then on
+    invalid_high_low: int = 5  # high or low NaN, infinite or <= 0 at the returned bar (exits on)
 
 
 SimulationStatus = SimulationStatusT()
@@ -31,20 +46,6 @@ class SignalT(NamedTuple):
 
 Signal = SignalT()
 
-TRADE_RECORD_DTYPE = np.dtype(
-    [
-        ("entry_index", np.int64),
-        ("exit_index", np.int64),  # bar whose open filled the exit; n for a trade open at the end
-        ("entry_price", np.float64),
-        ("exit_price", np.float64),
-        ("direction", np.int8),
-        ("size", np.float64),
-        ("pnl", np.float64),
-        ("costs", np.float64),
-        ("open_at_end", np.bool_),
-    ]
-)
-
 
 @njit(cache=True)
 def _is_valid_price(price: float) -> bool:
@@ -52,111 +53,184 @@ def _is_valid_price(price: float) -> bool:
 
 
 @njit(cache=True)
-def _write_trade(
+def signal_fill_nb(
+    state: np.ndarray,
+    wanted: int,
+    index: int,
+    bars_held: int,
+    price: float,
+    cost_rate: float,
     records: np.ndarray,
-    k: int,
-    entry_index: int,
-    exit_index: int,
-    entry_price: float,
-    exit_price: float,
-    units: float,
-    costs: float,
-    open_at_end: bool,
-) -> None:
-    rec = records[k]
-    rec["entry_index"] = entry_index
-    rec["exit_index"] = exit_index
-    rec["entry_price"] = entry_price
-    rec["exit_price"] = exit_price
-    rec["direction"] = 1 if units > 0.0 else -1
-    rec["size"] = abs(units)
-    rec["pnl"] = units * (exit_price - entry_price) - costs
-    rec["costs"] = costs
-    rec["open_at_end"] = open_at_end
+    n_records: int,
+    symbol: int,
+    stats: np.ndarray,
+) -> tuple[float, int]:
+    """Exit a held position the target no longer wants at ``price``: (cash change, trades added)."""
+    direction = int(state[STATE_DIRECTION])
+    if direction == 0 or wanted == direction:
+        return 0.0, 0
+    cash = close_position_nb(
+        state,
+        price,
+        index,
+        bars_held,
+        ExitReason.signal,
+        False,
+        cost_rate,
+        records,
+        n_records,
+        symbol,
+        stats,
+    )
+    return cash, 1
+
+
+@njit(cache=True)
+def bar_exit_fill_nb(
+    state: np.ndarray,
+    index: int,
+    bars_held: int,
+    open_: float,
+    high: float,
+    low: float,
+    cost_rate: float,
+    records: np.ndarray,
+    n_records: int,
+    symbol: int,
+    stats: np.ndarray,
+) -> tuple[float, int]:
+    """Apply this bar's stop/target check to a held position: (cash change, trades added)."""
+    if state[STATE_DIRECTION] == 0.0 or not has_exits_nb(state):
+        return 0.0, 0
+    reason, price = bar_exit_nb(state, open_, high, low)
+    if reason < 0:
+        advance_extreme_nb(state, high, low)
+        return 0.0, 0
+    lock = state[STATE_DIRECTION]
+    cash = close_position_nb(
+        state,
+        price,
+        index,
+        bars_held,
+        reason,
+        False,
+        cost_rate,
+        records,
+        n_records,
+        symbol,
+        stats,
+    )
+    state[STATE_LOCK] = lock
+    return cash, 1
 
 
 @njit(cache=True)
 def simulate_positions_nb(
     open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
     close: np.ndarray,
     target: np.ndarray,
+    check_exits: bool,
+    stop_loss: np.ndarray,
+    take_profit: np.ndarray,
+    trailing_stop: np.ndarray,
+    fraction: np.ndarray,
     cost_rate: float,
-    position_fraction: float,
+    financing_per_day: float,
+    days: np.ndarray,
     initial_capital: float,
     equity_out: np.ndarray,
     trades_out: np.ndarray,
+    stats_out: np.ndarray,
+    state: np.ndarray,
 ) -> tuple[int, int, int]:
-    """Fill target[t-1] at open[t], mark equity at close[t]; return (status, bad bar, trade count).
+    """Fill target[t-1] at open[t], apply exits, mark equity at close[t]: (status, bad bar, trades).
 
-    A position open after the last bar is closed at close[n-1] with its exit cost, which
-    equity_out[n-1] includes. ``trades_out`` is a TRADE_RECORD_DTYPE array of length n (the most
-    trades n bars can hold).
+    ``stop_loss``, ``take_profit``, ``trailing_stop`` and ``fraction`` hold one value per
+    decision bar or a single value for all (NaN exit = none; NaN fraction = no entry); ``days``
+    the days since the previous close (or one value). A position open after the last bar is closed
+    at close[n-1] with its exit cost, which equity_out[n-1] includes. ``trades_out`` is a
+    TRADE_RECORD_DTYPE array of length n, or empty to keep only ``stats_out`` (STATS_SIZE);
+    ``state`` a flat position's state (``new_state_nb()``), passed in so no array is allocated
+    here.
     """
     n = open_.shape[0]
     status = SimulationStatus.ok
     cash = initial_capital
-    units = 0.0  # signed: > 0 long, < 0 short
-    position = 0
-    entry_index = -1
-    entry_price = 0.0
-    entry_cost = 0.0
     n_trades = 0
+    # Local copies of the state's hot fields, refreshed after each helper call: reading them
+    # from the array on every bar costs several times the bar.
+    units = direction = 0.0
+    locked = False
     for t in range(n):
         price = open_[t]
         if not _is_valid_price(price):
             return SimulationStatus.invalid_open, t, n_trades
         if not _is_valid_price(close[t]):
             return SimulationStatus.invalid_close, t, n_trades
+        if check_exits and not (_is_valid_price(high[t]) and _is_valid_price(low[t])):
+            return SimulationStatus.invalid_high_low, t, n_trades
         decided = target[t]
         if decided != -1.0 and decided != 0.0 and decided != 1.0:
             return SimulationStatus.invalid_target, t, n_trades
-        wanted = int(target[t - 1]) if t > 0 else 0
-        if wanted != position:
-            if position != 0:
-                exit_cost = cost_rate * abs(units) * price
-                cash += units * price - exit_cost
-                _write_trade(
-                    trades_out,
-                    n_trades,
-                    entry_index,
-                    t,
-                    entry_price,
-                    price,
-                    units,
-                    entry_cost + exit_cost,
-                    False,
-                )
-                n_trades += 1
-                units = 0.0
-                position = 0
-            if wanted != 0:
+        if t == 0:
+            equity_out[0] = cash
+            continue
+        # Helpers are called only when something can happen: a call per bar costs ~10x the bar.
+        if target[t - 1] != direction or locked:
+            wanted = resolve_wanted_nb(state, target[t - 1])
+            held_for = t - int(state[STATE_ENTRY_INDEX])
+            change, added = signal_fill_nb(
+                state, wanted, t, held_for, price, cost_rate, trades_out, n_trades, 0, stats_out
+            )
+            cash += change
+            n_trades += added
+            if wanted != 0 and state[STATE_DIRECTION] == 0.0:
+                size = flex_at_nb(fraction, t - 1)
                 if cash <= 0.0:
                     status = SimulationStatus.equity_depleted
-                else:
-                    notional = position_fraction * cash
-                    entry_cost = cost_rate * notional
-                    units = wanted * notional / price
-                    cash -= units * price + entry_cost
-                    position = wanted
-                    entry_index = t
-                    entry_price = price
+                elif not np.isnan(size):
+                    cash += open_position_nb(
+                        state, t, wanted, price, size * cash, cost_rate,
+                        flex_at_nb(stop_loss, t - 1),
+                        flex_at_nb(take_profit, t - 1),
+                        flex_at_nb(trailing_stop, t - 1),
+                    )  # fmt: skip
+            units, direction = state[STATE_UNITS], state[STATE_DIRECTION]
+            locked = not np.isnan(state[STATE_LOCK])
+        if check_exits and direction != 0.0:
+            held_for = t - int(state[STATE_ENTRY_INDEX])
+            change, added = bar_exit_fill_nb(
+                state, t, held_for, price, high[t], low[t], cost_rate,
+                trades_out, n_trades, 0, stats_out,
+            )  # fmt: skip
+            cash += change
+            n_trades += added
+            units, direction = state[STATE_UNITS], state[STATE_DIRECTION]
+            locked = not np.isnan(state[STATE_LOCK])
+        if financing_per_day > 0.0 and direction != 0.0:
+            cash += financing_nb(state, close[t], financing_per_day, flex_at_nb(days, t))
         equity_out[t] = cash + units * close[t]
-    if position != 0:
+    final_equity = cash + state[STATE_UNITS] * close[n - 1]
+    if state[STATE_DIRECTION] != 0.0:
         # Close the position left open at the last close, paying the exit cost like any fill.
-        exit_cost = cost_rate * abs(units) * close[n - 1]
-        equity_out[n - 1] -= exit_cost
-        _write_trade(
+        held_for = n - int(state[STATE_ENTRY_INDEX])
+        final_equity += close_position_nb(
+            state,
+            close[n - 1],
+            n,
+            held_for,
+            ExitReason.end,
+            True,
+            cost_rate,
             trades_out,
             n_trades,
-            entry_index,
-            n,
-            entry_price,
-            close[n - 1],
-            units,
-            entry_cost + exit_cost,
-            True,
+            0,
+            stats_out,
         )
         n_trades += 1
+    equity_out[n - 1] = final_equity
     return status, -1, n_trades
 
 

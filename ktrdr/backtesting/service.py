@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 
 VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 DateLike = str | dt.date | dt.datetime | pd.Timestamp
+COST_KEYS = ", ".join(Costs.model_fields)
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,10 @@ class BacktestingService:
     ) -> dict[str, Any]:
         """Create the ``backtesting`` operation and submit its job; ``{"operation_id", "success"}``.
 
-        ``model_path`` is a bundle folder or a strategy name (its newest model). The symbol
-        defaults to the model's first; the timeframe must be the model's base timeframe.
+        ``model_path`` is a bundle folder or a strategy name (its newest model). Without a
+        ``symbol`` every symbol the model trained on is traded: several as one portfolio
+        (DESIGN §12); a ``symbol`` trades that one alone. The timeframe must be the model's
+        base timeframe. A portfolio's holdout starts at the earliest of its data sets'.
         ``mode`` (DESIGN §11) defaults to ``range`` when dates are given (here or in the
         strategy's ``backtest.date_range``), else ``walk_forward``:
 
@@ -142,7 +145,8 @@ class BacktestingService:
           training period) is refused unless ``allow_in_sample``, then marked ``in_sample``.
         - ``holdout``: the data set's sealed holdout; only ``HoldoutService`` asks for it.
 
-        ``costs`` ({commission_bps, slippage_bps}) override the strategy's ``backtest.costs``.
+        ``costs`` ({commission_bps, slippage_bps, spread_bps, financing_bps_per_day,
+        per_symbol}) override the strategy's ``backtest.costs``.
         The job gets the traded bars and their warm-up history in its request, and reads the
         bundles from their folders (local workers) or gets their files in the request (nodes
         that may not share this disk). An invalid request raises (``NotFoundError``,
@@ -151,47 +155,62 @@ class BacktestingService:
         bundle_path = self.resolve_model_path(model_path)
         model = TrainedModel.read(bundle_path)
         strategy = model.strategy
-        symbol = canonical_symbol(symbol) if symbol is not None else model.symbols[0]
+        symbols = [canonical_symbol(symbol)] if symbol is not None else model.symbols
         timeframe = _check_timeframe(timeframe, strategy.base_timeframe(), strategy.name)
         merged_costs = resolve_costs(strategy.backtest.costs if strategy.backtest else None, costs)
         mode = resolve_mode(mode, start_date, end_date, strategy)
         start, end = requested_range(start_date, end_date, strategy)
-        bars = {tf: self.data.load(symbol, tf) for tf in strategy.timeframes()}
-        holdout_start = self.windows.holdout_start([symbol], strategy.timeframes())
-        backtest_range, folds, in_sample = self._plan(
-            mode, model, symbol, bars, (start, end), holdout_start, allow_in_sample
+        bars = {
+            name: {tf: self.data.load(name, tf) for tf in strategy.timeframes()} for name in symbols
+        }
+        holdout_start = self.windows.holdout_start(symbols, strategy.timeframes())
+        ranges, folds, in_sample = self._plan(
+            mode, model, bars, (start, end), holdout_start, allow_in_sample
         )
+        first = min(r.start for r in ranges.values())
+        last = max(r.end for r in ranges.values())
         request = {
             "mode": mode,
             "in_sample": in_sample,
             "model_path": str(bundle_path.resolve()),
-            "symbol": symbol,
+            "symbols": symbols,
             "timeframe": timeframe,
-            "start_date": backtest_range.start.isoformat(),
-            "end_date": backtest_range.end.isoformat(),
+            "start_date": first.isoformat(),
+            "end_date": last.isoformat(),
+            "ranges": {
+                name: {"start_date": r.start.isoformat(), "end_date": r.end.isoformat()}
+                for name, r in ranges.items()
+            },
             "costs": merged_costs,
             "chunk_rows": self.chunk_rows,
-            "bars": backtest_bars(bars, strategy, backtest_range.start, backtest_range.end),
+            "bars": {
+                name: backtest_bars(bars[name], strategy, r.start, r.end)
+                for name, r in ranges.items()
+            },
             "folds": [self._fold_request(fold) for fold in folds],
         }
         if mode != WALK_FORWARD and not self.executor.shares_disk(JOB_PATH):
             request["model_files"] = bundle_files(bundle_path)
+        parameters = {
+            "model_path": str(bundle_path),
+            "strategy_name": strategy.name,
+            "costs": merged_costs,
+            "mode": mode,
+            "in_sample": in_sample,
+            "holdout_start": holdout_start.isoformat(),
+        }
+        if len(symbols) > 1:
+            parameters["symbols"] = symbols
         operation = self.operations.create(
             OperationType.BACKTESTING,
             parent_operation_id=parent_operation_id,
             metadata={
-                "symbol": symbol,
+                # A portfolio's operation is filed under its first symbol's data set.
+                "symbol": symbols[0],
                 "timeframe": timeframe,
                 "start_date": request["start_date"],
                 "end_date": request["end_date"],
-                "parameters": {
-                    "model_path": str(bundle_path),
-                    "strategy_name": strategy.name,
-                    "costs": merged_costs,
-                    "mode": mode,
-                    "in_sample": in_sample,
-                    "holdout_start": holdout_start.isoformat(),
-                },
+                "parameters": parameters,
             },
         )
         self.executor.submit(
@@ -207,7 +226,7 @@ class BacktestingService:
             operation.operation_id,
             mode,
             bundle_path,
-            symbol,
+            ", ".join(symbols),
             request["start_date"],
             request["end_date"],
         )
@@ -217,31 +236,40 @@ class BacktestingService:
         self,
         mode: str,
         model: TrainedModel,
-        symbol: str,
-        bars: Mapping[str, pd.DataFrame],
+        bars: Mapping[str, Mapping[str, pd.DataFrame]],
         dates: tuple[DateLike | None, DateLike | None],
         holdout_start: pd.Timestamp,
         allow_in_sample: bool,
-    ) -> tuple[BacktestRange, list[FoldSlice], bool]:
-        """The bars a mode trades, its folds (walk-forward only) and whether it is in-sample."""
+    ) -> tuple[dict[str, BacktestRange], list[FoldSlice], bool]:
+        """The bars each symbol trades in a mode, the folds (walk-forward only) and whether any
+        symbol's range is in-sample."""
         strategy = model.strategy
         if mode == WALK_FORWARD:
             folds = walk_forward_folds(model, holdout_start)
-            span = self._check_bars(strategy, symbol, bars, folds[0].start, folds[-1].end)
-            return span, folds, False
+            spans = {
+                symbol: self._check_bars(strategy, symbol, frames, folds[0].start, folds[-1].end)
+                for symbol, frames in bars.items()
+            }
+            return spans, folds, False
         if mode == HOLDOUT:
-            check_holdout_mode(model, symbol, holdout_start)
-            return self._check_bars(strategy, symbol, bars, holdout_start, None), [], False
-        first, last = self._range_bounds(model, symbol, bars, *dates, holdout_start)
-        in_sample = check_range_mode(
-            model,
-            symbol,
-            first,
-            last,
-            holdout_start=holdout_start,
-            allow_in_sample=allow_in_sample,
-        )
-        return self._check_bars(strategy, symbol, bars, first, last), [], in_sample
+            spans = {}
+            for symbol, frames in bars.items():
+                check_holdout_mode(model, symbol, holdout_start)
+                spans[symbol] = self._check_bars(strategy, symbol, frames, holdout_start, None)
+            return spans, [], False
+        spans, in_sample = {}, False
+        for symbol, frames in bars.items():
+            first, last = self._range_bounds(model, symbol, frames, *dates, holdout_start)
+            in_sample |= check_range_mode(
+                model,
+                symbol,
+                first,
+                last,
+                holdout_start=holdout_start,
+                allow_in_sample=allow_in_sample,
+            )
+            spans[symbol] = self._check_bars(strategy, symbol, frames, first, last)
+        return spans, [], in_sample
 
     def _fold_request(self, fold: FoldSlice) -> dict[str, Any]:
         """What the job needs of one fold: its slice and its bundle (folder or files)."""
@@ -362,27 +390,27 @@ def _warmup_shortfall(
 
 def resolve_costs(
     strategy_costs: Costs | None, overrides: Mapping[str, Any] | None
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """The strategy's costs (or the schema defaults) with ``overrides`` on top, validated.
 
     E.g. strategy {commission_bps: 1.0, slippage_bps: 0.5} + {"slippage_bps": 2} ->
-    {commission_bps: 1.0, slippage_bps: 2.0}.
+    {commission_bps: 1.0, slippage_bps: 2.0, spread_bps: 0.0, financing_bps_per_day: 0.0}.
+    An override's ``per_symbol`` replaces the strategy's; a per-symbol cost wins over the
+    default one for that symbol.
     """
-    base = (strategy_costs or Costs()).model_dump()
+    base = (strategy_costs or Costs()).model_dump(exclude_none=True)
     if overrides is None:
         return base
     if not isinstance(overrides, Mapping):
-        raise ValidationError(
-            f"costs must be a mapping {{commission_bps, slippage_bps}}, got {overrides!r}"
-        )
+        raise ValidationError(f"costs must be a mapping of {COST_KEYS}, got {overrides!r}")
     try:
-        return Costs(**{**base, **overrides}).model_dump()
+        return Costs(**{**base, **overrides}).model_dump(exclude_none=True)
     except pydantic.ValidationError as exc:
         problems = "; ".join(
             f"costs.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise ValidationError(
-            f"{problems} (allowed: commission_bps, slippage_bps, numbers >= 0 in basis points)",
+            f"{problems} (allowed: {COST_KEYS}; numbers >= 0 in basis points)",
             details={"costs": {k: str(v) for k, v in overrides.items()}},
         ) from exc
 

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ktrdr.backtesting.metrics import Metrics, compute_metrics
-from ktrdr.backtesting.nb import TRADE_RECORD_DTYPE, SimulationStatus, simulate_positions_nb
+from ktrdr.backtesting.arguments import (
+    EXIT_NAMES,
+    Costs,
+    check_bars,
+    check_number,
+    entry_fractions,
+    exit_fractions,
+    exit_price_arrays,
+    price_array,
+)
+from ktrdr.backtesting.exits import EXIT_REASON_NAMES, new_state_nb
+from ktrdr.backtesting.fills import STATS_SIZE, TRADE_RECORD_DTYPE
+from ktrdr.backtesting.metrics import Metrics
+from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw
+from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
+from ktrdr.backtesting.sizing import VolatilityTarget, check_sizing
 from ktrdr.errors import InvariantError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-BASIS_POINT = 1e-4
+_NO_DAYS = np.zeros(1)
 TRADE_COLUMNS: tuple[str, ...] = (
     "entry_time",
     "exit_time",
@@ -28,7 +41,12 @@ TRADE_COLUMNS: tuple[str, ...] = (
     "costs",
     "bars_held",
     "open_at_end",
+    "exit_reason",
 )
+
+
+# Built once: making its categories Index costs more than the codes.
+_EXIT_REASON_DTYPE = pd.CategoricalDtype(EXIT_REASON_NAMES)
 
 
 @dataclass(frozen=True)
@@ -38,17 +56,6 @@ class SimulationResult:
     trades: pd.DataFrame
     equity: pd.Series
     metrics: Metrics
-
-
-def _check_number(name: str, value: float, *, allow_zero: bool) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValidationError(f"{name} must be a finite number {bound}, got {value!r}")
-    return number
 
 
 def _target_array(target_position: object, n_bars: int) -> np.ndarray:
@@ -64,58 +71,54 @@ def _target_array(target_position: object, n_bars: int) -> np.ndarray:
     return target
 
 
-def _price_array(bars: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in bars.columns:
-        raise ValidationError(f"bars lacks the {column!r} column (need open, high, low, close)")
-    return np.ascontiguousarray(bars[column].to_numpy(dtype=np.float64))
-
-
-def _check_bars(bars: object) -> pd.DataFrame:
-    if not isinstance(bars, pd.DataFrame):
-        raise ValidationError(f"bars must be an OHLCV DataFrame, got {type(bars).__name__}")
-    if len(bars) == 0:
-        raise ValidationError("bars is empty: need at least one bar")
-    if not isinstance(bars.index, pd.DatetimeIndex):
-        kind = type(bars.index).__name__
-        raise ValidationError(f"bars index must be a DatetimeIndex, got {kind}")
-    return bars
-
-
-def _raise_for_status(status: int, bad_bar: int, bars: pd.DataFrame) -> None:
+def raise_for_status(
+    status: int,
+    bad_bar: int,
+    bars: pd.DataFrame,
+    *,
+    target_name: str = "target_position",
+    where_else: str = "",
+) -> None:
+    """Turn a kernel status into a ValidationError naming the bar (a warning when depleted)."""
     if status == SimulationStatus.ok:
         return
     if status == SimulationStatus.equity_depleted:
         logger.warning("equity fell to <= 0 at an entry fill: later entries were refused")
         return
-    where = f"bar {bad_bar} ({bars.index[bad_bar]})"
+    where = f"bar {bad_bar} ({bars.index[bad_bar]}){where_else}"
     if status == SimulationStatus.invalid_open:
         raise ValidationError(f"bars open at {where} must be finite and > 0")
     if status == SimulationStatus.invalid_close:
         raise ValidationError(f"bars close at {where} must be finite and > 0")
+    if status == SimulationStatus.invalid_high_low:
+        raise ValidationError(f"bars high and low at {where} must be finite and > 0 (exits on)")
     if status == SimulationStatus.invalid_target:
-        raise ValidationError(f"target_position at {where} must be -1, 0 or +1")
+        raise ValidationError(f"{target_name} at {where} must be -1, 0 or +1")
     raise InvariantError(f"simulation kernel returned unknown status {status}")
 
 
-def _trades_frame(records: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
+def trades_frame(records: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """The TRADE_COLUMNS table of a kernel's trade records on the bars' index."""
     exit_rows = np.minimum(records["exit_index"], len(index) - 1)
     size = records["size"]
-    entry_price = records["entry_price"]
+    pnl = records["pnl"]
+    reasons = pd.Categorical.from_codes(records["exit_reason"], dtype=_EXIT_REASON_DTYPE)
     return pd.DataFrame(
         {
             "entry_time": index[records["entry_index"]],
             "exit_time": index[exit_rows],
-            "entry_price": entry_price,
+            "entry_price": records["entry_price"],
             "exit_price": records["exit_price"],
             "direction": records["direction"],
             "size": size,
-            "pnl": records["pnl"],
-            "return": records["pnl"] / (size * entry_price),
+            "pnl": pnl,
+            "return": pnl / (size * records["entry_price"]),
             "costs": records["costs"],
-            "bars_held": records["exit_index"] - records["entry_index"],
+            "bars_held": records["bars_held"],
             "open_at_end": records["open_at_end"],
+            "exit_reason": reasons,
         },
-        columns=list(TRADE_COLUMNS),
+        copy=False,
     )
 
 
@@ -127,34 +130,83 @@ def simulate_positions(
     slippage_bps: float = 0.0,
     position_fraction: float = 1.0,
     initial_capital: float = 100_000.0,
+    stop_loss: float | np.ndarray | None = None,
+    take_profit: float | np.ndarray | None = None,
+    trailing_stop: float | np.ndarray | None = None,
+    sizing: VolatilityTarget | None = None,
+    spread_bps: float = 0.0,
+    financing_bps_per_day: float = 0.0,
 ) -> SimulationResult:
     """Trade ``target_position`` (-1 short, 0 flat, +1 long, decided at each close) on ``bars``.
 
     The target decided at bar t's close fills at bar t+1's open; the last bar's target never
-    fills. Each fill pays (commission_bps + slippage_bps) / 10_000 of its notional: 10 bp + 5 bp
-    on a 50_000 fill costs 75. An entry buys or sells ``position_fraction`` * equity at the fill /
-    open price units (fractional; above 1.0 is leverage), with the entry cost paid on top. A
-    reversal +1 -> -1 exits and re-enters at the same open. Equity is marked at every close. A
-    position still open after the last bar is closed at the last close with ``open_at_end`` True
-    and pays its exit cost like any fill, so equity[-1] is what the account holds once out of
-    the market (flat at 100 with 50 bp per side: 100_000 -> 99_000). ``bars_held`` counts the
-    closes the position was held over. When equity at an entry fill is <= 0 the entry is refused
-    (the account is ruined) and a warning is logged.
+    fills. Each fill pays (commission_bps + slippage_bps + spread_bps / 2) / 10_000 of its
+    notional: 10 bp + 5 bp on a 50_000 fill costs 75 (``spread_bps`` is the full quoted spread,
+    half of it paid per fill). An entry buys or sells ``position_fraction`` * equity at the fill /
+    open price units (fractional; above 1.0 is leverage), with the entry cost paid on top; with
+    ``sizing=VolatilityTarget(...)`` the fraction comes from it instead. A reversal +1 -> -1
+    exits and re-enters at the same open. Equity is marked at every close. A position still open
+    after the last bar is closed at the last close with ``open_at_end`` True and exit_reason
+    ``end``, and pays its exit cost like any fill, so equity[-1] is what the account holds once
+    out of the market (flat at 100 with 50 bp per side: 100_000 -> 99_000). ``bars_held``
+    counts the closes the position was held over. When equity at an entry fill is <= 0 the entry
+    is refused (the account is ruined) and a warning is logged.
+
+    Exits (``stop_loss``, ``take_profit``, ``trailing_stop``): None, a fraction in (0, 1) of the
+    entry price, or an array with one fraction per decision bar (the bar whose close decided
+    the entry; NaN = no such exit for that entry). Long: stop = entry * (1 - stop_loss), target
+    = entry * (1 + take_profit), trailing level = max(entry, highs of the bars before the
+    current one since entry) * (1 - trailing_stop); the tighter of the two stops binds
+    (``trailing_stop`` only when strictly tighter). Shorts mirror. Checked on every bar from
+    the entry bar on: the open first (a gap through the stop or the target fills at the open),
+    then the low against the stop (the stop first: the pessimistic same-bar rule), then the high
+    against the target; a touch fills at the level. The exit pays costs like any fill; then the
+    position stays flat until the target differs from the direction it exited (+1 after a
+    long). Entry at 100, stop_loss 0.02: a bar with low 97.5 exits at 98; a bar opening at 97
+    exits at 97. ``financing_bps_per_day`` is charged at each close on the absolute notional
+    held at that close (units * close) for the calendar days since the previous close (5 bp a
+    day on 100_000 held over a weekend of 3 days: 150), and counts in the trade's costs.
     """
-    bars = _check_bars(bars)
+    bars = check_bars(bars)
     target = _target_array(target_position, len(bars))
-    commission = _check_number("commission_bps", commission_bps, allow_zero=True)
-    slippage = _check_number("slippage_bps", slippage_bps, allow_zero=True)
-    fraction = _check_number("position_fraction", position_fraction, allow_zero=False)
-    capital = _check_number("initial_capital", initial_capital, allow_zero=False)
-    open_, close = _price_array(bars, "open"), _price_array(bars, "close")
-    equity = np.empty(len(bars), dtype=np.float64)
-    records = np.empty(len(bars), dtype=TRADE_RECORD_DTYPE)
-    cost_rate = (commission + slippage) * BASIS_POINT
-    status, bad_bar, n_trades = simulate_positions_nb(
-        open_, close, target, cost_rate, fraction, capital, equity, records
+    costs = Costs.from_bps(
+        commission_bps=commission_bps,
+        slippage_bps=slippage_bps,
+        spread_bps=spread_bps,
+        financing_bps_per_day=financing_bps_per_day,
     )
-    _raise_for_status(status, bad_bar, bars)
-    trades = _trades_frame(records[:n_trades], bars.index)
-    equity_series = pd.Series(equity, index=bars.index, name="equity")
-    return SimulationResult(trades, equity_series, compute_metrics(trades, equity_series, bars))
+    fraction = check_number("position_fraction", position_fraction, allow_zero=False)
+    capital = check_number("initial_capital", initial_capital, allow_zero=False)
+    sizing = check_sizing(sizing)
+    n = len(bars)
+    exits = [
+        exit_fractions(name, value, n)
+        for name, value in zip(EXIT_NAMES, (stop_loss, take_profit, trailing_stop), strict=True)
+    ]
+    exits_on = any(value is not None for value in (stop_loss, take_profit, trailing_stop))
+    open_, close = price_array(bars, "open"), price_array(bars, "close")
+    high, low = exit_price_arrays(bars, open_, exits_on)
+    clock = BarClock.of(bars.index)
+    equity = np.empty(n, dtype=np.float64)
+    records = np.empty(n, dtype=TRADE_RECORD_DTYPE)
+    stats = np.zeros(STATS_SIZE)
+    status, bad_bar, n_trades = simulate_positions_nb(
+        open_, high, low, close, target, exits_on, *exits,
+        entry_fractions(sizing, fraction, close, clock.periods_per_year),
+        costs.cost_rate, costs.financing_per_day,
+        clock.days_between_closes() if costs.financing_per_day else _NO_DAYS,
+        capital, equity, records, stats, new_state_nb(),
+    )  # fmt: skip
+    raise_for_status(status, bad_bar, bars)
+    metrics = metrics_from_raw(
+        clock.equity_metrics(equity),
+        stats,
+        n_bars=n,
+        span_days=clock.span_days,
+        periods=clock.periods_per_year,
+        buy_and_hold_return=close[-1] / close[0] - 1.0,
+    )
+    trades = trades_frame(records[:n_trades], bars.index)
+    return SimulationResult(
+        trades, pd.Series(equity, index=bars.index, name="equity", copy=False), metrics
+    )

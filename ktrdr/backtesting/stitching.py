@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ktrdr.backtesting.execution_plan import ExitValue
+from ktrdr.backtesting.markets import (
+    DEFAULT_CAPITAL,
+    TradedMarket,
+    concatenated,
+    trade_markets,
+)
 from ktrdr.backtesting.metrics import compute_metrics
 from ktrdr.backtesting.simulator import TRADE_COLUMNS, SimulationResult, simulate_positions
-
-DEFAULT_CAPITAL = 100_000.0
+from ktrdr.strategy import StrategyConfig
 
 
 @dataclass(frozen=True)
 class FoldInput:
-    """One fold's traded bars and the target positions its model decided on them."""
+    """One fold's traded bars, the target positions its model decided on them and the exits
+    of its entries (``simulate_positions`` arguments aligned to ``bars``)."""
 
     fold: int
     bars: pd.DataFrame
     target_position: np.ndarray
+    exits: Mapping[str, ExitValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,7 @@ class FoldRun:
 
     fold: int
     result: SimulationResult
-    target_position: np.ndarray
+    target_position: np.ndarray | pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -37,8 +46,9 @@ class StitchedRun:
     """The stitched simulation (metrics over the whole curve) and each fold's own run."""
 
     result: SimulationResult
-    target_position: np.ndarray
+    target_position: np.ndarray | pd.DataFrame
     folds: list[FoldRun]
+    symbol_metrics: dict[str, Any] | None = None
 
 
 def flat_at_end(target_position: np.ndarray) -> np.ndarray:
@@ -56,11 +66,13 @@ def flat_at_end(target_position: np.ndarray) -> np.ndarray:
 def simulate_folds(
     folds: Sequence[FoldInput],
     *,
-    commission_bps: float = 0.0,
-    slippage_bps: float = 0.0,
     initial_capital: float = DEFAULT_CAPITAL,
+    **arguments: Any,
 ) -> StitchedRun:
     """Simulate each fold's slice, compounding capital across folds, and stitch the results.
+
+    ``arguments`` are the other ``simulate_positions`` arguments every fold trades with (costs,
+    sizing); each fold adds its own ``exits``.
 
     Fold k starts with the equity fold k-1 ended with, so the stitched equity curve is
     continuous (the step between two slices is a flat bar, return 0). Metrics are computed on
@@ -70,7 +82,7 @@ def simulate_folds(
     runs: list[FoldRun] = []
     for fold in folds:
         targets = flat_at_end(fold.target_position)
-        result = _simulate(fold.bars, targets, capital, commission_bps, slippage_bps)
+        result = _simulate(fold.bars, targets, capital, {**arguments, **fold.exits})
         capital = float(result.equity.iloc[-1])
         runs.append(FoldRun(fold.fold, result, targets))
     bars = pd.concat([fold.bars for fold in folds])
@@ -86,21 +98,50 @@ def simulate_folds(
 
 
 def _simulate(
-    bars: pd.DataFrame,
-    targets: np.ndarray,
-    capital: float,
-    commission_bps: float,
-    slippage_bps: float,
+    bars: pd.DataFrame, targets: np.ndarray, capital: float, arguments: Mapping[str, Any]
 ) -> SimulationResult:
     if capital <= 0:
         # A ruined account trades no more: the rest of the curve stays where it ended.
         equity = pd.Series(capital, index=bars.index, name="equity", dtype=np.float64)
         trades = pd.DataFrame(columns=list(TRADE_COLUMNS))
         return SimulationResult(trades, equity, compute_metrics(trades, equity, bars))
-    return simulate_positions(
-        bars,
-        targets,
-        commission_bps=commission_bps,
-        slippage_bps=slippage_bps,
-        initial_capital=capital,
+    return simulate_positions(bars, targets, initial_capital=capital, **arguments)
+
+
+def simulate_portfolio_folds(
+    strategy: StrategyConfig,
+    folds_by_symbol: Mapping[str, Sequence[FoldInput]],
+    costs: Mapping[str, Any],
+    *,
+    initial_capital: float = DEFAULT_CAPITAL,
+) -> StitchedRun:
+    """Trade each fold's slices of every symbol as one portfolio, compounding capital.
+
+    Every fold ends flat (``flat_at_end``), so the folds' slices joined into one portfolio run
+    trade exactly as fold after fold, each starting with the equity the previous one ended
+    with; that run gives the stitched metrics and each symbol's. Each fold's own metrics come
+    from its own portfolio run from that equity.
+    """
+    symbols = list(folds_by_symbol)
+    n_folds = len(folds_by_symbol[symbols[0]])
+    slices = [
+        [_flat_market(symbol, folds_by_symbol[symbol][k]) for symbol in symbols]
+        for k in range(n_folds)
+    ]
+    whole = trade_markets(
+        strategy,
+        [concatenated([fold[number] for fold in slices]) for number in range(len(symbols))],
+        costs,
+        initial_capital=initial_capital,
     )
+    runs = []
+    for k, markets in enumerate(slices):
+        first = min(market.bars.index[0] for market in markets)
+        capital = float(whole.result.equity.loc[first])
+        run = trade_markets(strategy, markets, costs, initial_capital=capital)
+        runs.append(FoldRun(folds_by_symbol[symbols[0]][k].fold, run.result, run.target_position))
+    return StitchedRun(whole.result, whole.target_position, runs, whole.symbol_metrics)
+
+
+def _flat_market(symbol: str, fold: FoldInput) -> TradedMarket:
+    return TradedMarket(symbol, fold.bars, flat_at_end(fold.target_position), fold.exits)

@@ -113,8 +113,9 @@ class HoldoutService:
         )
 
     def _holdout_start(self, model: TrainedModel) -> pd.Timestamp:
-        """The holdout the model's backtest would meet (as ``start_backtest`` works it out)."""
-        return self.windows.holdout_start(model.symbols[:1], model.strategy.timeframes())
+        """The holdout the model's backtest would meet (as ``start_backtest`` works it out): the
+        earliest of its symbols' data sets' when it trades several as a portfolio."""
+        return self.windows.holdout_start(model.symbols, model.strategy.timeframes())
 
     def _where(self, key: str, holdout_start: pd.Timestamp) -> tuple[Any, ...]:
         return (table.c.model_path == key, table.c.holdout_start == holdout_start)
@@ -125,10 +126,15 @@ class HoldoutService:
             return conn.execute(query).mappings().first()
 
     def _record_look(self, key: str, holdout_start: pd.Timestamp, model: TrainedModel) -> None:
-        """Insert the look's row and count it, in one transaction."""
+        """Insert the look's row and count it on every data set it sees, in one transaction.
+
+        A portfolio's look is counted on each of its symbols' holdouts; the row keeps the first
+        symbol and the most looks any of them has had."""
         symbol, timeframe = model.symbols[0], model.strategy.base_timeframe()
         with write_transaction(self.engine) as conn:
-            look = self.windows.count_look(symbol, timeframe, conn=conn)
+            look = max(
+                self.windows.count_look(name, timeframe, conn=conn) for name in model.symbols
+            )
             conn.execute(
                 table.insert().values(
                     model_path=key,
@@ -142,14 +148,17 @@ class HoldoutService:
                     result=null(),  # SQL NULL: a JSON None would be the text 'null'
                 )
             )
-        logger.warning("holdout look %d at %s %s: model %s", look, symbol, timeframe, key)
+        logger.warning(
+            "holdout look %d at %s %s: model %s", look, ", ".join(model.symbols), timeframe, key
+        )
 
     def _take_back_look(self, key: str, holdout_start: pd.Timestamp, model: TrainedModel) -> None:
         """Remove a look whose backtest could not start: nothing was seen."""
-        symbol, timeframe = model.symbols[0], model.strategy.base_timeframe()
+        timeframe = model.strategy.base_timeframe()
         with write_transaction(self.engine) as conn:
             conn.execute(table.delete().where(*self._where(key, holdout_start)))
-            self.windows.count_look(symbol, timeframe, conn=conn, by=-1)
+            for name in model.symbols:
+                self.windows.count_look(name, timeframe, conn=conn, by=-1)
 
     def _started(self, key: str, holdout_start: pd.Timestamp, operation_id: str) -> None:
         with write_transaction(self.engine) as conn:

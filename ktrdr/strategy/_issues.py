@@ -18,6 +18,7 @@ Issue = dict[str, str]
 _EXTRA_VALUE_TYPES: dict[type[BaseModel], Any] = {FuzzySet: MembershipFunction}
 _SCALARS = (str, int, float, bool, dt.date, type(None))
 _TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
+_KEY_PART = "[key]"  # pydantic's marker for an error in a dict key rather than its value
 
 
 def issue(path: str, message: str) -> Issue:
@@ -42,6 +43,8 @@ def _walk(loc: tuple[int | str, ...]) -> tuple[list[str], type[BaseModel] | None
     parent: type[BaseModel] | None = None
     parts: list[str] = []
     for part in loc:
+        if part == _KEY_PART:
+            continue
         node = _unwrap(node)
         tagged = _tagged_member(node, part)
         if tagged is not None:

@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from ktrdr.strategy._data_section import DateRange
+from ktrdr.strategy._execution_section import Costs, Exits, Sizing
 from ktrdr.strategy._schema_base import StrictModel, invalid
 
 DEFAULT_EPOCHS = 30
@@ -22,8 +23,6 @@ DEFAULT_BATCH_SIZE = 64
 DEFAULT_PATIENCE = 8
 DEFAULT_SPLIT = (0.7, 0.15, 0.15)
 DEFAULT_VOL_SPAN = 20
-DEFAULT_COMMISSION_BPS = 1.0
-DEFAULT_SLIPPAGE_BPS = 0.5
 SPLIT_TOLERANCE = 1e-6
 
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -93,6 +92,8 @@ class Decisions(StrictModel):
     allow_short_from_flat: bool = True
     position_awareness: bool = False
     filters: DecisionFilters = Field(default_factory=DecisionFilters)
+    exits: Exits | None = None
+    sizing: Sizing | None = None
 
 
 # -- training ----------------------------------------------------------------------------------
@@ -169,13 +170,6 @@ class TrainingConfig(StrictModel):
 
 
 # -- backtest ----------------------------------------------------------------------------------
-
-
-class Costs(StrictModel):
-    """Costs per side in basis points: ``commission_bps: 1.0`` = 0.01 % of the traded value."""
-
-    commission_bps: NonNegativeFloat = DEFAULT_COMMISSION_BPS
-    slippage_bps: NonNegativeFloat = DEFAULT_SLIPPAGE_BPS
 
 
 class BacktestConfig(StrictModel):

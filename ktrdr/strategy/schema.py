@@ -21,6 +21,13 @@ from ktrdr.strategy._data_section import (
     TrainingData,
 )
 from ktrdr.strategy._evaluation_section import EvaluationConfig
+from ktrdr.strategy._execution_section import (
+    Costs,
+    Exits,
+    Sizing,
+    SymbolCosts,
+    VolatilityTargetSizing,
+)
 from ktrdr.strategy._feature_section import (
     FuzzyInput,
     FuzzySet,
@@ -39,7 +46,6 @@ from ktrdr.strategy._schema_base import (
 from ktrdr.strategy._training_section import (
     MAX_SEED,
     BacktestConfig,
-    Costs,
     DataSplit,
     DecisionFilters,
     Decisions,
@@ -68,6 +74,7 @@ __all__ = [
     "Decisions",
     "EarlyStopping",
     "EvaluationConfig",
+    "Exits",
     "ForwardReturnLabels",
     "FuzzyInput",
     "FuzzySet",
@@ -85,11 +92,14 @@ __all__ = [
     "RecurrentModel",
     "SingleSymbol",
     "SingleTimeframe",
+    "Sizing",
     "StrategyConfig",
+    "SymbolCosts",
     "Timeframe",
     "TrainingConfig",
     "TrainingData",
     "TripleBarrierLabels",
+    "VolatilityTargetSizing",
     "ZigzagLabels",
     "split_indicator_reference",
     "strategy_to_dict",

@@ -50,6 +50,7 @@ def validate_strategy(
     issues.extend(i for i in reference_issues(data) if not _covered(i, issues))
     if config is not None:
         issues.extend(_range_issues(config))
+        issues.extend(_exit_issues(config))
     if issues:
         logger.debug("strategy %s rejected with %d issue(s)", source or "<data>", len(issues))
         raise StrategyValidationError(issues, source=source)
@@ -238,5 +239,21 @@ def _range_issues(config: StrategyConfig) -> list[Issue]:
             "backtest.date_range.start",
             f"the backtest starts {backtest.start}, before the training range ends "
             f"({training.end}); backtest on later data the model did not train on",
+        )
+    ]
+
+
+def _exit_issues(config: StrategyConfig) -> list[Issue]:
+    """Exits ``from_labels`` need triple-barrier labels: their barriers become the exits."""
+    exits = config.decisions.exits
+    labels = config.training.labels
+    if exits is None or not exits.from_labels or labels.source == "triple_barrier":
+        return []
+    return [
+        issue(
+            "decisions.exits.from_labels",
+            f"from_labels takes the stop loss and take profit from triple-barrier labels, but "
+            f"training.labels.source is {labels.source!r}; use source triple_barrier or give "
+            "stop_loss/take_profit as fractions (0.02 = 2 %)",
         )
     ]

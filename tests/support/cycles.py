@@ -46,6 +46,22 @@ def write_quick_strategy(
     return name
 
 
+def write_quick_portfolio_strategy(home: Path, name: str = "quick_indices") -> str:
+    """The pooled SP500 + NASDAQ example (multi-symbol, exits from its triple-barrier labels)
+    with a tiny model, 2 folds of 1 seed and 2 epochs, over the data sets' research windows."""
+    data = strategy_to_dict(load_strategy(EXAMPLES / "sp500_nasdaq_pooled_mlp.yaml"))
+    data["name"] = name
+    data["training_data"].pop("date_range", None)
+    data["model"]["architecture"]["hidden_layers"] = [8]
+    data["decisions"]["confidence_threshold"] = 0.34
+    data["training"].update({"epochs": 2, "early_stopping": {"patience": 2}})
+    data["evaluation"] = {"folds": 2, "seeds": 1}
+    folder = home / "strategies"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return name
+
+
 def trigger(server: ServerProcess, **body: Any) -> str:
     """Trigger a cycle with lenient gates; its research operation id."""
     response = server.post("/agent/trigger", {"gates": LENIENT_GATES, **body})

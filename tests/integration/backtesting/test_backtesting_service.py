@@ -65,7 +65,12 @@ def test_a_backtest_completes_with_the_design_summary(
     assert op.metadata.parameters == {
         "model_path": str(stack.model_path),
         "strategy_name": MODEL_NAME,
-        "costs": {"commission_bps": 1.0, "slippage_bps": 0.5},
+        "costs": {
+            "commission_bps": 1.0,
+            "slippage_bps": 0.5,
+            "spread_bps": 0.0,
+            "financing_bps_per_day": 0.0,
+        },
         "mode": "range",
         "in_sample": False,
         "holdout_start": HOLDOUT_START,
@@ -123,7 +128,11 @@ def test_explicit_range_and_costs_are_used(stack: BacktestStack) -> None:
     assert op.status is OperationStatus.COMPLETED, op.error_message
     assert op.result_summary["start_date"].startswith("2017-11-06")
     assert op.result_summary["end_date"].startswith("2017-11-30")
-    assert op.metadata.parameters["costs"] == costs
+    assert op.metadata.parameters["costs"] == {
+        **costs,
+        "spread_bps": 0.0,
+        "financing_bps_per_day": 0.0,
+    }
     trades = pd.read_parquet(op.result_summary["artifacts"]["trades"])
     assert (trades["costs"] == 0).all()
 

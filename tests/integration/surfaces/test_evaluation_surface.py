@@ -238,3 +238,35 @@ def test_a_manual_walk_forward_backtest_counts_as_a_trial_a_range_does_not(job_s
         assert column in table.stdout
     row = next(line for line in table.stdout.splitlines() if "EURUSD" in line)
     assert f" {before + 1} " in row
+
+
+def test_the_api_costs_override_takes_spread_financing_and_per_symbol_costs(job_server, model_path):
+    url = f"{job_server.base_url}/api/v1/backtests/start"
+    dates = {"start_date": "2017-10-02", "end_date": "2017-10-27", "allow_in_sample": True}
+    costs = {
+        "spread_bps": 2,
+        "financing_bps_per_day": 0.5,
+        "per_symbol": {"EURUSD": {"commission_bps": 0}},
+    }
+    answer = httpx.post(url, json={"model_path": model_path, **dates, "costs": costs})
+    refused = httpx.post(
+        url,
+        json={
+            "model_path": model_path,
+            **dates,
+            "costs": {"per_symbol": {"EURUSD": {"spread_bps": -1}}},
+        },
+    )
+
+    assert answer.status_code == 202, answer.text
+    done = terminal(job_server.services.operations, answer.json()["data"]["operation_id"], 120)
+    assert done.status is OperationStatus.COMPLETED, done.error_message
+    assert done.metadata.parameters["costs"] == {
+        "commission_bps": 1.0,
+        "slippage_bps": 0.5,
+        "spread_bps": 2.0,
+        "financing_bps_per_day": 0.5,
+        "per_symbol": {"EURUSD": {"commission_bps": 0.0}},
+    }
+    assert refused.status_code == 422
+    assert "costs.per_symbol.EURUSD.spread_bps" in refused.json()["error"]["message"]

@@ -32,6 +32,22 @@ def _four_number_gaussian(strategy: dict[str, Any]) -> None:
     }
 
 
+def _exits_from_zigzag_labels(strategy: dict[str, Any]) -> None:
+    strategy["decisions"]["exits"] = {"from_labels": True}
+
+
+def _stop_loss_of_whole_price(strategy: dict[str, Any]) -> None:
+    strategy["decisions"]["exits"] = {"stop_loss": 1.5}
+
+
+def _vol_target_without_lookback(strategy: dict[str, Any]) -> None:
+    strategy["decisions"]["sizing"] = {"volatility_target": {"annual_vol": 0.1}}
+
+
+def _negative_per_symbol_spread(strategy: dict[str, Any]) -> None:
+    strategy["backtest"] = {"costs": {"per_symbol": {"EURUSD": {"spread_bps": -1}}}}
+
+
 BROKEN: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
     (_unknown_indicator, "indicators.rsi_14.type", "unknown indicator type 'rsx'"),
     (_unknown_parameter, "indicators.rsi_14.lenght", "unknown parameter for rsi"),
@@ -40,6 +56,18 @@ BROKEN: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
         _four_number_gaussian,
         "fuzzy_sets.rsi_zone.oversold.parameters",
         "gaussian takes 2 parameters [mean, sigma], got 4",
+    ),
+    (_exits_from_zigzag_labels, "decisions.exits.from_labels", "training.labels.source is"),
+    (_stop_loss_of_whole_price, "decisions.exits.stop_loss", "less than 1"),
+    (
+        _vol_target_without_lookback,
+        "decisions.sizing.volatility_target.lookback",
+        "this key is required",
+    ),
+    (
+        _negative_per_symbol_spread,
+        "backtest.costs.per_symbol.EURUSD.spread_bps",
+        "greater than or equal to 0",
     ),
 ]
 

@@ -18,6 +18,8 @@ from ktrdr.errors import NotFoundError, ValidationError
 from ktrdr.settings import Settings
 from ktrdr.strategy import Costs, strategy_to_dict, validate_strategy
 
+NO_EXTRA_COSTS = {"spread_bps": 0.0, "financing_bps_per_day": 0.0}
+
 
 def with_backtest(backtest: dict | None):
     data = strategy_to_dict(
@@ -31,21 +33,41 @@ def with_backtest(backtest: dict | None):
 @pytest.mark.parametrize(
     ("strategy_costs", "overrides", "expected"),
     [
-        (None, None, Costs().model_dump()),
+        (None, None, Costs().model_dump(exclude_none=True)),
         (
             Costs(commission_bps=1.0, slippage_bps=0.5),
             None,
-            {"commission_bps": 1.0, "slippage_bps": 0.5},
+            {**NO_EXTRA_COSTS, "commission_bps": 1.0, "slippage_bps": 0.5},
         ),
         (
             Costs(commission_bps=1.0, slippage_bps=0.5),
             {"slippage_bps": 2},
-            {"commission_bps": 1.0, "slippage_bps": 2.0},
+            {**NO_EXTRA_COSTS, "commission_bps": 1.0, "slippage_bps": 2.0},
+        ),
+        (
+            Costs(commission_bps=1.0, slippage_bps=0.5),
+            {"spread_bps": 3, "financing_bps_per_day": 0.2},
+            {
+                "commission_bps": 1.0,
+                "slippage_bps": 0.5,
+                "spread_bps": 3.0,
+                "financing_bps_per_day": 0.2,
+            },
+        ),
+        (
+            Costs(per_symbol={"BTCUSD": {"commission_bps": 10}}),
+            {"commission_bps": 2},
+            {
+                **NO_EXTRA_COSTS,
+                "commission_bps": 2.0,
+                "slippage_bps": 0.5,
+                "per_symbol": {"BTCUSD": {"commission_bps": 10.0}},
+            },
         ),
         (
             None,
             {"commission_bps": 0, "slippage_bps": 0},
-            {"commission_bps": 0.0, "slippage_bps": 0.0},
+            {**NO_EXTRA_COSTS, "commission_bps": 0.0, "slippage_bps": 0.0},
         ),
     ],
 )
@@ -59,13 +81,19 @@ def test_costs_are_the_strategys_with_overrides_on_top(strategy_costs, overrides
         ({"commission": 1.0}, "costs.commission"),
         ({"slippage_bps": -0.5}, "costs.slippage_bps"),
         ({"commission_bps": "lots"}, "costs.commission_bps"),
+        ({"spread_bps": -1}, "costs.spread_bps"),
+        (
+            {"per_symbol": {"BTCUSD": {"commission_bps": -1}}},
+            "costs.per_symbol.BTCUSD.commission_bps",
+        ),
+        ({"per_symbol": {"BTCUSD": {"fee": 1}}}, "costs.per_symbol.BTCUSD.fee"),
         ([1.0, 0.5], "must be a mapping"),
     ],
 )
 def test_bad_costs_name_the_offending_key(overrides, words: str) -> None:
     with pytest.raises(ValidationError, match=words) as caught:
         resolve_costs(None, overrides)
-    assert "commission_bps, slippage_bps" in caught.value.message
+    assert "commission_bps, slippage_bps, spread_bps, financing_bps_per_day" in caught.value.message
 
 
 def test_explicit_dates_win_over_the_strategys_range_which_wins_over_none() -> None:

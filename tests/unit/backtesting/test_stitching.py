@@ -61,3 +61,23 @@ def test_no_position_is_carried_across_a_fold_boundary() -> None:
     assert not trades["open_at_end"].any()
     assert list(trades["exit_time"]) == [bars.index[4], bars.index[9]]
     assert list(stitched.target_position[[3, 4, 8, 9]]) == [0, 0, 0, 0]
+
+
+def test_each_fold_trades_with_its_own_exits_and_the_shared_costs() -> None:
+    bars = random_walk_bars(200, 7)
+    targets = np.where(np.arange(200) % 30 < 20, 1, -1).astype(np.int8)
+    stops = np.full(200, 0.002)
+    stops[120:] = np.nan  # the second fold's entries have no stop
+    folds = [
+        FoldInput(1, bars.iloc[:120], targets[:120], {"stop_loss": stops[:120]}),
+        FoldInput(2, bars.iloc[120:], targets[120:], {"stop_loss": stops[120:]}),
+    ]
+    costs = {**COSTS, "spread_bps": 2.0}
+    stitched = simulate_folds(folds, **costs)
+    first, second = stitched.folds
+    alone = simulate_positions(
+        folds[0].bars, flat_at_end(targets[:120]), stop_loss=stops[:120], **costs
+    )
+    pd.testing.assert_frame_equal(first.result.trades, alone.trades)
+    assert "stop" in set(first.result.trades["exit_reason"])
+    assert "stop" not in set(second.result.trades["exit_reason"])
