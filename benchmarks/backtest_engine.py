@@ -39,7 +39,7 @@ from _common import (
 
 from ktrdr.backtesting import simulate_positions
 from ktrdr.backtesting.exits import new_state_nb
-from ktrdr.backtesting.fills import STATS_SIZE, TRADE_RECORD_DTYPE
+from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE
 from ktrdr.backtesting.nb import simulate_positions_nb
 
 SIZES = (10_000, 100_000, 1_000_000)
@@ -106,7 +106,7 @@ def kernel_seconds(bars: pd.DataFrame, target: np.ndarray) -> float:
     def kernel():
         return simulate_positions_nb(
             open_, open_, open_, close, target, False, none, none, none, fraction, 0.0, 0.0,
-            np.zeros(1), CAPITAL, equity, records, np.zeros(STATS_SIZE), new_state_nb(),
+            np.zeros(1), CAPITAL, equity, records, new_state_nb(),
         )  # fmt: skip
 
     kernel()

@@ -1,8 +1,7 @@
 """Fills of one position (entry, exit, financing) as numba helpers shared by every kernel.
 
 Each helper returns the change of cash, so the single run, the sweep and the portfolio book a
-fill with the same arithmetic. Closed trades go to a TRADE_RECORD_DTYPE array (skipped when it
-is empty, as in the sweep) and always into the running trade statistics ``STATS_*``.
+fill with the same arithmetic. Closed trades go to a TRADE_RECORD_DTYPE array.
 """
 
 from __future__ import annotations
@@ -35,15 +34,6 @@ TRADE_RECORD_DTYPE = np.dtype(
         ("symbol", np.int32),  # column of the symbol in a portfolio; 0 otherwise
     ]
 )
-
-# Running statistics of closed trades, enough for the trade metrics.
-STATS_COUNT = 0
-STATS_WINS = 1
-STATS_GROSS_PROFIT = 2
-STATS_GROSS_LOSS = 3  # sum of the losing trades' -pnl (positive)
-STATS_SUM_RETURN = 4
-STATS_BARS_HELD = 5
-STATS_SIZE = 6
 
 
 @njit(cache=True)
@@ -82,7 +72,6 @@ def close_position_nb(
     records: np.ndarray,
     n_records: int,
     symbol: int,
-    stats: np.ndarray,
 ) -> float:
     """Exit the whole position at ``price`` paying ``cost_rate``; record the trade; cash change."""
     units = state[STATE_UNITS]
@@ -90,28 +79,19 @@ def close_position_nb(
     exit_cost = cost_rate * abs(units) * price
     costs = state[STATE_COSTS] + exit_cost
     pnl = units * (price - entry_price) - costs
-    stats[STATS_COUNT] += 1.0
-    if pnl > 0.0:
-        stats[STATS_WINS] += 1.0
-        stats[STATS_GROSS_PROFIT] += pnl
-    elif pnl < 0.0:
-        stats[STATS_GROSS_LOSS] -= pnl
-    stats[STATS_SUM_RETURN] += pnl / (abs(units) * entry_price)
-    stats[STATS_BARS_HELD] += bars_held
-    if records.shape[0] > 0:
-        rec = records[n_records]
-        rec["entry_index"] = int(state[STATE_ENTRY_INDEX])
-        rec["exit_index"] = exit_index
-        rec["entry_price"] = entry_price
-        rec["exit_price"] = price
-        rec["direction"] = 1 if units > 0.0 else -1
-        rec["size"] = abs(units)
-        rec["pnl"] = pnl
-        rec["costs"] = costs
-        rec["open_at_end"] = open_at_end
-        rec["exit_reason"] = reason
-        rec["bars_held"] = bars_held
-        rec["symbol"] = symbol
+    rec = records[n_records]
+    rec["entry_index"] = int(state[STATE_ENTRY_INDEX])
+    rec["exit_index"] = exit_index
+    rec["entry_price"] = entry_price
+    rec["exit_price"] = price
+    rec["direction"] = 1 if units > 0.0 else -1
+    rec["size"] = abs(units)
+    rec["pnl"] = pnl
+    rec["costs"] = costs
+    rec["open_at_end"] = open_at_end
+    rec["exit_reason"] = reason
+    rec["bars_held"] = bars_held
+    rec["symbol"] = symbol
     state[STATE_UNITS] = 0.0
     state[STATE_DIRECTION] = 0.0
     if open_at_end:

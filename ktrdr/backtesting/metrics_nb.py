@@ -1,8 +1,8 @@
 """The backtest metrics computed inside numba from the equity and the trade statistics.
 
-The same definitions as :func:`ktrdr.backtesting.metrics.compute_metrics` (which stays the pure
-pandas reference for stitched and stored results), in one pass over the equity with no
-temporary arrays, so a simulation's metrics cost a fraction of its kernel.
+The same definitions as :func:`ktrdr.backtesting.metrics.compute_metrics` (the pandas reference,
+used for stitched results) with the same operations in the same order and numpy's pairwise
+summation, so the two give bit-identical figures, without pandas and its temporaries.
 """
 
 from __future__ import annotations
@@ -14,14 +14,6 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from ktrdr.backtesting.fills import (
-    STATS_BARS_HELD,
-    STATS_COUNT,
-    STATS_GROSS_LOSS,
-    STATS_GROSS_PROFIT,
-    STATS_SUM_RETURN,
-    STATS_WINS,
-)
 from ktrdr.backtesting.metrics import (
     _SECONDS_PER_DAY,
     _SECONDS_PER_YEAR,
@@ -30,8 +22,8 @@ from ktrdr.backtesting.metrics import (
     Metrics,
     _annualized_return,
     _finite_or_none,
+    periods_per_year,
 )
-from ktrdr.errors import ValidationError
 
 _NOT_FLOAT = ("total_trades", "annualization_reliable")
 _TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -45,39 +37,98 @@ RAW_MAX_DRAWDOWN = 4
 RAW_SIZE = 5
 
 
-@njit(cache=True)
-def _add_return_nb(
-    stat: tuple[float, float, float, float, float, float], previous: float, current: float
-) -> tuple[float, float, float, float, float, float]:
-    """Fold one return into (count, shift, shifted sum, shifted squares, downside squares, broken).
+# Slots of the trade statistics the metrics need.
+STATS_COUNT = 0
+STATS_WINS = 1
+STATS_GROSS_PROFIT = 2
+STATS_GROSS_LOSS = 3  # -(sum of the losing trades' pnl), positive
+STATS_SUM_RETURN = 4
+STATS_BARS_HELD = 5
+STATS_SIZE = 6
+_PAIRWISE_BLOCK = 128
+_STACK = 192  # room for numpy's pairwise tree over any array that fits in memory
 
-    Sums of the returns shifted by the first one: the shifted-data variance keeps the precision
-    of the two-pass formula in one pass. ``broken`` is 1 once an equity point was <= 0 (the
-    ratios are then undefined). Scalars in, scalars out, so the loop keeps them in registers.
+
+@njit(cache=True)
+def _block_sum_nb(a: np.ndarray, lo: int, n: int) -> float:
+    """numpy's sum of a block of at most 128 values: 8 accumulators, then the rest in order."""
+    if n < 8:
+        total = -0.0
+        for i in range(lo, lo + n):
+            total += a[i]
+        return total
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        k = lo + i
+        r0, r1, r2, r3 = r0 + a[k], r1 + a[k + 1], r2 + a[k + 2], r3 + a[k + 3]
+        r4, r5, r6, r7 = r4 + a[k + 4], r5 + a[k + 5], r6 + a[k + 6], r7 + a[k + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += a[lo + i]
+        i += 1
+    return total
+
+
+@njit(cache=True)
+def numpy_sum_nb(a: np.ndarray) -> float:
+    """``np.sum`` of a 1-D float64 array, bit for bit: numpy's pairwise summation.
+
+    numpy halves a segment (at a multiple of 8) until it is at most 128 long and adds the two
+    halves' sums; this walks the same tree with an explicit stack (numba cannot cache recursive
+    functions) so every addition happens in numpy's order.
     """
-    count, shift, total, squares, downside, broken = stat
-    if previous <= 0.0 or current <= 0.0:
-        return count, shift, total, squares, downside, 1.0
-    r = current / previous - 1.0
-    if count == 0.0:
-        shift = r
-    shifted = r - shift
-    if r < 0.0:
-        downside += r * r
-    return count + 1.0, shift, total + shifted, squares + shifted * shifted, downside, broken
+    n = a.shape[0]
+    if n == 0:
+        return 0.0
+    starts = np.empty(_STACK, dtype=np.int64)
+    lengths = np.empty(_STACK, dtype=np.int64)
+    combine = np.empty(_STACK, dtype=np.bool_)
+    values = np.empty(_STACK)
+    starts[0], lengths[0], combine[0] = 0, n, False
+    top, n_values = 1, 0
+    while top:
+        top -= 1
+        lo, size = starts[top], lengths[top]
+        if combine[top]:
+            n_values -= 1
+            values[n_values - 1] = values[n_values - 1] + values[n_values]
+        elif size <= _PAIRWISE_BLOCK:
+            values[n_values] = _block_sum_nb(a, lo, size)
+            n_values += 1
+        else:
+            half = size // 2
+            half -= half % 8
+            # Popped in this order: the left half, the right half, then their sum.
+            starts[top], lengths[top], combine[top] = lo, size, True
+            starts[top + 1], lengths[top + 1], combine[top + 1] = lo + half, size - half, False
+            starts[top + 2], lengths[top + 2], combine[top + 2] = lo, half, False
+            top += 3
+    return values[0]
 
 
 @njit(cache=True)
-def _ratios_nb(
-    stat: tuple[float, float, float, float, float, float], periods: float
-) -> tuple[float, float]:
-    """Annualised Sharpe (ddof 1) and Sortino (downside target 0) of a return statistic."""
-    count, shift, total, squares, downside, broken = stat
-    if np.isnan(periods) or broken or count < 2.0:
+def _ratios_nb(points: np.ndarray, periods: float) -> tuple[float, float]:
+    """Annualised Sharpe (ddof 1) and Sortino (downside target 0) of the points' returns.
+
+    The same operations in the same order as :func:`ktrdr.backtesting.metrics._return_ratios`,
+    with numpy's summation, so both give identical figures.
+    """
+    m = points.shape[0]
+    if np.isnan(periods) or m < 3:
         return np.nan, np.nan
-    mean = shift + total / count
-    std = math.sqrt(max(squares - total * total / count, 0.0) / (count - 1.0))
-    downside = math.sqrt(downside / count)
+    for i in range(m):
+        if points[i] <= 0.0:
+            return np.nan, np.nan
+    returns = points[1:] / points[:-1] - 1.0
+    count = m - 1
+    mean = numpy_sum_nb(returns) / count
+    deviations = returns - mean
+    std = math.sqrt(numpy_sum_nb(deviations * deviations) / (count - 1))
+    losses = np.minimum(returns, 0.0)
+    downside = math.sqrt(numpy_sum_nb(losses * losses) / count)
     scale = math.sqrt(periods)
     sharpe = mean / std * scale if std > 0.0 else np.nan
     sortino = mean / downside * scale if downside > 0.0 else np.nan
@@ -85,44 +136,76 @@ def _ratios_nb(
 
 
 @njit(cache=True)
+def _day_closes_nb(local: np.ndarray, per_day: int) -> np.ndarray:
+    """Bar 0 and each calendar day's last bar (one division per day, not per bar)."""
+    n = local.shape[0]
+    rows = np.empty(n + 1, dtype=np.int64)
+    m = 0
+    day_end = (local[0] // per_day + 1) * per_day
+    for t in range(n):
+        if t == n - 1 or local[t + 1] >= day_end:
+            if m == 0 and t != 0:
+                rows[0] = 0
+                m = 1
+            rows[m] = t
+            m += 1
+            if t < n - 1:
+                day_end = (local[t + 1] // per_day + 1) * per_day
+    return rows[:m]
+
+
+@njit(cache=True)
 def equity_metrics_nb(
-    equity: np.ndarray, utc: np.ndarray, local: np.ndarray, per_second: int, periods: float
+    equity: np.ndarray, local: np.ndarray, per_day: int, periods: float, span_years: float
 ) -> np.ndarray:
-    """RAW_* metrics of an equity curve in one pass: growth, Sharpe, Sortino, daily Sharpe, DD.
+    """RAW_* metrics of an equity curve: growth, Sharpe, Sortino, daily Sharpe, max drawdown.
 
     The daily series is the equity at bar 0 and at each calendar day's last bar (days of the
-    ``local`` wall-clock ticks), annualised with its observed days per year.
+    ``local`` wall-clock ticks), annualised with its points over ``span_years``.
     """
+    raw = np.empty(RAW_SIZE)
     n = equity.shape[0]
-    per_day = per_second * 86_400
-    bars = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    days = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    day_end = (local[0] // per_day + 1) * per_day
-    day_equity = peak = equity[0]
+    raw[RAW_GROWTH] = equity[n - 1] / equity[0]
+    raw[RAW_SHARPE], raw[RAW_SORTINO] = _ratios_nb(equity, periods)
+    days = _day_closes_nb(local, per_day)
+    daily_periods = (days.shape[0] - 1) / span_years if days.shape[0] >= 2 else np.nan
+    raw[RAW_SHARPE_DAILY] = _ratios_nb(equity[days], daily_periods)[0]
+    peak = equity[0]
     drawdown = 0.0
     for t in range(n):
-        current = equity[t]
-        if t > 0:
-            bars = _add_return_nb(bars, equity[t - 1], current)
-        last_of_day = t == n - 1 or local[t + 1] >= day_end
-        if last_of_day and t > 0:
-            days = _add_return_nb(days, day_equity, current)
-            day_equity = current
-        if last_of_day and t < n - 1:
-            day_end = (local[t + 1] // per_day + 1) * per_day
-        if current > peak:
-            peak = current
-        elif current < peak * (1.0 - drawdown):
-            drawdown = 1.0 - current / peak
-    raw = np.empty(RAW_SIZE)
-    raw[RAW_GROWTH] = equity[n - 1] / equity[0]
-    raw[RAW_SHARPE], raw[RAW_SORTINO] = _ratios_nb(bars, periods)
-    daily_periods = np.nan
-    if days[0] >= 1.0:
-        daily_periods = days[0] / ((utc[n - 1] - utc[0]) / per_second / _SECONDS_PER_YEAR)
-    raw[RAW_SHARPE_DAILY] = _ratios_nb(days, daily_periods)[0]
+        peak = max(peak, equity[t])
+        drawdown = max(drawdown, 1.0 - equity[t] / peak)
     raw[RAW_MAX_DRAWDOWN] = drawdown
     return raw
+
+
+@njit(cache=True)
+def trade_stats_nb(records: np.ndarray) -> np.ndarray:
+    """STATS_* of TRADE_RECORD_DTYPE records, summed as compute_metrics sums the trades table."""
+    m = records.shape[0]
+    returns = np.empty(m)
+    gains = np.empty(m)
+    losses = np.empty(m)
+    n_gains = n_losses = 0
+    bars_held = 0
+    for i in range(m):
+        pnl = records[i]["pnl"]
+        returns[i] = pnl / (records[i]["size"] * records[i]["entry_price"])
+        if pnl > 0.0:
+            gains[n_gains] = pnl
+            n_gains += 1
+        elif pnl < 0.0:
+            losses[n_losses] = pnl
+            n_losses += 1
+        bars_held += records[i]["bars_held"]
+    stats = np.empty(STATS_SIZE)
+    stats[STATS_COUNT] = m
+    stats[STATS_WINS] = n_gains
+    stats[STATS_GROSS_PROFIT] = numpy_sum_nb(gains[:n_gains])
+    stats[STATS_GROSS_LOSS] = -numpy_sum_nb(losses[:n_losses])
+    stats[STATS_SUM_RETURN] = numpy_sum_nb(returns)
+    stats[STATS_BARS_HELD] = bars_held
+    return stats
 
 
 @dataclass(frozen=True)
@@ -134,24 +217,22 @@ class BarClock:
     per_second: int
     periods_per_year: float | None
 
+    span_seconds: float
+
     @classmethod
     def of(cls, index: pd.DatetimeIndex) -> BarClock:
         """Read the index's ticks without converting them (a view of its int64 values)."""
         utc = index.asi8
         utc_zone = index.tz is None or str(index.tz) == "UTC"
         local = utc if utc_zone else index.tz_localize(None).asi8
-        per_second = _TICKS_PER_SECOND[index.unit]
-        if len(index) < 2:
-            return cls(utc, local, per_second, None)
-        span = (utc[-1] - utc[0]) / per_second
-        if span <= 0:
-            raise ValidationError(f"bars index must be strictly increasing, spans {span} s")
-        return cls(utc, local, per_second, (len(index) - 1) / (span / _SECONDS_PER_YEAR))
+        span_seconds = (index[-1] - index[0]).total_seconds()
+        periods = periods_per_year(index)
+        return cls(utc, local, _TICKS_PER_SECOND[index.unit], periods, span_seconds)
 
     @property
     def span_days(self) -> float:
         """Calendar days between the first and the last bar."""
-        return float((self.utc[-1] - self.utc[0]) / self.per_second / _SECONDS_PER_DAY)
+        return self.span_seconds / _SECONDS_PER_DAY
 
     def days_between_closes(self) -> np.ndarray:
         """Calendar days from each bar to the previous one (0 at bar 0)."""
@@ -160,10 +241,24 @@ class BarClock:
         days[1:] = np.diff(self.utc) / (self.per_second * 86_400)
         return days
 
+    @property
+    def span_years(self) -> float:
+        """Years (of 365.25 days) between the first and the last bar."""
+        return self.span_seconds / _SECONDS_PER_YEAR
+
+    @property
+    def per_day(self) -> int:
+        """Ticks per calendar day."""
+        return self.per_second * 86_400
+
+    @property
+    def periods(self) -> float:
+        """periods_per_year, NaN for a single bar (the kernels take no None)."""
+        return np.nan if self.periods_per_year is None else self.periods_per_year
+
     def equity_metrics(self, equity: np.ndarray) -> np.ndarray:
         """RAW_* metrics of an equity curve on these bars."""
-        periods = np.nan if self.periods_per_year is None else self.periods_per_year
-        return equity_metrics_nb(equity, self.utc, self.local, self.per_second, periods)
+        return equity_metrics_nb(equity, self.local, self.per_day, self.periods, self.span_years)
 
 
 def metrics_from_raw(

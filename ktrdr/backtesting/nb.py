@@ -63,7 +63,6 @@ def signal_fill_nb(
     records: np.ndarray,
     n_records: int,
     symbol: int,
-    stats: np.ndarray,
 ) -> tuple[float, int]:
     """Exit a held position the target no longer wants at ``price``: (cash change, trades added)."""
     direction = int(state[STATE_DIRECTION])
@@ -80,7 +79,6 @@ def signal_fill_nb(
         records,
         n_records,
         symbol,
-        stats,
     )
     return cash, 1
 
@@ -97,7 +95,6 @@ def bar_exit_fill_nb(
     records: np.ndarray,
     n_records: int,
     symbol: int,
-    stats: np.ndarray,
 ) -> tuple[float, int]:
     """Apply this bar's stop/target check to a held position: (cash change, trades added)."""
     if state[STATE_DIRECTION] == 0.0 or not has_exits_nb(state):
@@ -118,7 +115,6 @@ def bar_exit_fill_nb(
         records,
         n_records,
         symbol,
-        stats,
     )
     state[STATE_LOCK] = lock
     return cash, 1
@@ -142,7 +138,6 @@ def simulate_positions_nb(
     initial_capital: float,
     equity_out: np.ndarray,
     trades_out: np.ndarray,
-    stats_out: np.ndarray,
     state: np.ndarray,
 ) -> tuple[int, int, int]:
     """Fill target[t-1] at open[t], apply exits, mark equity at close[t]: (status, bad bar, trades).
@@ -151,9 +146,8 @@ def simulate_positions_nb(
     decision bar or a single value for all (NaN exit = none; NaN fraction = no entry); ``days``
     the days since the previous close (or one value). A position open after the last bar is closed
     at close[n-1] with its exit cost, which equity_out[n-1] includes. ``trades_out`` is a
-    TRADE_RECORD_DTYPE array of length n, or empty to keep only ``stats_out`` (STATS_SIZE);
-    ``state`` a flat position's state (``new_state_nb()``), passed in so no array is allocated
-    here.
+    TRADE_RECORD_DTYPE array of length n; ``state`` a flat position's state
+    (``new_state_nb()``), passed in so that no array is allocated here.
     """
     n = open_.shape[0]
     status = SimulationStatus.ok
@@ -182,7 +176,7 @@ def simulate_positions_nb(
             wanted = resolve_wanted_nb(state, target[t - 1])
             held_for = t - int(state[STATE_ENTRY_INDEX])
             change, added = signal_fill_nb(
-                state, wanted, t, held_for, price, cost_rate, trades_out, n_trades, 0, stats_out
+                state, wanted, t, held_for, price, cost_rate, trades_out, n_trades, 0
             )
             cash += change
             n_trades += added
@@ -203,7 +197,7 @@ def simulate_positions_nb(
             held_for = t - int(state[STATE_ENTRY_INDEX])
             change, added = bar_exit_fill_nb(
                 state, t, held_for, price, high[t], low[t], cost_rate,
-                trades_out, n_trades, 0, stats_out,
+                trades_out, n_trades, 0,
             )  # fmt: skip
             cash += change
             n_trades += added
@@ -227,7 +221,6 @@ def simulate_positions_nb(
             trades_out,
             n_trades,
             0,
-            stats_out,
         )
         n_trades += 1
     equity_out[n - 1] = final_equity

@@ -18,18 +18,19 @@ from ktrdr.backtesting.arguments import (
     exit_fractions,
     price_array,
 )
-from ktrdr.backtesting.fills import (
+from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE
+from ktrdr.backtesting.metrics import Metrics
+from ktrdr.backtesting.metrics_nb import (
     STATS_BARS_HELD,
     STATS_COUNT,
     STATS_GROSS_LOSS,
     STATS_GROSS_PROFIT,
-    STATS_SIZE,
     STATS_SUM_RETURN,
     STATS_WINS,
-    TRADE_RECORD_DTYPE,
+    BarClock,
+    metrics_from_raw,
+    trade_stats_nb,
 )
-from ktrdr.backtesting.metrics import Metrics
-from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw
 from ktrdr.backtesting.portfolio_nb import simulate_portfolio_nb
 from ktrdr.backtesting.simulator import raise_for_status, trades_frame
 from ktrdr.backtesting.sizing import VolatilityTarget, check_sizing
@@ -125,11 +126,11 @@ def _check_inputs(
 
 
 def _symbol_metrics(
-    stats: np.ndarray, bars: dict[str, pd.DataFrame], symbols: list[str]
+    records: np.ndarray, bars: dict[str, pd.DataFrame], symbols: list[str]
 ) -> pd.DataFrame:
     rows = []
     for s, symbol in enumerate(symbols):
-        row = stats[s]
+        row = trade_stats_nb(records[records["symbol"] == s])
         count = row[STATS_COUNT]
         close = bars[symbol]["close"].to_numpy(dtype=np.float64)
         gross_loss = row[STATS_GROSS_LOSS]
@@ -242,13 +243,12 @@ def simulate_portfolio(
     n_rows = len(grid.index)
     equity = np.empty(n_rows)
     records = np.empty(sum(len(b) for b in bars.values()), dtype=TRADE_RECORD_DTYPE)
-    stats = np.zeros((len(symbols), STATS_SIZE))
     status, bad_row, bad_symbol, n_trades, exposed = simulate_portfolio_nb(
         prices["open"], prices["high"], prices["low"], prices["close"], grid.has_bar,
         grid.spread([targets[s] for s in symbols], 0.0), exits_on, *exit_grids,
         grid.spread(fractions, np.nan),
         np.array([c.cost_rate for c in costs]), np.array([c.financing_per_day for c in costs]),
-        clock.days_between_closes(), capital, equity, records, stats,
+        clock.days_between_closes(), capital, equity, records,
     )  # fmt: skip
     if status != 0:
         symbol = symbols[bad_symbol] if bad_symbol >= 0 else ""
@@ -271,7 +271,7 @@ def simulate_portfolio(
         buy_and_hold += w / weight_sum * (close[-1] / close[0] - 1.0)
     metrics = metrics_from_raw(
         clock.equity_metrics(equity),
-        stats.sum(axis=0),
+        trade_stats_nb(records),
         n_bars=n_rows,
         span_days=clock.span_days,
         periods=clock.periods_per_year,
@@ -279,4 +279,4 @@ def simulate_portfolio(
     )
     metrics["exposure"] = exposed / n_rows
     equity_series = pd.Series(equity, index=grid.index, name="equity", copy=False)
-    return PortfolioResult(trades, equity_series, metrics, _symbol_metrics(stats, bars, symbols))
+    return PortfolioResult(trades, equity_series, metrics, _symbol_metrics(records, bars, symbols))

@@ -71,7 +71,6 @@ def simulate_portfolio_nb(
     initial_capital: float,
     equity_out: np.ndarray,
     trades_out: np.ndarray,
-    stats_out: np.ndarray,
 ) -> tuple[int, int, int, int, int]:
     """Trade S symbols' targets ((N, S) arrays on the union index) from one cash account.
 
@@ -110,7 +109,7 @@ def simulate_portfolio_nb(
             wanted[s] = resolve_wanted_nb(state, targets[last_row[s], s])
             change, added = signal_fill_nb(
                 state, wanted[s], t, ordinal[s] - entry_ordinal[s], open_[t, s], cost_rate[s],
-                trades_out, n_trades, s, stats_out[s],
+                trades_out, n_trades, s,
             )  # fmt: skip
             cash += change
             n_trades += added
@@ -139,7 +138,7 @@ def simulate_portfolio_nb(
             if check_exits and ordinal[s] > 0:
                 change, added = bar_exit_fill_nb(
                     states[s], t, ordinal[s] - entry_ordinal[s], open_[t, s], high[t, s],
-                    low[t, s], cost_rate[s], trades_out, n_trades, s, stats_out[s],
+                    low[t, s], cost_rate[s], trades_out, n_trades, s,
                 )  # fmt: skip
                 cash += change
                 n_trades += added
@@ -158,7 +157,7 @@ def simulate_portfolio_nb(
             # Close what is left open at the symbol's last close, paying the exit cost.
             equity_out[n_rows - 1] += close_position_nb(
                 states[s], last_close[s], last_row[s], ordinal[s] + 1 - entry_ordinal[s],
-                ExitReason.end, True, cost_rate[s], trades_out, n_trades, s, stats_out[s],
+                ExitReason.end, True, cost_rate[s], trades_out, n_trades, s,
             )  # fmt: skip
             n_trades += 1
     return status, -1, -1, n_trades, exposed

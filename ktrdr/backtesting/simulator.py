@@ -19,9 +19,9 @@ from ktrdr.backtesting.arguments import (
     price_array,
 )
 from ktrdr.backtesting.exits import EXIT_REASON_NAMES, new_state_nb
-from ktrdr.backtesting.fills import STATS_SIZE, TRADE_RECORD_DTYPE
+from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE
 from ktrdr.backtesting.metrics import Metrics
-from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw
+from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw, trade_stats_nb
 from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
 from ktrdr.backtesting.sizing import VolatilityTarget, check_sizing
 from ktrdr.errors import InvariantError, ValidationError
@@ -189,24 +189,24 @@ def simulate_positions(
     clock = BarClock.of(bars.index)
     equity = np.empty(n, dtype=np.float64)
     records = np.empty(n, dtype=TRADE_RECORD_DTYPE)
-    stats = np.zeros(STATS_SIZE)
     status, bad_bar, n_trades = simulate_positions_nb(
         open_, high, low, close, target, exits_on, *exits,
         entry_fractions(sizing, fraction, close, clock.periods_per_year),
         costs.cost_rate, costs.financing_per_day,
         clock.days_between_closes() if costs.financing_per_day else _NO_DAYS,
-        capital, equity, records, stats, new_state_nb(),
+        capital, equity, records, new_state_nb(),
     )  # fmt: skip
     raise_for_status(status, bad_bar, bars)
+    records = records[:n_trades]
     metrics = metrics_from_raw(
         clock.equity_metrics(equity),
-        stats,
+        trade_stats_nb(records),
         n_bars=n,
         span_days=clock.span_days,
         periods=clock.periods_per_year,
         buy_and_hold_return=close[-1] / close[0] - 1.0,
     )
-    trades = trades_frame(records[:n_trades], bars.index)
+    trades = trades_frame(records, bars.index)
     return SimulationResult(
         trades, pd.Series(equity, index=bars.index, name="equity", copy=False), metrics
     )

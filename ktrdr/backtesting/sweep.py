@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 import pandas as pd
@@ -19,9 +18,16 @@ from ktrdr.backtesting.arguments import (
     price_array,
 )
 from ktrdr.backtesting.exits import new_state_nb
-from ktrdr.backtesting.fills import STATS_SIZE, TRADE_RECORD_DTYPE
+from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE
 from ktrdr.backtesting.metrics import METRIC_NAMES
-from ktrdr.backtesting.metrics_nb import RAW_SIZE, BarClock, equity_metrics_nb, metrics_table
+from ktrdr.backtesting.metrics_nb import (
+    RAW_SIZE,
+    STATS_SIZE,
+    BarClock,
+    equity_metrics_nb,
+    metrics_table,
+    trade_stats_nb,
+)
 from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
 from ktrdr.backtesting.simulator import raise_for_status
 from ktrdr.backtesting.sizing import VolatilityTarget, check_sizing
@@ -46,10 +52,10 @@ def simulate_many_nb(
     financing_per_day: float,
     days: np.ndarray,
     initial_capital: float,
-    utc: np.ndarray,
     local: np.ndarray,
-    per_second: int,
+    per_day: int,
     periods: float,
+    span_years: float,
     raw_out: np.ndarray,
     stats_out: np.ndarray,
     status_out: np.ndarray,
@@ -58,26 +64,27 @@ def simulate_many_nb(
 
     Exits are one fraction per column (NaN = none) or one for all; per column j, RAW_* metrics
     go to raw_out[j], the trade statistics to stats_out[j] and (status, bad bar) to
-    status_out[j]. No trades table and no equity are kept.
+    status_out[j]. Each column's equity and trades live only while its metrics are computed.
     """
     n = targets.shape[0]
     k = raw_out.shape[0]
-    no_records = np.empty(0, dtype=TRADE_RECORD_DTYPE)
     for j in prange(k):
         equity = np.empty(n)
+        records = np.empty(n, dtype=TRADE_RECORD_DTYPE)
         column = targets[:, 0] if targets.shape[1] == 1 else targets[:, j]
-        status, bad_bar, _ = simulate_positions_nb(
+        status, bad_bar, n_trades = simulate_positions_nb(
             open_, high, low, close, column, check_exits,
             np.full(1, stop_loss[0] if stop_loss.shape[0] == 1 else stop_loss[j]),
             np.full(1, take_profit[0] if take_profit.shape[0] == 1 else take_profit[j]),
             np.full(1, trailing_stop[0] if trailing_stop.shape[0] == 1 else trailing_stop[j]),
             fraction, cost_rate, financing_per_day, days, initial_capital,
-            equity, no_records, stats_out[j], new_state_nb(),
+            equity, records, new_state_nb(),
         )  # fmt: skip
         status_out[j, 0] = status
         status_out[j, 1] = bad_bar
         if status == SimulationStatus.ok or status == SimulationStatus.equity_depleted:
-            raw_out[j] = equity_metrics_nb(equity, utc, local, per_second, periods)
+            raw_out[j] = equity_metrics_nb(equity, local, per_day, periods, span_years)
+            stats_out[j] = trade_stats_nb(records[:n_trades])
 
 
 def _targets_matrix(target_positions: object, n_bars: int) -> tuple[np.ndarray, pd.Index]:
@@ -179,8 +186,7 @@ def simulate_many(
         entry_fractions(sizing, fraction, close, clock.periods_per_year),
         costs.cost_rate, costs.financing_per_day,
         clock.days_between_closes() if costs.financing_per_day else np.zeros(1),
-        capital, clock.utc, clock.local, clock.per_second,
-        math.nan if clock.periods_per_year is None else clock.periods_per_year,
+        capital, clock.local, clock.per_day, clock.periods, clock.span_years,
         raw, stats, status,
     )  # fmt: skip
     for j in range(k):

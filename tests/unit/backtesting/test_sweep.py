@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from support.reference_engine import reference_single
 
-from ktrdr.backtesting import VolatilityTarget, simulate_many, simulate_positions
+from ktrdr.backtesting import VolatilityTarget, compute_metrics, simulate_many, simulate_positions
 from ktrdr.errors import ValidationError
 
 
@@ -87,3 +88,25 @@ def test_invalid_arguments_name_the_input(kwargs, message, random_bars):
     arguments = {"target_positions": np.zeros((5, 2)), **kwargs}
     with pytest.raises(ValidationError, match=message):
         simulate_many(bars, **arguments)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rows_match_the_metrics_of_the_reference_loop(seed, random_bars):
+    rng = np.random.default_rng(seed + 100)
+    bars = random_bars(int(rng.integers(40, 200)), seed)
+    n, k = len(bars), 4
+    targets = np.stack(
+        [np.repeat(rng.integers(-1, 2, n), rng.integers(1, 8, n))[:n] for _ in range(k)], axis=1
+    )
+    stops = rng.uniform(0.01, 0.05, k)
+    table = simulate_many(bars, targets, stop_loss=stops, trailing_stop=0.03, commission_bps=2.0)
+    for j in range(k):
+        trades, equity = reference_single(
+            bars, targets[:, j], stop_loss=stops[j], trailing_stop=0.03, cost_rate=2e-4
+        )
+        expected = compute_metrics(pd.DataFrame(trades), pd.Series(equity, index=bars.index), bars)
+        for name, value in expected.items():
+            if value is None:
+                assert math.isnan(table.iloc[j][name]), name
+            else:
+                assert table.iloc[j][name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
