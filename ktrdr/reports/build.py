@@ -147,6 +147,8 @@ class ReportBuilder:
             return None
 
     def _assessment(self, operation: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The cycle's stored assessment; ``{"superseded": True}`` when the strategy's file now
+        holds another assessment (each one of the strategy replaces it); None when there is none."""
         parameters = (operation.get("metadata") or {}).get("parameters") or {}
         if not parameters.get("assessment_path"):
             return None
@@ -154,9 +156,12 @@ class ReportBuilder:
         if not inside(path, [self.home]) or not path.is_file():
             return None
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            assessment = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             logger.warning(
                 "report of %s: assessment unreadable: %s", operation["operation_id"], exc
             )
             return None
+        if assessment.get("operation_id") != parameters.get("assessment_op_id"):
+            return {"superseded": True}
+        return assessment

@@ -143,7 +143,14 @@ def _holdout(
     return parts
 
 
-def _assessment(assessment: Mapping[str, Any]) -> list[str]:
+def _assessment(assessment: Mapping[str, Any], strategy: str) -> list[str]:
+    if assessment.get("superseded"):
+        return [
+            note(
+                f"Superseded: a later cycle assessed {strategy} again and its assessment replaced "
+                "this cycle's file; this cycle's verdict is under Outcome."
+            )
+        ]
     parts = [f"<p>Assessor's verdict {_verdict_badge(assessment.get('verdict'))}</p>"]
     for key in ("strengths", "weaknesses", "suggestions"):
         items = assessment.get(key) or []
@@ -180,7 +187,8 @@ def cycle_page(
     artifacts: Mapping[str, pd.DataFrame],
     assessment: Mapping[str, Any] | None = None,
 ) -> str:
-    """The report of a finished research cycle (the JSON of its GET) on one page."""
+    """The report of a finished research cycle (the JSON of its GET) on one page; ``assessment``
+    is ``{"superseded": True}`` when a later cycle's assessment replaced this cycle's."""
     metadata = operation.get("metadata") or {}
     parameters = metadata.get("parameters") or {}
     training = parameters.get("training_result") or {}
@@ -220,6 +228,7 @@ def cycle_page(
     if parameters.get("holdout"):
         page.section("Holdout", *_holdout(parameters["holdout"], artifacts, page))
     if assessment:
-        page.section("Assessment", *_assessment(assessment))
+        strategy = str(parameters.get("strategy_name") or "this strategy")
+        page.section("Assessment", *_assessment(assessment, strategy))
     page.section("Operations", _children(parameters))
     return page.render()
