@@ -109,7 +109,10 @@ def test_experiments_sort_and_filter_by_verdict_and_data_set(page: Page, dashboa
     assert set(rows.evaluate_all("rows => rows.map(r => r.dataset.verdict)")) == {verdict}
 
     page.select_option("#filter-verdict", "")
-    page.select_option("#filter-dataset", "EURUSD 1h")
+    filtered = re.compile(r"/experiments\?.*data_set=EURUSD\+1h")
+    with page.expect_response(lambda response: bool(filtered.search(response.url))) as answer:
+        page.select_option("#filter-dataset", "EURUSD 1h")
+    assert answer.value.status == 200
     expect(rows).to_have_count(sum(1 for row in listed if row["data_set"] == "EURUSD 1h"))
     _expect_chart(page, "#experiments-chart")
     _expect_chart(page, "#trials-chart")
