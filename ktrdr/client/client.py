@@ -13,6 +13,7 @@ import pandas as pd
 from ktrdr.client.http import DEFAULT_TIMEOUT_SECONDS, ApiClient
 from ktrdr.client.results import Operation, Report, Rows
 from ktrdr.reports import figure_artifact_names, operation_figure
+from ktrdr.reports.links import report_path
 from ktrdr.settings import Settings
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ class Client:
 
     def report(self, operation_id: str) -> Report:
         """The operation's HTML report; shows inline in a notebook, ``.save(path)`` writes it."""
-        content = self._api.get_content(f"{_operation_path(operation_id)}/report")
+        content = self._api.get_content(report_path(operation_id))
         return Report(operation_id, content.decode("utf-8"))
 
     def artifact(self, operation_id: str, name: str) -> pd.DataFrame:

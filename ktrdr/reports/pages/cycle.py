@@ -12,6 +12,7 @@ from ktrdr.reports.figures.backtest import equity_drawdown_figure
 from ktrdr.reports.figures.training import loss_curves_figure
 from ktrdr.reports.formatting import day, decimal, percent, whole
 from ktrdr.reports.html import Page, badge, cards, note, table
+from ktrdr.reports.links import sibling_report_link
 from ktrdr.reports.pages.backtest import backtest_metric_cards, folds_table
 from ktrdr.reports.pages.training import history_frame, training_metric_cards
 
@@ -31,11 +32,6 @@ CHILD_KEYS = (
     ("holdout backtest", "holdout_op_id"),
 )
 REPORTED_CHILDREN = frozenset({"training_op_id", "backtest_op_id", "holdout_op_id"})
-
-
-def report_url(operation_id: str) -> str:
-    """Where the API serves an operation's report (relative to the server's root)."""
-    return f"/api/v1/operations/{operation_id}/report"
 
 
 def _verdict_badge(verdict: str | None) -> str:
@@ -167,7 +163,8 @@ def _children(parameters: Mapping[str, Any]) -> str:
         if not child:
             continue
         link = (
-            f'<a href="{html.escape(report_url(child))}">report</a>'
+            f'<a href="{html.escape(sibling_report_link(child))}">report</a> · '
+            f"<code>ktrdr report {html.escape(child)}</code>"
             if key in REPORTED_CHILDREN
             else "—"
         )
@@ -178,7 +175,10 @@ def _children(parameters: Mapping[str, Any]) -> str:
     return (
         '<table class="data"><thead><tr><th>step</th><th>operation</th><th>report</th></tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
-        + note("Links open through the ktrdr server; or run `ktrdr report OPERATION_ID`.")
+        + note(
+            "The links work on the page the ktrdr server serves; a saved or embedded copy "
+            "gets each report with its `ktrdr report OPERATION_ID` command."
+        )
     )
 
 

@@ -107,7 +107,9 @@ def test_cycle_page_walks_from_design_to_assessment(bars: pd.DataFrame) -> None:
     assert positions == sorted(positions)
     assert page.count(PLOTLY_BUNDLE) == 1
     assert "dsr 0.40 &lt; 0.95 (7 trials)" in page
-    assert 'href="/api/v1/operations/op_backtesting_1/report"' in page
+    assert 'href="../op_backtesting_1/report"' in page
+    assert "<code>ktrdr report op_backtesting_1</code>" in page
+    assert "/api/v1/" not in page
     assert "Holdout equity and drawdown" in page
     assert "few trades" in page
 
