@@ -40,9 +40,16 @@ def _verdict_badge(verdict: str | None) -> str:
     )
 
 
-def _step(name: str, text: str, passed: bool | None) -> str:
-    tone = {True: "good", False: "bad", None: ""}[passed]
+def _step(name: str, text: str, tone: str) -> str:
     return f'<li class="{tone}"><b>{html.escape(name)}</b>{html.escape(text)}</li>'
+
+
+def _gate_tone(gate: Mapping[str, Any]) -> str:
+    return {True: "good", False: "bad"}.get(gate.get("passed"), "")
+
+
+def _verdict_tone(verdict: str | None) -> str:
+    return VERDICT_TONES.get(verdict or "", "")
 
 
 def _timeline(operation: Mapping[str, Any], parameters: Mapping[str, Any]) -> str:
@@ -51,18 +58,17 @@ def _timeline(operation: Mapping[str, Any], parameters: Mapping[str, Any]) -> st
     holdout = parameters.get("holdout") or {}
     steps = [
         _step("design", parameters.get("strategy_name") or "not designed",
-              True if parameters.get("strategy_name") else None),
+              "good" if parameters.get("strategy_name") else ""),
         _step("training gate", training_gate.get("reason", "not reached"),
-              training_gate.get("passed")),
+              _gate_tone(training_gate)),
         _step("backtest gate", backtest_gate.get("reason", "not reached"),
-              backtest_gate.get("passed")),
+              _gate_tone(backtest_gate)),
         _step("statistics", parameters.get("verdict_reason") or "not computed",
-              None if not parameters.get("deterministic_verdict")
-              else parameters.get("deterministic_verdict") == "promising"),
+              _verdict_tone(parameters.get("deterministic_verdict"))),
         _step("assessment", parameters.get("verdict") or "not reached",
-              None if not parameters.get("verdict") else parameters.get("verdict") == "promising"),
+              _verdict_tone(parameters.get("verdict"))),
         _step("holdout", holdout.get("verdict") or "not looked at",
-              None if not holdout.get("verdict") else holdout.get("verdict") == "confirmed"),
+              _verdict_tone(holdout.get("verdict"))),
     ]  # fmt: skip
     return f'<ol class="timeline">{"".join(steps)}</ol>'
 

@@ -123,3 +123,11 @@ def test_a_cycle_that_failed_at_a_gate_still_has_a_page(bars: pd.DataFrame) -> N
     page = cycle_page(cycle, {})
     assert "Backtest gate failed: too_few_trades (3 &lt; 5)" in page
     assert "<h2>Statistics</h2>" not in page
+
+
+def test_the_timeline_colours_a_neutral_verdict_as_neutral_not_failed(bars: pd.DataFrame) -> None:
+    cycle = _cycle(bars, deterministic_verdict="neutral")
+    page = cycle_page(cycle, {})
+    assert '<li class="meh"><b>statistics</b>' in page
+    assert '<li class="meh"><b>assessment</b>' in page
+    assert '<li class="good"><b>backtest gate</b>' in page
