@@ -84,6 +84,15 @@ def test_cancel_button_cancels_the_running_cycle(page: Page, dashboard):
     expect(page.locator(f'#operations tr[data-id="{cycle_id}"] td.status')).to_have_text(
         "cancelled"
     )
+    expect(page.locator(f'#operations tr[data-id="{cycle_id}"] a.report-link')).to_have_count(1)
+    linked = page.locator("#operations tr:has(a.report-link)").evaluate_all(
+        "rows => rows.map(r => [r.cells[1].textContent, r.cells[2].textContent])"
+    )
+    assert all(status == "completed" for kind, status in linked if kind != "agent_research")
+    for child in dashboard.server.get("/operations", parent=cycle_id)["data"]:
+        if child["status"] != "completed":
+            row = page.locator(f'#operations tr[data-id="{child["operation_id"]}"]')
+            expect(row.locator("a.report-link")).to_have_count(0)
     expect(cancel).to_be_disabled()
 
 
