@@ -104,3 +104,13 @@ def test_a_cycle_page_shows_its_own_assessment_not_a_later_one(operations, tmp_p
     assert "second&#x27;s" in later and "Superseded" not in later
     assert "second&#x27;s" not in earlier
     assert "Superseded: a later cycle assessed alpha again" in earlier
+
+
+def test_an_operation_ending_after_the_writer_closed_queues_nothing(operations, tmp_path, bars):
+    builder = ReportBuilder(operations, DataRepository(tmp_path / "data"), tmp_path)
+    op_id = _completed_backtest(operations, tmp_path, bars)
+    writer = ReportWriter(builder)
+    writer.close()
+
+    assert writer.operation_ended(op_id).result(timeout=1) is None
+    assert not (tmp_path / "backtests" / op_id / "report.html").exists()
