@@ -107,7 +107,11 @@ class ReportBuilder:
             return backtest_page(operation, artifacts, self._bars(operation))
         if kind == "training":
             return training_page(operation, artifacts)
-        return cycle_page(operation, artifacts, self._assessment(operation))
+        parameters = (operation.get("metadata") or {}).get("parameters") or {}
+        backtest_id = parameters.get("backtest_op_id")
+        backtest = self._lookup(backtest_id) if backtest_id else None
+        bars = self._bars(backtest) if backtest is not None else None
+        return cycle_page(operation, artifacts, self._assessment(operation), bars)
 
     def artifact_file(self, operation_id: str, name: str) -> Path:
         """The file of artifact ``name`` of an operation; NotFoundError naming the valid names

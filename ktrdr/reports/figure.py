@@ -12,7 +12,7 @@ from ktrdr.errors import ValidationError
 from ktrdr.reports.artifacts import ARTIFACT_NAMES, artifact_paths, figure_artifact_names
 from ktrdr.reports.figures.backtest import equity_drawdown_figure
 from ktrdr.reports.figures.training import loss_curves_figure
-from ktrdr.reports.pages.training import history_frame
+from ktrdr.reports.pages.training import epoch_history
 
 
 def operation_figure(
@@ -35,7 +35,7 @@ def operation_figure(
         )
     summary = operation.get("result_summary") or {}
     if kind == "training":
-        return loss_curves_figure(history_frame(summary, artifacts))
+        return loss_curves_figure(epoch_history(summary, artifacts))
     missing = [name for name in figure_artifact_names(operation) if name not in artifacts]
     if missing:
         stored = ", ".join(sorted(artifact_paths(operation))) or "none"

@@ -9,12 +9,11 @@ from typing import Any
 import pandas as pd
 
 from ktrdr.reports.figures.backtest import equity_drawdown_figure
-from ktrdr.reports.figures.training import loss_curves_figure
 from ktrdr.reports.formatting import day, decimal, percent, whole
 from ktrdr.reports.html import Page, badge, cards, note, table
 from ktrdr.reports.links import sibling_report_link
-from ktrdr.reports.pages.backtest import backtest_metric_cards, folds_table
-from ktrdr.reports.pages.training import history_frame, training_metric_cards
+from ktrdr.reports.pages.backtest import backtest_metric_cards, equity_figure, folds_table
+from ktrdr.reports.pages.training import learning_curves, training_metric_cards
 
 VERDICT_TONES = {
     "promising": "good",
@@ -192,9 +191,11 @@ def cycle_page(
     operation: Mapping[str, Any],
     artifacts: Mapping[str, pd.DataFrame],
     assessment: Mapping[str, Any] | None = None,
+    bars: pd.DataFrame | None = None,
 ) -> str:
     """The report of a finished research cycle (the JSON of its GET) on one page; ``assessment``
-    is ``{"superseded": True}`` when a later cycle's assessment replaced this cycle's."""
+    is ``{"superseded": True}`` when a later cycle's assessment replaced this cycle's; ``bars``
+    the backtest's, for an equity artifact that predates its ``close`` column."""
     metadata = operation.get("metadata") or {}
     parameters = metadata.get("parameters") or {}
     training = parameters.get("training_result") or {}
@@ -212,20 +213,15 @@ def cycle_page(
     page.section("Design", _design(parameters))
     page.section("Gates", _gates(parameters))
     if training:
-        parts = [training_metric_cards(training)]
-        history = history_frame(training, artifacts)
-        if len(history):
-            parts.append(page.figure(loss_curves_figure(history)))
-        page.section("Training", *parts)
+        curves = learning_curves(page, training, artifacts)
+        page.section("Training", training_metric_cards(training), curves)
     if backtest:
         parts = [backtest_metric_cards(backtest.get("metrics") or {})]
         equity = artifacts.get("equity")
         folds = backtest.get("folds") or []
         if equity is not None and len(equity):
-            figure = equity_drawdown_figure(
-                equity, folds=folds, title="Stitched out-of-sample equity and drawdown"
-            )
-            parts.append(page.figure(figure))
+            title = "Stitched out-of-sample equity and drawdown"
+            parts.append(equity_figure(page, equity, folds, bars, title))
         if folds:
             parts.append(folds_table(folds))
         page.section("Walk-forward backtest", *parts)

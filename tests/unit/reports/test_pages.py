@@ -131,3 +131,13 @@ def test_the_timeline_colours_a_neutral_verdict_as_neutral_not_failed(bars: pd.D
     assert '<li class="meh"><b>statistics</b>' in page
     assert '<li class="meh"><b>assessment</b>' in page
     assert '<li class="good"><b>backtest gate</b>' in page
+
+
+def test_a_cycle_page_fills_an_older_equity_artifacts_close_from_the_bars(
+    bars: pd.DataFrame,
+) -> None:
+    older = {"equity": equity_frame(bars).drop(columns="close")}
+    without_bars = cycle_page(_cycle(bars), older)
+    with_bars = cycle_page(_cycle(bars), older, bars=bars)
+    assert '"name":"buy and hold"' not in without_bars
+    assert with_bars.count('"name":"buy and hold"') == 1
