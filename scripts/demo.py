@@ -22,6 +22,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ktrdr.reports.links import report_url
+
 BIN = Path(sys.executable).parent
 START_TIMEOUT_SECONDS = 120
 GATE_FAILURES = ("Training gate failed", "Backtest gate failed")
@@ -76,7 +78,7 @@ def saved_report(url: str, home: Path, operation_id: str | None) -> Path | None:
     if not operation_id:
         return None
     try:
-        with urllib.request.urlopen(f"{url}/api/v1/operations/{operation_id}/report", timeout=60):
+        with urllib.request.urlopen(report_url(url, operation_id), timeout=60):
             pass
     except OSError as exc:
         print(f"demo: no report for {operation_id}: {exc}", flush=True)

@@ -59,6 +59,7 @@ class ExperimentQuery:
     verdict: str | None = None
     symbol: str | None = None
     timeframe: str | None = None
+    data_set: str | None = None
     status: str | None = None
     sort: str = "-created_at"
     limit: int = 100
@@ -186,5 +187,7 @@ def _matches(row: Mapping[str, Any], query: ExperimentQuery) -> bool:
     if query.status is not None and row["status"] != query.status:
         return False
     if query.symbol is not None and query.symbol not in row["symbols"]:
+        return False
+    if query.data_set is not None and row["data_set"] != query.data_set:
         return False
     return query.timeframe is None or row["timeframe"] == query.timeframe

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from ktrdr.api.services import Services
 
@@ -15,3 +15,5 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+MAX_OFFSET = 2**31 - 1  # beyond every store; larger ints overflow SQLite's 64-bit integers
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET)]

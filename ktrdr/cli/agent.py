@@ -12,7 +12,7 @@ from ktrdr.cli.client import ApiClient, api_client
 from ktrdr.cli.folds import fold_table
 from ktrdr.cli.follow import OperationBoard, format_value, summary_table, wait_for_operation
 from ktrdr.cli.output import console, print_json
-from ktrdr.cli.report import report_path
+from ktrdr.reports.links import report_path
 from ktrdr.settings import AGENT_NAMES
 
 app = typer.Typer(help="Research cycles: design, train, gate, backtest, gate, assess.")

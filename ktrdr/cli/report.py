@@ -5,17 +5,12 @@ from __future__ import annotations
 import webbrowser
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 import typer
 
 from ktrdr.cli.client import api_client
 from ktrdr.cli.output import console
-
-
-def report_path(operation_id: str) -> str:
-    """The API path of an operation's report."""
-    return f"/operations/{quote(operation_id, safe='')}/report"
+from ktrdr.reports.links import report_path
 
 
 def report(

@@ -10,9 +10,10 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from ktrdr.client.http import DEFAULT_TIMEOUT_SECONDS, ApiClient
+from ktrdr.client.http import DEFAULT_TIMEOUT_SECONDS, ApiClient, ApiError
 from ktrdr.client.results import Operation, Report, Rows
-from ktrdr.reports import figure_artifact_names, operation_figure
+from ktrdr.reports import artifact_paths, figure_artifact_names, operation_figure
+from ktrdr.reports.links import report_path
 from ktrdr.settings import Settings
 
 if TYPE_CHECKING:
@@ -108,12 +109,15 @@ class Client:
         timeframe: str | None = None,
         brief: str | None = None,
         gates: dict[str, float] | None = None,
+        model: str | None = None,
         wait: bool = True,
     ) -> Operation:
-        """Start a research cycle (``ktrdr agent trigger``); the cycle, ended unless wait=False."""
+        """Start a research cycle (``ktrdr agent trigger``); the cycle, ended unless wait=False.
+        ``model``: the designer's LLM model or alias (``--model``)."""
         body = {
             "strategy": strategy,
             "designer": designer,
+            "model": model,
             "assessor": assessor,
             "symbol": symbol,
             "timeframe": timeframe,
@@ -190,7 +194,7 @@ class Client:
 
     def report(self, operation_id: str) -> Report:
         """The operation's HTML report; shows inline in a notebook, ``.save(path)`` writes it."""
-        content = self._api.get_content(f"{_operation_path(operation_id)}/report")
+        content = self._api.get_content(report_path(operation_id))
         return Report(operation_id, content.decode("utf-8"))
 
     def artifact(self, operation_id: str, name: str) -> pd.DataFrame:
@@ -218,8 +222,18 @@ class Client:
         return self.wait(operation_id) if wait else self.operation(operation_id)
 
     def _figure(self, operation: Operation) -> go.Figure:
-        names = figure_artifact_names(operation.data)
-        artifacts = {name: self.artifact(operation.id, name) for name in names}
+        """Fetch the figure's artifacts the operation has; operation_figure says what is missing
+        (a training without a history artifact falls back to its result's)."""
+        listed = artifact_paths(operation.data)
+        artifacts = {}
+        for name in figure_artifact_names(operation.data):
+            if name not in listed:
+                continue
+            try:
+                artifacts[name] = self.artifact(operation.id, name)
+            except ApiError as exc:
+                if exc.status_code != 404:  # listed but its file is gone: draw without it
+                    raise
         return operation_figure(operation.data, artifacts)
 
 

@@ -45,9 +45,11 @@ class Report:
         return target
 
     def _repr_html_(self) -> str:
-        # An iframe keeps the report's scripts and styles apart from the notebook's own.
+        # A sandboxed iframe runs the report's scripts (plotly) in an opaque origin: they
+        # cannot reach the notebook's page, cookies or kernel, and its styles stay apart.
         return (
             f'<iframe title="ktrdr report {html.escape(self.operation_id)}" '
+            'sandbox="allow-scripts" '
             f'srcdoc="{html.escape(self.html, quote=True)}" '
             f'style="width:100%;height:{REPORT_HEIGHT_PX}px;border:0"></iframe>'
         )

@@ -31,7 +31,9 @@ _EXPORTS = {
     "min_max_indices": "downsample",
     "operation_figure": "figure",
     "read_artifacts": "artifacts",
-    "report_url": "pages.cycle",
+    "report_path": "links",
+    "report_url": "links",
+    "sibling_report_link": "links",
     "training_page": "pages.training",
 }
 __getattr__ = _lazy_exports(__name__, _EXPORTS)
@@ -56,6 +58,8 @@ __all__ = [
     "min_max_indices",
     "operation_figure",
     "read_artifacts",
+    "report_path",
     "report_url",
+    "sibling_report_link",
     "training_page",
 ]

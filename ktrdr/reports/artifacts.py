@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ktrdr.errors import NotFoundError, ValidationError
+from ktrdr.home_paths import inside
 
 # The artifacts each operation type's main figure (``operation_figure``) reads.
 ARTIFACT_NAMES: Mapping[str, tuple[str, ...]] = {
@@ -61,9 +62,11 @@ def artifact_paths(
 
 
 def artifact_path(
-    operation: Mapping[str, Any], name: str, lookup: OperationLookup | None = None
+    operation: Mapping[str, Any], name: str, home: Path, lookup: OperationLookup | None = None
 ) -> Path:
-    """The stored path of artifact ``name``; NotFoundError naming the valid names otherwise."""
+    """The stored path of artifact ``name`` under ``home``; NotFoundError naming the valid names
+    otherwise. A path outside ``home`` (links resolved) is refused before its file is looked at,
+    in words that do not name it, so the answer tells nothing about files outside."""
     paths = artifact_paths(operation, lookup)
     if name not in paths:
         valid = ", ".join(sorted(paths)) or "none"
@@ -73,6 +76,12 @@ def artifact_path(
             details={"name": name, "artifacts": sorted(paths)},
         )
     path = Path(paths[name])
+    if not inside(path, [home]):
+        raise NotFoundError(
+            f"artifact {name!r} of operation {operation.get('operation_id')} lies outside "
+            "KTRDR_HOME",
+            details={"name": name},
+        )
     if not path.is_file():
         raise NotFoundError(
             f"artifact {name!r} of operation {operation.get('operation_id')} is listed but its "

@@ -107,19 +107,16 @@ class ReportBuilder:
             return backtest_page(operation, artifacts, self._bars(operation))
         if kind == "training":
             return training_page(operation, artifacts)
-        return cycle_page(operation, artifacts, self._assessment(operation))
+        parameters = (operation.get("metadata") or {}).get("parameters") or {}
+        backtest_id = parameters.get("backtest_op_id")
+        backtest = self._lookup(backtest_id) if backtest_id else None
+        bars = self._bars(backtest) if backtest is not None else None
+        return cycle_page(operation, artifacts, self._assessment(operation), bars)
 
     def artifact_file(self, operation_id: str, name: str) -> Path:
         """The file of artifact ``name`` of an operation; NotFoundError naming the valid names
         for a name its result does not list, or a file outside KTRDR_HOME."""
-        operation = self._json(operation_id)
-        path = artifact_path(operation, name, self._lookup)
-        if not inside(path, [self.home]):
-            raise NotFoundError(
-                f"artifact {name!r} of operation {operation_id} lies outside KTRDR_HOME",
-                details={"name": name},
-            )
-        return path
+        return artifact_path(self._json(operation_id), name, self.home, self._lookup)
 
     def artifact_names(self, operation_id: str) -> list[str]:
         """The artifact names an operation's result lists."""
@@ -147,6 +144,8 @@ class ReportBuilder:
             return None
 
     def _assessment(self, operation: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The cycle's stored assessment; ``{"superseded": True}`` when the strategy's file now
+        holds another assessment (each one of the strategy replaces it); None when there is none."""
         parameters = (operation.get("metadata") or {}).get("parameters") or {}
         if not parameters.get("assessment_path"):
             return None
@@ -154,9 +153,12 @@ class ReportBuilder:
         if not inside(path, [self.home]) or not path.is_file():
             return None
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            assessment = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             logger.warning(
                 "report of %s: assessment unreadable: %s", operation["operation_id"], exc
             )
             return None
+        if assessment.get("operation_id") != parameters.get("assessment_op_id"):
+            return {"superseded": True}
+        return assessment

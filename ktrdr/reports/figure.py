@@ -9,10 +9,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ktrdr.errors import ValidationError
-from ktrdr.reports.artifacts import ARTIFACT_NAMES, figure_artifact_names
+from ktrdr.reports.artifacts import ARTIFACT_NAMES, artifact_paths, figure_artifact_names
 from ktrdr.reports.figures.backtest import equity_drawdown_figure
 from ktrdr.reports.figures.training import loss_curves_figure
-from ktrdr.reports.pages.training import history_frame
+from ktrdr.reports.pages.training import epoch_history
 
 
 def operation_figure(
@@ -35,12 +35,14 @@ def operation_figure(
         )
     summary = operation.get("result_summary") or {}
     if kind == "training":
-        return loss_curves_figure(history_frame(summary, artifacts))
+        return loss_curves_figure(epoch_history(summary, artifacts))
     missing = [name for name in figure_artifact_names(operation) if name not in artifacts]
     if missing:
+        stored = ", ".join(sorted(artifact_paths(operation))) or "none"
         raise ValidationError(
-            f"operation_figure of {operation.get('operation_id')} needs the artifacts "
-            f"{', '.join(missing)}; fetch them with GET /operations/{{id}}/artifacts/{{name}}"
+            f"no figure for operation {operation.get('operation_id')} ({operation.get('status')}):"
+            f" it needs the {', '.join(missing)} artifact, which was not given (the artifacts "
+            f"its result lists: {stored}; fetch one with GET /operations/{{id}}/artifacts/{{name}})"
         )
     if kind == "agent_research":
         parameters = (operation.get("metadata") or {}).get("parameters") or {}

@@ -52,6 +52,7 @@ ol.timeline li { flex: 1 1 150px; border-left: 4px solid #adb5bd; background: #f
                  padding: 6px 10px; border-radius: 4px; font-size: 13.5px; }
 ol.timeline li.good { border-left-color: #28a745; background: #f1f9f3; color: inherit; }
 ol.timeline li.bad { border-left-color: #dc3545; background: #fcf1f2; color: inherit; }
+ol.timeline li.meh { border-left-color: #ffc107; background: #fffbeb; color: inherit; }
 ol.timeline li b { display: block; font-size: 14px; }
 ul.tight { margin: 4px 0 8px; padding-left: 20px; }
 a { color: #1f5fa8; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,10 +25,23 @@ class ReportWriter:
     def __init__(self, builder: ReportBuilder) -> None:
         self.builder = builder
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ktrdr-report")
+        self._lock = threading.Lock()
+        self._closed = False
 
     def operation_ended(self, operation_id: str) -> Future[Path | None]:
-        """Queue the report of ``operation_id``; the future holds its path (None if none)."""
-        return self._pool.submit(self.write_quietly, operation_id)
+        """Queue the report of ``operation_id``; the future holds its path (None if none).
+
+        Once closed (the server is stopping) it queues nothing: the report is built on demand.
+        """
+        with self._lock:
+            if not self._closed:
+                return self._pool.submit(self.write_quietly, operation_id)
+        logger.info(
+            "operation %s ended after the report writer closed; no report now", operation_id
+        )
+        skipped: Future[Path | None] = Future()
+        skipped.set_result(None)
+        return skipped
 
     def write_quietly(self, operation_id: str) -> Path | None:
         """Write the report now; None, logged, if the operation has none or building failed."""
@@ -51,5 +65,7 @@ class ReportWriter:
         return path
 
     def close(self) -> None:
-        """Finish the queued reports, then stop the thread."""
+        """Finish the queued reports, then stop the thread; later ends queue nothing."""
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=True)

@@ -84,6 +84,15 @@ def test_cancel_button_cancels_the_running_cycle(page: Page, dashboard):
     expect(page.locator(f'#operations tr[data-id="{cycle_id}"] td.status')).to_have_text(
         "cancelled"
     )
+    expect(page.locator(f'#operations tr[data-id="{cycle_id}"] a.report-link')).to_have_count(1)
+    linked = page.locator("#operations tr:has(a.report-link)").evaluate_all(
+        "rows => rows.map(r => [r.cells[1].textContent, r.cells[2].textContent])"
+    )
+    assert all(status == "completed" for kind, status in linked if kind != "agent_research")
+    for child in dashboard.server.get("/operations", parent=cycle_id)["data"]:
+        if child["status"] != "completed":
+            row = page.locator(f'#operations tr[data-id="{child["operation_id"]}"]')
+            expect(row.locator("a.report-link")).to_have_count(0)
     expect(cancel).to_be_disabled()
 
 
@@ -109,7 +118,10 @@ def test_experiments_sort_and_filter_by_verdict_and_data_set(page: Page, dashboa
     assert set(rows.evaluate_all("rows => rows.map(r => r.dataset.verdict)")) == {verdict}
 
     page.select_option("#filter-verdict", "")
-    page.select_option("#filter-dataset", "EURUSD 1h")
+    filtered = re.compile(r"/experiments\?.*data_set=EURUSD\+1h")
+    with page.expect_response(lambda response: bool(filtered.search(response.url))) as answer:
+        page.select_option("#filter-dataset", "EURUSD 1h")
+    assert answer.value.status == 200
     expect(rows).to_have_count(sum(1 for row in listed if row["data_set"] == "EURUSD 1h"))
     _expect_chart(page, "#experiments-chart")
     _expect_chart(page, "#trials-chart")

@@ -51,7 +51,7 @@ def run_assessment_job(operation_id: str, request: dict[str, Any]) -> dict[str, 
         statistics=statistics,
         deterministic=deterministic_verdict(request),
     )
-    path = write_assessment(get_settings().path("strategies"), assessment)
+    path = write_assessment(get_settings().path("strategies"), assessment, operation_id)
     logger.info(
         "operation %s: %s assessed %s (%s)",
         operation_id,

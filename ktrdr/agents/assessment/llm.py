@@ -131,7 +131,7 @@ def assess_with_llm(operation_id: str, request: dict[str, Any]) -> dict[str, Any
         "hypotheses": judged.hypotheses,
         "llm_model": model,
     }
-    path = write_assessment(settings.path("strategies"), assessment)
+    path = write_assessment(settings.path("strategies"), assessment, operation_id)
     logger.info(
         "operation %s: %s judged %s %s",
         operation_id,

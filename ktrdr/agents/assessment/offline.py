@@ -72,12 +72,17 @@ def assess(
     }
 
 
-def write_assessment(directory: Path, assessment: Mapping[str, Any]) -> Path:
-    """Write ``<directory>/<strategy_name>/assessment.json`` atomically (temp file + rename)."""
+def write_assessment(directory: Path, assessment: Mapping[str, Any], operation_id: str) -> Path:
+    """Write ``<directory>/<strategy_name>/assessment.json`` atomically (temp file + rename).
+
+    The file records ``operation_id`` (the assessment operation's), since every assessment of
+    the strategy replaces it: a cycle's report shows it only while it is that cycle's.
+    """
     name = check_strategy_name(str(assessment["strategy_name"]))
     folder = Path(directory) / name
+    stored = {**assessment, "operation_id": operation_id}
     target = write_text_atomically(
-        folder / ASSESSMENT_FILE, json.dumps(assessment, indent=2, allow_nan=False) + "\n"
+        folder / ASSESSMENT_FILE, json.dumps(stored, indent=2, allow_nan=False) + "\n"
     )
     logger.info("assessment of %s written: %s", name, assessment.get("verdict"))
     return target

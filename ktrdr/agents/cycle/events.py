@@ -8,6 +8,7 @@ experiment must be recorded before a cycle turns terminal), so subscribers keep 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from datetime import datetime
 from ktrdr.agents.cycle.phases import Phase
 from ktrdr.agents.cycle.state import CycleState
 from ktrdr.operations import Operation
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,16 @@ class CycleEvents:
             self._subscribers.append(subscriber)
 
     def publish(self, event: CycleEvent) -> None:
-        """Deliver ``event`` to the subscribers."""
+        """Deliver ``event`` to the subscribers; one that raises is logged and the others still
+        run (a listener's failure must not break the cycle's transition)."""
         with self._lock:
             subscribers = list(self._subscribers)
         for subscriber in subscribers:
-            subscriber(event)
+            try:
+                subscriber(event)
+            except Exception:
+                logger.exception(
+                    "operation %s: a cycle-event subscriber failed on %s",
+                    event.operation_id,
+                    type(event).__name__,
+                )

@@ -9,13 +9,12 @@ from fastapi.responses import JSONResponse
 
 from ktrdr.agents.experiment_table import SORT_KEYS, ExperimentQuery, ExperimentTable
 from ktrdr.agents.memory import MAX_PAGE_SIZE, ExperimentMemory
-from ktrdr.api.deps import ServicesDep
+from ktrdr.api.deps import OffsetQuery, ServicesDep
 from ktrdr.api.envelope import Envelope, PageEnvelope, ok
 from ktrdr.api.services import Services
 from ktrdr.data import canonical_symbol, canonical_timeframe
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
-MAX_OFFSET = 2**31 - 1
 
 
 def _table(services: Services) -> ExperimentTable:
@@ -28,6 +27,9 @@ def list_experiments(
     verdict: Annotated[str | None, Query(description="promising | neutral | poor | none")] = None,
     symbol: str | None = None,
     timeframe: str | None = None,
+    data_set: Annotated[
+        str | None, Query(description="a row's exact data_set, e.g. 'EURUSD+GBPUSD 1h'")
+    ] = None,
     status: Annotated[
         str | None, Query(description="completed | gate_failed | failed | cancelled")
     ] = None,
@@ -35,13 +37,14 @@ def list_experiments(
         "-created_at"
     ),
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    offset: OffsetQuery = 0,
 ) -> JSONResponse:
     """Experiments with metrics, statistics and holdout verdict; ``total_count`` counts matches."""
     query = ExperimentQuery(
         verdict=verdict,
         symbol=canonical_symbol(symbol) if symbol else None,
         timeframe=canonical_timeframe(timeframe) if timeframe else None,
+        data_set=data_set,
         status=status,
         sort=sort,
         limit=limit,

@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from ktrdr.api.deps import ServicesDep
+from ktrdr.api.deps import OffsetQuery, ServicesDep
 from ktrdr.api.envelope import Envelope, PageEnvelope, ok
 from ktrdr.operations import MAX_PAGE_SIZE, Operation, OperationStatus, OperationType
 
 router = APIRouter(prefix="/operations", tags=["operations"])
-MAX_OFFSET = 2**31 - 1  # beyond every store; larger ints overflow SQLite's 64-bit integers
 
 
 @router.get("", response_model=PageEnvelope[list[Operation]])
@@ -23,7 +22,7 @@ def list_operations(
     active_only: bool = False,
     parent: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    offset: OffsetQuery = 0,
 ) -> JSONResponse:
     """Operations newest first; ``total_count`` counts every match, not just this page."""
     page = services.operations.list(

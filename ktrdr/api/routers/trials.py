@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from ktrdr.api.deps import ServicesDep
+from ktrdr.api.deps import OffsetQuery, ServicesDep
 from ktrdr.api.envelope import PageEnvelope, ok
 from ktrdr.operations import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/trials", tags=["trials"])
-MAX_OFFSET = 2**31 - 1
 
 
 @router.get("", response_model=PageEnvelope[list[dict[str, Any]]])
@@ -21,7 +20,7 @@ def list_trials(
     symbol: str | None = None,
     timeframe: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    offset: OffsetQuery = 0,
 ) -> JSONResponse:
     """Trials newest first (per-bar Sharpe, moments, trades); ``total_count`` counts matches."""
     trials, total = services.trials.page(symbol, timeframe, limit=limit, offset=offset)

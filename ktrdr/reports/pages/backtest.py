@@ -79,24 +79,36 @@ def trades_table(trades: pd.DataFrame, limit: int = TRADES_SHOWN) -> str:
     return table(columns, rows, numeric=numeric[: len(columns)])
 
 
+def equity_figure(
+    page: Page,
+    equity: pd.DataFrame,
+    folds: Sequence[Mapping[str, Any]],
+    bars: pd.DataFrame | None,
+    title: str | None = None,
+) -> str:
+    """The equity and drawdown figure (shared by the backtest and cycle pages); an equity
+    artifact without ``close`` (written before it carried one) takes it from ``bars``."""
+    if "close" not in equity and bars is not None:
+        equity = equity.assign(close=bars["close"].reindex(equity.index))
+    if title is None:
+        title = "Stitched out-of-sample equity and drawdown" if folds else "Equity and drawdown"
+    return page.figure(equity_drawdown_figure(equity, folds=folds, title=title))
+
+
 def add_backtest_sections(
     page: Page,
     summary: Mapping[str, Any],
     artifacts: Mapping[str, pd.DataFrame],
     bars: pd.DataFrame | None,
 ) -> None:
-    """The backtest's sections (shared by the backtest and cycle pages)."""
+    """The backtest page's sections; the cycle page shows its backtest with the same parts
+    (``backtest_metric_cards``, ``equity_figure``, ``folds_table``)."""
     metrics = summary.get("metrics") or {}
     folds = summary.get("folds") or []
     page.section("Metrics", backtest_metric_cards(metrics), _in_sample_note(summary))
     equity = artifacts.get("equity")
     if equity is not None and len(equity):
-        if "close" not in equity and bars is not None:
-            equity = equity.assign(close=bars["close"].reindex(equity.index))
-        title = "Stitched out-of-sample equity and drawdown" if folds else "Equity and drawdown"
-        page.section(
-            "Equity", page.figure(equity_drawdown_figure(equity, folds=folds, title=title))
-        )
+        page.section("Equity", equity_figure(page, equity, folds, bars))
     if folds:
         parts = [folds_table(folds)]
         seed_sharpes = summary.get("seed_sharpes") or []

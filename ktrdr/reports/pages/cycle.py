@@ -9,11 +9,11 @@ from typing import Any
 import pandas as pd
 
 from ktrdr.reports.figures.backtest import equity_drawdown_figure
-from ktrdr.reports.figures.training import loss_curves_figure
 from ktrdr.reports.formatting import day, decimal, percent, whole
 from ktrdr.reports.html import Page, badge, cards, note, table
-from ktrdr.reports.pages.backtest import backtest_metric_cards, folds_table
-from ktrdr.reports.pages.training import history_frame, training_metric_cards
+from ktrdr.reports.links import sibling_report_link
+from ktrdr.reports.pages.backtest import backtest_metric_cards, equity_figure, folds_table
+from ktrdr.reports.pages.training import learning_curves, training_metric_cards
 
 VERDICT_TONES = {
     "promising": "good",
@@ -33,20 +33,22 @@ CHILD_KEYS = (
 REPORTED_CHILDREN = frozenset({"training_op_id", "backtest_op_id", "holdout_op_id"})
 
 
-def report_url(operation_id: str) -> str:
-    """Where the API serves an operation's report (relative to the server's root)."""
-    return f"/api/v1/operations/{operation_id}/report"
-
-
 def _verdict_badge(verdict: str | None) -> str:
     return badge(
         (verdict or "no verdict").replace("_", " "), VERDICT_TONES.get(verdict or "", "none")
     )
 
 
-def _step(name: str, text: str, passed: bool | None) -> str:
-    tone = {True: "good", False: "bad", None: ""}[passed]
+def _step(name: str, text: str, tone: str) -> str:
     return f'<li class="{tone}"><b>{html.escape(name)}</b>{html.escape(text)}</li>'
+
+
+def _gate_tone(gate: Mapping[str, Any]) -> str:
+    return {True: "good", False: "bad"}.get(gate.get("passed"), "")
+
+
+def _verdict_tone(verdict: str | None) -> str:
+    return VERDICT_TONES.get(verdict or "", "")
 
 
 def _timeline(operation: Mapping[str, Any], parameters: Mapping[str, Any]) -> str:
@@ -55,18 +57,17 @@ def _timeline(operation: Mapping[str, Any], parameters: Mapping[str, Any]) -> st
     holdout = parameters.get("holdout") or {}
     steps = [
         _step("design", parameters.get("strategy_name") or "not designed",
-              True if parameters.get("strategy_name") else None),
+              "good" if parameters.get("strategy_name") else ""),
         _step("training gate", training_gate.get("reason", "not reached"),
-              training_gate.get("passed")),
+              _gate_tone(training_gate)),
         _step("backtest gate", backtest_gate.get("reason", "not reached"),
-              backtest_gate.get("passed")),
+              _gate_tone(backtest_gate)),
         _step("statistics", parameters.get("verdict_reason") or "not computed",
-              None if not parameters.get("deterministic_verdict")
-              else parameters.get("deterministic_verdict") == "promising"),
+              _verdict_tone(parameters.get("deterministic_verdict"))),
         _step("assessment", parameters.get("verdict") or "not reached",
-              None if not parameters.get("verdict") else parameters.get("verdict") == "promising"),
+              _verdict_tone(parameters.get("verdict"))),
         _step("holdout", holdout.get("verdict") or "not looked at",
-              None if not holdout.get("verdict") else holdout.get("verdict") == "confirmed"),
+              _verdict_tone(holdout.get("verdict"))),
     ]  # fmt: skip
     return f'<ol class="timeline">{"".join(steps)}</ol>'
 
@@ -143,7 +144,14 @@ def _holdout(
     return parts
 
 
-def _assessment(assessment: Mapping[str, Any]) -> list[str]:
+def _assessment(assessment: Mapping[str, Any], strategy: str) -> list[str]:
+    if assessment.get("superseded"):
+        return [
+            note(
+                f"Superseded: a later cycle assessed {strategy} again and its assessment replaced "
+                "this cycle's file; this cycle's verdict is under Outcome."
+            )
+        ]
     parts = [f"<p>Assessor's verdict {_verdict_badge(assessment.get('verdict'))}</p>"]
     for key in ("strengths", "weaknesses", "suggestions"):
         items = assessment.get(key) or []
@@ -160,7 +168,8 @@ def _children(parameters: Mapping[str, Any]) -> str:
         if not child:
             continue
         link = (
-            f'<a href="{html.escape(report_url(child))}">report</a>'
+            f'<a href="{html.escape(sibling_report_link(child))}">report</a> · '
+            f"<code>ktrdr report {html.escape(child)}</code>"
             if key in REPORTED_CHILDREN
             else "—"
         )
@@ -171,7 +180,10 @@ def _children(parameters: Mapping[str, Any]) -> str:
     return (
         '<table class="data"><thead><tr><th>step</th><th>operation</th><th>report</th></tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
-        + note("Links open through the ktrdr server; or run `ktrdr report OPERATION_ID`.")
+        + note(
+            "The links work on the page the ktrdr server serves; a saved or embedded copy "
+            "gets each report with its `ktrdr report OPERATION_ID` command."
+        )
     )
 
 
@@ -179,8 +191,11 @@ def cycle_page(
     operation: Mapping[str, Any],
     artifacts: Mapping[str, pd.DataFrame],
     assessment: Mapping[str, Any] | None = None,
+    bars: pd.DataFrame | None = None,
 ) -> str:
-    """The report of a finished research cycle (the JSON of its GET) on one page."""
+    """The report of a finished research cycle (the JSON of its GET) on one page; ``assessment``
+    is ``{"superseded": True}`` when a later cycle's assessment replaced this cycle's; ``bars``
+    the backtest's, for an equity artifact that predates its ``close`` column."""
     metadata = operation.get("metadata") or {}
     parameters = metadata.get("parameters") or {}
     training = parameters.get("training_result") or {}
@@ -198,20 +213,15 @@ def cycle_page(
     page.section("Design", _design(parameters))
     page.section("Gates", _gates(parameters))
     if training:
-        parts = [training_metric_cards(training)]
-        history = history_frame(training, artifacts)
-        if len(history):
-            parts.append(page.figure(loss_curves_figure(history)))
-        page.section("Training", *parts)
+        curves = learning_curves(page, training, artifacts)
+        page.section("Training", training_metric_cards(training), curves)
     if backtest:
         parts = [backtest_metric_cards(backtest.get("metrics") or {})]
         equity = artifacts.get("equity")
         folds = backtest.get("folds") or []
         if equity is not None and len(equity):
-            figure = equity_drawdown_figure(
-                equity, folds=folds, title="Stitched out-of-sample equity and drawdown"
-            )
-            parts.append(page.figure(figure))
+            title = "Stitched out-of-sample equity and drawdown"
+            parts.append(equity_figure(page, equity, folds, bars, title))
         if folds:
             parts.append(folds_table(folds))
         page.section("Walk-forward backtest", *parts)
@@ -220,6 +230,7 @@ def cycle_page(
     if parameters.get("holdout"):
         page.section("Holdout", *_holdout(parameters["holdout"], artifacts, page))
     if assessment:
-        page.section("Assessment", *_assessment(assessment))
+        strategy = str(parameters.get("strategy_name") or "this strategy")
+        page.section("Assessment", *_assessment(assessment, strategy))
     page.section("Operations", _children(parameters))
     return page.render()

@@ -19,7 +19,7 @@ from ktrdr.reports.formatting import day, decimal, percent, whole
 from ktrdr.reports.html import Page, cards, note, table
 
 
-def history_frame(
+def epoch_history(
     summary: Mapping[str, Any], artifacts: Mapping[str, pd.DataFrame]
 ) -> pd.DataFrame:
     """Per-epoch history: the ``history`` artifact, else the final model's from the summary."""
@@ -35,6 +35,14 @@ def history_frame(
             **{key: history.get(key) or [np.nan] * epochs for key in HISTORY_COLUMNS[2:]},
         }
     )
+
+
+def learning_curves(
+    page: Page, summary: Mapping[str, Any], artifacts: Mapping[str, pd.DataFrame]
+) -> str:
+    """The loss and accuracy curves (shared by the training and cycle pages); "" without epochs."""
+    history = epoch_history(summary, artifacts)
+    return page.figure(loss_curves_figure(history)) if len(history) else ""
 
 
 def confusion_matrix(summary: Mapping[str, Any]) -> tuple[np.ndarray, list[str], str] | None:
@@ -94,11 +102,12 @@ def training_folds_table(folds: Sequence[Mapping[str, Any]]) -> str:
 def add_training_sections(
     page: Page, summary: Mapping[str, Any], artifacts: Mapping[str, pd.DataFrame]
 ) -> None:
-    """The training's sections (shared by the training and cycle pages)."""
+    """The training page's sections; the cycle page shows its training with the same parts
+    (``training_metric_cards``, ``learning_curves``)."""
     page.section("Training metrics", training_metric_cards(summary))
-    history = history_frame(summary, artifacts)
-    if len(history):
-        page.section("Learning curves", page.figure(loss_curves_figure(history)))
+    curves = learning_curves(page, summary, artifacts)
+    if curves:
+        page.section("Learning curves", curves)
     folds = (summary.get("walk_forward") or {}).get("folds") or []
     if folds:
         page.section("Walk-forward folds (training)", training_folds_table(folds))

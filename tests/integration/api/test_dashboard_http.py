@@ -282,3 +282,6 @@ def test_a_multi_symbol_experiment_matches_each_of_its_symbols(live_server):
         ("EURUSD+GBPUSD 1h", ["EURUSD", "GBPUSD"])
     ]
     assert _get(live_server, "/experiments", timeframe="4h").json()["total_count"] == 0
+    exact = _get(live_server, "/experiments", data_set="EURUSD+GBPUSD 1h").json()
+    assert [row["experiment_id"] for row in exact["data"]] == ["exp_pair"]
+    assert _get(live_server, "/experiments", data_set="EURUSD 1h").json()["total_count"] == 0

@@ -215,3 +215,13 @@ def test_agent_status_ends_with_the_report_url(cycle: Cycle) -> None:
     result = _cli(cycle, "agent", "status")
     assert result.exit_code == 0, result.output
     assert f"report: {cycle.server.url}/api/v1/operations/" in result.output
+
+
+def test_the_cycle_pages_links_to_its_childrens_reports_resolve_from_the_served_page(
+    cycle: Cycle,
+) -> None:
+    served = _report(cycle, cycle.id)
+    links = re.findall(r'href="(\.\./[^"]+/report)"', served.text)
+    assert links == [f"../{cycle.training}/report", f"../{cycle.backtest}/report"]
+    for link in links:
+        assert cycle.server.client.get(str(served.url.join(link))).status_code == 200

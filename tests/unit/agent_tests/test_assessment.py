@@ -283,17 +283,19 @@ def test_suggestions_without_a_strategy_use_schema_defaults() -> None:
 def test_write_assessment_writes_json_atomically(tmp_path: Path) -> None:
     result = assess("alpha", training(), backtest(), BOTH_PASSED, 2)
 
-    path = write_assessment(tmp_path / "strategies", result)
+    path = write_assessment(tmp_path / "strategies", result, "op_agent_assessment_1")
 
     assert path == tmp_path / "strategies" / "alpha" / "assessment.json"
-    assert json.loads(path.read_text()) == result
+    assert json.loads(path.read_text()) == {**result, "operation_id": "op_agent_assessment_1"}
     assert [p.name for p in path.parent.iterdir()] == ["assessment.json"]
 
 
 def test_write_assessment_replaces_the_previous_one(tmp_path: Path) -> None:
-    write_assessment(tmp_path, assess("alpha", training(), backtest(), BOTH_PASSED, 1))
+    write_assessment(tmp_path, assess("alpha", training(), backtest(), BOTH_PASSED, 1), "op_1")
 
-    path = write_assessment(tmp_path, assess("alpha", training(), backtest(), BOTH_PASSED, 2))
+    path = write_assessment(
+        tmp_path, assess("alpha", training(), backtest(), BOTH_PASSED, 2), "op_2"
+    )
 
     assert json.loads(path.read_text())["trials_so_far"] == 2
 
@@ -302,7 +304,7 @@ def test_write_assessment_refuses_a_path_as_name(tmp_path: Path) -> None:
     result = assess("../escape", training(), backtest(), BOTH_PASSED, 1)
 
     with pytest.raises(ValidationError, match="not allowed"):
-        write_assessment(tmp_path, result)
+        write_assessment(tmp_path, result, "op_1")
 
 
 @pytest.fixture
@@ -354,6 +356,7 @@ def test_assessment_job_writes_the_file_and_counts_trials(
     }
     written = json.loads(path.read_text())
     assert written["trials_so_far"] == 2
+    assert written["operation_id"] == operation.operation_id
     assert (
         "exposure 92%: raise decisions.confidence_threshold from 0.55 to 0.65"
         in (written["suggestions"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 
 import pytest
 
@@ -12,6 +13,8 @@ from ktrdr.agents.cycle import (
     PHASE_TRANSITIONS,
     PHASES,
     START_PHASES,
+    CycleEvents,
+    CycleInterrupted,
     CycleState,
     GateOutcome,
     Phase,
@@ -103,3 +106,19 @@ def test_without_a_deterministic_verdict_an_assessor_cannot_call_a_cycle_promisi
     done = assessed(None, "op_research", state, {"verdict": "promising"})  # type: ignore[arg-type]
     assert done.state.verdict == "neutral" and done.state.assessor_verdict == "promising"
     assert done.next_phase is None  # no holdout look
+
+
+def test_a_cycle_event_subscriber_that_raises_is_logged_and_the_others_still_run(caplog) -> None:
+    events, seen = CycleEvents(), []
+
+    def broken(event: object) -> None:
+        raise RuntimeError("report pool closed")
+
+    events.subscribe(broken)
+    events.subscribe(seen.append)
+    event = CycleInterrupted("op_agent_research_1")
+    with caplog.at_level(logging.ERROR, logger="ktrdr.agents.cycle.events"):
+        events.publish(event)
+
+    assert seen == [event]
+    assert "op_agent_research_1: a cycle-event subscriber failed on CycleInterrupted" in caplog.text

@@ -95,6 +95,7 @@ def test_a_report_embeds_its_page_escaped_in_an_iframe_and_saves_it(tmp_path):
     saved = report.save(tmp_path / "r.html")
 
     assert shown.startswith("<iframe") and html.escape(page, quote=True) in shown
+    assert 'sandbox="allow-scripts"' in shown and "allow-same-origin" not in shown
     assert saved.read_text(encoding="utf-8") == page
 
 

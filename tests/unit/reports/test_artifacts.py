@@ -45,8 +45,8 @@ def test_a_bad_format_is_refused_naming_the_formats(stored: Path) -> None:
 
 def test_a_name_outside_the_result_is_refused_naming_the_valid_ones(stored: Path) -> None:
     with pytest.raises(NotFoundError, match="no artifact 'model'; its artifacts: equity"):
-        artifact_path(_operation(stored), "model")
-    assert artifact_path(_operation(stored), "equity") == stored
+        artifact_path(_operation(stored), "model", stored.parent)
+    assert artifact_path(_operation(stored), "equity", stored.parent) == stored
 
 
 def test_a_cycle_lists_its_childrens_artifacts(stored: Path) -> None:
@@ -63,3 +63,22 @@ def test_a_cycle_lists_its_childrens_artifacts(stored: Path) -> None:
     holdout = {"status": "completed", "result_summary": {"artifacts": {"equity": "/x.parquet"}}}
     paths = artifact_paths(cycle, lambda op_id: holdout if op_id == "op_holdout" else None)
     assert paths == {"history": "/h.parquet", "equity": str(stored), "holdout_equity": "/x.parquet"}
+
+
+@pytest.mark.parametrize("outside", ["/etc/hostname", "/no/such/dir/equity.parquet", "link"])
+def test_an_artifact_outside_home_is_refused_without_naming_its_path(
+    tmp_path: Path, outside: str
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    listed = outside
+    if outside == "link":  # a link inside home that points out of it
+        (home / "equity.parquet").symlink_to("/etc/hostname")
+        listed = str(home / "equity.parquet")
+    with pytest.raises(NotFoundError) as error:
+        artifact_path(_operation(Path(listed)), "equity", home)
+    assert (
+        str(error.value)
+        == "artifact 'equity' of operation op_backtesting_1 lies outside KTRDR_HOME"
+    )
+    assert "/etc" not in str(error.value.details) and "/no/such" not in str(error.value.details)

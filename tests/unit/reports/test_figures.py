@@ -120,7 +120,7 @@ def test_operation_figure_of_a_cycle_is_its_backtest(bars: pd.DataFrame) -> None
 
 
 def test_operation_figure_names_what_is_missing_or_unsupported(bars: pd.DataFrame) -> None:
-    with pytest.raises(ValidationError, match="needs the artifacts equity"):
+    with pytest.raises(ValidationError, match="needs the equity artifact, which was not given"):
         operation_figure(backtest_operation(bars), {})
     with pytest.raises(ValidationError, match="agent_design operation, which has no figure"):
         operation_figure({"operation_id": "x", "operation_type": "agent_design"}, {})

@@ -107,7 +107,9 @@ def test_cycle_page_walks_from_design_to_assessment(bars: pd.DataFrame) -> None:
     assert positions == sorted(positions)
     assert page.count(PLOTLY_BUNDLE) == 1
     assert "dsr 0.40 &lt; 0.95 (7 trials)" in page
-    assert 'href="/api/v1/operations/op_backtesting_1/report"' in page
+    assert 'href="../op_backtesting_1/report"' in page
+    assert "<code>ktrdr report op_backtesting_1</code>" in page
+    assert "/api/v1/" not in page
     assert "Holdout equity and drawdown" in page
     assert "few trades" in page
 
@@ -121,3 +123,21 @@ def test_a_cycle_that_failed_at_a_gate_still_has_a_page(bars: pd.DataFrame) -> N
     page = cycle_page(cycle, {})
     assert "Backtest gate failed: too_few_trades (3 &lt; 5)" in page
     assert "<h2>Statistics</h2>" not in page
+
+
+def test_the_timeline_colours_a_neutral_verdict_as_neutral_not_failed(bars: pd.DataFrame) -> None:
+    cycle = _cycle(bars, deterministic_verdict="neutral")
+    page = cycle_page(cycle, {})
+    assert '<li class="meh"><b>statistics</b>' in page
+    assert '<li class="meh"><b>assessment</b>' in page
+    assert '<li class="good"><b>backtest gate</b>' in page
+
+
+def test_a_cycle_page_fills_an_older_equity_artifacts_close_from_the_bars(
+    bars: pd.DataFrame,
+) -> None:
+    older = {"equity": equity_frame(bars).drop(columns="close")}
+    without_bars = cycle_page(_cycle(bars), older)
+    with_bars = cycle_page(_cycle(bars), older, bars=bars)
+    assert '"name":"buy and hold"' not in without_bars
+    assert with_bars.count('"name":"buy and hold"') == 1

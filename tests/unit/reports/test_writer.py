@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from support.report_frames import equity_frame, trades_frame
 
+from ktrdr.agents.assessment import write_assessment
 from ktrdr.data import DataRepository
 from ktrdr.errors import ConflictError
 from ktrdr.operations import OperationsService, OperationsStore
@@ -73,3 +74,43 @@ def test_jobs_that_did_not_complete_get_no_report(operations, tmp_path) -> None:
     with pytest.raises(ConflictError, match="failed: it stored no artifacts"):
         builder.report(op_id)
     assert ReportWriter(builder).write_quietly(op_id) is None
+
+
+def _cycle_with_assessment(operations: OperationsService, home: Path, assessment_op: str) -> str:
+    path = home / "strategies" / "alpha" / "assessment.json"
+    parameters = {
+        "strategy_name": "alpha",
+        "assessment_op_id": assessment_op,
+        "assessment_path": str(path),
+        "verdict": "neutral",
+    }
+    op_id = operations.create("agent_research", metadata={"parameters": parameters}).operation_id
+    operations.start(op_id)
+    operations.complete(op_id, {})
+    return op_id
+
+
+def test_a_cycle_page_shows_its_own_assessment_not_a_later_one(operations, tmp_path) -> None:
+    builder = ReportBuilder(operations, DataRepository(tmp_path / "data"), tmp_path)
+    first = _cycle_with_assessment(operations, tmp_path, "op_agent_assessment_1")
+    second = _cycle_with_assessment(operations, tmp_path, "op_agent_assessment_2")
+    strategies = tmp_path / "strategies"
+    assessment = {"strategy_name": "alpha", "verdict": "neutral", "strengths": ["second's"]}
+    write_assessment(strategies, assessment, "op_agent_assessment_2")
+
+    later = builder.render(operations.get(second).model_dump(mode="json"))
+    earlier = builder.render(operations.get(first).model_dump(mode="json"))
+
+    assert "second&#x27;s" in later and "Superseded" not in later
+    assert "second&#x27;s" not in earlier
+    assert "Superseded: a later cycle assessed alpha again" in earlier
+
+
+def test_an_operation_ending_after_the_writer_closed_queues_nothing(operations, tmp_path, bars):
+    builder = ReportBuilder(operations, DataRepository(tmp_path / "data"), tmp_path)
+    op_id = _completed_backtest(operations, tmp_path, bars)
+    writer = ReportWriter(builder)
+    writer.close()
+
+    assert writer.operation_ended(op_id).result(timeout=1) is None
+    assert not (tmp_path / "backtests" / op_id / "report.html").exists()

@@ -46,10 +46,7 @@ function query() {
   const verdict = document.getElementById("filter-verdict").value;
   const dataSet = document.getElementById("filter-dataset").value;
   if (verdict) params.set("verdict", verdict);
-  if (dataSet) {
-    const [symbol, timeframe] = dataSet.split(" ");
-    params.set("symbol", symbol); params.set("timeframe", timeframe);
-  }
+  if (dataSet) params.set("data_set", dataSet);
   return params;
 }
 

@@ -2,8 +2,14 @@
 import { call, openReport, reportUrl } from "./api.js";
 import { cell, el, fill, recent } from "./format.js";
 
-const REPORTED = new Set(["agent_research", "training", "backtesting"]);
+const JOBS = new Set(["training", "backtesting"]);
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+// A cycle has a report in every terminal state; a job only once completed (the others store no artifacts).
+function hasReport(op) {
+  if (op.operation_type === "agent_research") return TERMINAL.has(op.status);
+  return JOBS.has(op.operation_type) && op.status === "completed";
+}
 
 function progress(percentage) {
   const value = Math.round(percentage || 0);
@@ -11,7 +17,7 @@ function progress(percentage) {
 }
 
 function report(op, onError) {
-  if (!REPORTED.has(op.operation_type) || !TERMINAL.has(op.status)) return cell(null);
+  if (!hasReport(op)) return cell(null);
   const link = el("a", { href: reportUrl(op.operation_id), target: "_blank", rel: "noopener", class: "report-link", text: "report",
     onclick: event => { event.preventDefault(); openReport(op.operation_id).catch(onError); } });
   return el("td", {}, link);

@@ -62,6 +62,7 @@ def test_the_assessment_is_saved_through_the_tool_in_the_offline_shape(
     offline = assess("eurusd_rsi_macd_mlp", TRAINING, BACKTEST, GATES, 1)
     assert set(offline) <= set(written)
     assert written["assessor"] == provider and written["metrics"] == offline["metrics"]
+    assert written["operation_id"] == child
     assert written["suggestions"] == ASSESSMENT_INPUT["suggestions"]
     assert written["hypotheses"] == ASSESSMENT_INPUT["hypotheses"]
     prompt = str(server.requests[0].body["messages"])
