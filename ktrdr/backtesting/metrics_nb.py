@@ -49,20 +49,24 @@ _PAIRWISE_BLOCK = 128
 _STACK = 192  # room for numpy's pairwise tree over any array that fits in memory
 
 
-# What _term_nb reads as the i-th term of a sum over ``values``.
-_VALUE = 0  # values[i]
-_SQUARED_DEVIATION = 1  # (values[i] - mean) ** 2
-_SQUARED_LOSS = 2  # min(values[i], 0) ** 2
+# What _term_nb reads as the i-th term of a sum over ``points``.
+_VALUE = 0  # points[i]
+_RETURN = 1  # points[i + 1] / points[i] - 1
+_SQUARED_DEVIATION = 2  # (return - mean) ** 2
+_SQUARED_LOSS = 3  # min(return, 0) ** 2
 
 
 @njit(cache=True)
-def _term_nb(values: np.ndarray, i: int, kind: int, mean: float) -> float:
+def _term_nb(points: np.ndarray, i: int, kind: int, mean: float) -> float:
     if kind == _VALUE:
-        return values[i]
+        return points[i]
+    r = points[i + 1] / points[i] - 1.0
+    if kind == _RETURN:
+        return r
     if kind == _SQUARED_DEVIATION:
-        deviation = values[i] - mean
+        deviation = r - mean
         return deviation * deviation
-    loss = min(values[i], 0.0)
+    loss = min(r, 0.0)
     return loss * loss
 
 
@@ -104,7 +108,7 @@ def _pairwise_sum_nb(points: np.ndarray, n: int, kind: int, mean: float) -> floa
     numpy halves a segment (at a multiple of 8) until it is at most 128 long and adds the two
     halves' sums; this walks the same tree with an explicit stack (numba cannot cache recursive
     functions), so every addition happens in numpy's order. The terms are computed on the fly
-    (squared deviations, squared losses) instead of stored in temporary arrays.
+    (returns, squared deviations, squared losses): no temporary arrays.
     """
     if n == 0:
         return 0.0
@@ -150,15 +154,13 @@ def _ratios_nb(points: np.ndarray, periods: float) -> tuple[float, float]:
     m = points.shape[0]
     if np.isnan(periods) or m < 3:
         return np.nan, np.nan
-    count = m - 1
-    returns = np.empty(count)
-    for i in range(count):
-        if points[i] <= 0.0 or points[i + 1] <= 0.0:
+    for i in range(m):
+        if points[i] <= 0.0:
             return np.nan, np.nan
-        returns[i] = points[i + 1] / points[i] - 1.0
-    mean = _pairwise_sum_nb(returns, count, _VALUE, 0.0) / count
-    std = math.sqrt(_pairwise_sum_nb(returns, count, _SQUARED_DEVIATION, mean) / (count - 1))
-    downside = math.sqrt(_pairwise_sum_nb(returns, count, _SQUARED_LOSS, 0.0) / count)
+    count = m - 1
+    mean = _pairwise_sum_nb(points, count, _RETURN, 0.0) / count
+    std = math.sqrt(_pairwise_sum_nb(points, count, _SQUARED_DEVIATION, mean) / (count - 1))
+    downside = math.sqrt(_pairwise_sum_nb(points, count, _SQUARED_LOSS, 0.0) / count)
     scale = math.sqrt(periods)
     sharpe = mean / std * scale if std > 0.0 else np.nan
     sortino = mean / downside * scale if downside > 0.0 else np.nan
