@@ -49,38 +49,67 @@ _PAIRWISE_BLOCK = 128
 _STACK = 192  # room for numpy's pairwise tree over any array that fits in memory
 
 
+# What _term_nb reads as the i-th term of a sum over ``points``.
+_VALUE = 0  # points[i]
+_RETURN = 1  # points[i + 1] / points[i] - 1
+_SQUARED_DEVIATION = 2  # (return - mean) ** 2
+_SQUARED_LOSS = 3  # min(return, 0) ** 2
+
+
 @njit(cache=True)
-def _block_sum_nb(a: np.ndarray, lo: int, n: int) -> float:
-    """numpy's sum of a block of at most 128 values: 8 accumulators, then the rest in order."""
+def _term_nb(points: np.ndarray, i: int, kind: int, mean: float) -> float:
+    if kind == _VALUE:
+        return points[i]
+    r = points[i + 1] / points[i] - 1.0
+    if kind == _RETURN:
+        return r
+    if kind == _SQUARED_DEVIATION:
+        deviation = r - mean
+        return deviation * deviation
+    loss = min(r, 0.0)
+    return loss * loss
+
+
+@njit(cache=True)
+def _block_sum_nb(points: np.ndarray, lo: int, n: int, kind: int, mean: float) -> float:
+    """numpy's sum of a block of at most 128 terms: 8 accumulators, then the rest in order."""
     if n < 8:
         total = -0.0
         for i in range(lo, lo + n):
-            total += a[i]
+            total += _term_nb(points, i, kind, mean)
         return total
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    r0, r1 = _term_nb(points, lo, kind, mean), _term_nb(points, lo + 1, kind, mean)
+    r2, r3 = _term_nb(points, lo + 2, kind, mean), _term_nb(points, lo + 3, kind, mean)
+    r4, r5 = _term_nb(points, lo + 4, kind, mean), _term_nb(points, lo + 5, kind, mean)
+    r6, r7 = _term_nb(points, lo + 6, kind, mean), _term_nb(points, lo + 7, kind, mean)
     i = 8
     while i < n - (n % 8):
         k = lo + i
-        r0, r1, r2, r3 = r0 + a[k], r1 + a[k + 1], r2 + a[k + 2], r3 + a[k + 3]
-        r4, r5, r6, r7 = r4 + a[k + 4], r5 + a[k + 5], r6 + a[k + 6], r7 + a[k + 7]
+        r0 += _term_nb(points, k, kind, mean)
+        r1 += _term_nb(points, k + 1, kind, mean)
+        r2 += _term_nb(points, k + 2, kind, mean)
+        r3 += _term_nb(points, k + 3, kind, mean)
+        r4 += _term_nb(points, k + 4, kind, mean)
+        r5 += _term_nb(points, k + 5, kind, mean)
+        r6 += _term_nb(points, k + 6, kind, mean)
+        r7 += _term_nb(points, k + 7, kind, mean)
         i += 8
     total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        total += a[lo + i]
+        total += _term_nb(points, lo + i, kind, mean)
         i += 1
     return total
 
 
 @njit(cache=True)
-def numpy_sum_nb(a: np.ndarray) -> float:
-    """``np.sum`` of a 1-D float64 array, bit for bit: numpy's pairwise summation.
+def _pairwise_sum_nb(points: np.ndarray, n: int, kind: int, mean: float) -> float:
+    """``np.sum`` of n terms, bit for bit: numpy's pairwise summation.
 
     numpy halves a segment (at a multiple of 8) until it is at most 128 long and adds the two
     halves' sums; this walks the same tree with an explicit stack (numba cannot cache recursive
-    functions) so every addition happens in numpy's order.
+    functions), so every addition happens in numpy's order. The terms are computed on the fly
+    (returns, squared deviations, squared losses): no temporary arrays.
     """
-    n = a.shape[0]
     if n == 0:
         return 0.0
     starts = np.empty(_STACK, dtype=np.int64)
@@ -96,7 +125,7 @@ def numpy_sum_nb(a: np.ndarray) -> float:
             n_values -= 1
             values[n_values - 1] = values[n_values - 1] + values[n_values]
         elif size <= _PAIRWISE_BLOCK:
-            values[n_values] = _block_sum_nb(a, lo, size)
+            values[n_values] = _block_sum_nb(points, lo, size, kind, mean)
             n_values += 1
         else:
             half = size // 2
@@ -107,6 +136,12 @@ def numpy_sum_nb(a: np.ndarray) -> float:
             starts[top + 2], lengths[top + 2], combine[top + 2] = lo, half, False
             top += 3
     return values[0]
+
+
+@njit(cache=True)
+def numpy_sum_nb(values: np.ndarray) -> float:
+    """``np.sum`` of a 1-D float64 array, bit for bit (numba's own sum adds in order)."""
+    return _pairwise_sum_nb(values, values.shape[0], _VALUE, 0.0)
 
 
 @njit(cache=True)
@@ -122,13 +157,10 @@ def _ratios_nb(points: np.ndarray, periods: float) -> tuple[float, float]:
     for i in range(m):
         if points[i] <= 0.0:
             return np.nan, np.nan
-    returns = points[1:] / points[:-1] - 1.0
     count = m - 1
-    mean = numpy_sum_nb(returns) / count
-    deviations = returns - mean
-    std = math.sqrt(numpy_sum_nb(deviations * deviations) / (count - 1))
-    losses = np.minimum(returns, 0.0)
-    downside = math.sqrt(numpy_sum_nb(losses * losses) / count)
+    mean = _pairwise_sum_nb(points, count, _RETURN, 0.0) / count
+    std = math.sqrt(_pairwise_sum_nb(points, count, _SQUARED_DEVIATION, mean) / (count - 1))
+    downside = math.sqrt(_pairwise_sum_nb(points, count, _SQUARED_LOSS, 0.0) / count)
     scale = math.sqrt(periods)
     sharpe = mean / std * scale if std > 0.0 else np.nan
     sortino = mean / downside * scale if downside > 0.0 else np.nan
@@ -173,8 +205,10 @@ def equity_metrics_nb(
     peak = equity[0]
     drawdown = 0.0
     for t in range(n):
-        peak = max(peak, equity[t])
-        drawdown = max(drawdown, 1.0 - equity[t] / peak)
+        if equity[t] >= peak:  # a new peak: its drawdown is 0
+            peak = equity[t]
+        else:
+            drawdown = max(drawdown, 1.0 - equity[t] / peak)
     raw[RAW_MAX_DRAWDOWN] = drawdown
     return raw
 

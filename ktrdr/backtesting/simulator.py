@@ -105,8 +105,8 @@ def trades_frame(records: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
     reasons = pd.Categorical.from_codes(records["exit_reason"], dtype=_EXIT_REASON_DTYPE)
     return pd.DataFrame(
         {
-            "entry_time": index[records["entry_index"]],
-            "exit_time": index[exit_rows],
+            "entry_time": index.take(records["entry_index"]),
+            "exit_time": index.take(exit_rows),
             "entry_price": records["entry_price"],
             "exit_price": records["exit_price"],
             "direction": records["direction"],

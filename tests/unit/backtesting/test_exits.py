@@ -93,6 +93,22 @@ def test_costs_are_paid_on_the_stop_fill():
     assert trade["costs"] == pytest.approx(0.001 * 100_000 + 0.001 * 1_000 * 98)
 
 
+def test_spread_and_financing_by_hand():
+    # Fri 2024-01-05, Mon 01-08, Tue 01-09: long from Monday's open at 100 (1_000 units).
+    frame = ohlc([(100, 100, 100, 100)] * 3)
+    frame.index = pd.DatetimeIndex(["2024-01-05", "2024-01-08", "2024-01-09"], tz="UTC")
+    result = simulate_positions(
+        frame, [1, 1, 1], spread_bps=4.0, financing_bps_per_day=5.0, position_fraction=1.0
+    )
+    trade = result.trades.iloc[0]
+    # Half the 4 bp spread per fill: 2 bp of 100_000 in, 2 bp of 100_000 out at the end.
+    # Financing: 5 bp a day on 100_000 held at Monday's close (3 days since Friday's close,
+    # 150) and at Tuesday's close (1 day, 50).
+    assert trade["costs"] == pytest.approx(20.0 + 150.0 + 50.0 + 20.0)
+    assert result.equity.iloc[1] == pytest.approx(100_000.0 - 20.0 - 150.0)
+    assert result.equity.iloc[-1] == pytest.approx(100_000.0 - 240.0)
+
+
 def test_per_bar_fractions_use_the_decision_bar():
     bars = ohlc([(100, 100, 100, 100), (100, 100, 100, 100), (100, 100, 96.5, 100)])
     # Entry at bar 1 decided at bar 0 (no stop there); a stop decided at bar 1 is not used.
