@@ -133,24 +133,25 @@ def simulate_positions(
     stop_loss: float | np.ndarray | None = None,
     take_profit: float | np.ndarray | None = None,
     trailing_stop: float | np.ndarray | None = None,
-    sizing: VolatilityTarget | None = None,
+    sizing: VolatilityTarget | np.ndarray | None = None,
     spread_bps: float = 0.0,
     financing_bps_per_day: float = 0.0,
 ) -> SimulationResult:
     """Trade ``target_position`` (-1 short, 0 flat, +1 long, decided at each close) on ``bars``.
 
-    The target decided at bar t's close fills at bar t+1's open; the last bar's target never
-    fills. Each fill pays (commission_bps + slippage_bps + spread_bps / 2) / 10_000 of its
-    notional: 10 bp + 5 bp on a 50_000 fill costs 75 (``spread_bps`` is the full quoted spread,
-    half of it paid per fill). An entry buys or sells ``position_fraction`` * equity at the fill /
-    open price units (fractional; above 1.0 is leverage), with the entry cost paid on top; with
-    ``sizing=VolatilityTarget(...)`` the fraction comes from it instead. A reversal +1 -> -1
-    exits and re-enters at the same open. Equity is marked at every close. A position still open
-    after the last bar is closed at the last close with ``open_at_end`` True and exit_reason
-    ``end``, and pays its exit cost like any fill, so equity[-1] is what the account holds once
-    out of the market (flat at 100 with 50 bp per side: 100_000 -> 99_000). ``bars_held``
-    counts the closes the position was held over. When equity at an entry fill is <= 0 the entry
-    is refused (the account is ruined) and a warning is logged.
+    The target decided at bar t's close fills at bar t+1's open; the last bar's target never fills.
+    Each fill pays (commission_bps + slippage_bps + spread_bps / 2) / 10_000 of its notional: 10 bp
+    + 5 bp on a 50_000 fill costs 75 (``spread_bps`` is the full quoted spread, half of it paid per
+    fill). An entry buys or sells ``position_fraction`` * equity at the fill / open price units
+    (fractional; above 1.0 is leverage), with the entry cost paid on top; with
+    ``sizing=VolatilityTarget(...)`` the fraction comes from it instead (computed on ``bars``; pass
+    its ``fractions`` over a longer history, aligned to ``bars``, so that the first bars can enter
+    too). A reversal +1 -> -1 exits and re-enters at the same open. Equity is marked at every close.
+    A position still open after the last bar is closed at the last close with ``open_at_end`` True
+    and exit_reason ``end``, and pays its exit cost like any fill, so equity[-1] is what the account
+    holds once out of the market (flat at 100 with 50 bp per side: 100_000 -> 99_000). ``bars_held``
+    counts the closes the position was held over. When equity at an entry fill is <= 0 the entry is
+    refused (the account is ruined) and a warning is logged.
 
     Exits (``stop_loss``, ``take_profit``, ``trailing_stop``): None, a fraction in (0, 1) of the
     entry price, or an array with one fraction per decision bar (the bar whose close decided
@@ -177,8 +178,8 @@ def simulate_positions(
     )
     fraction = check_number("position_fraction", position_fraction, allow_zero=False)
     capital = check_number("initial_capital", initial_capital, allow_zero=False)
-    sizing = check_sizing(sizing)
     n = len(bars)
+    sizing = check_sizing(sizing, n)
     exits = [
         exit_fractions(name, value, n)
         for name, value in zip(EXIT_NAMES, (stop_loss, take_profit, trailing_stop), strict=True)

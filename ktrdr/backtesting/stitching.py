@@ -23,13 +23,15 @@ from ktrdr.strategy import StrategyConfig
 
 @dataclass(frozen=True)
 class FoldInput:
-    """One fold's traded bars, the target positions its model decided on them and the exits
-    of its entries (``simulate_positions`` arguments aligned to ``bars``)."""
+    """One fold's traded bars, the target positions its model decided on them, the exits of
+    its entries and the volatility-target fractions per decision bar computed over the history
+    (``simulate_positions`` arguments aligned to ``bars``; ``sizing`` None: the arguments')."""
 
     fold: int
     bars: pd.DataFrame
     target_position: np.ndarray
     exits: Mapping[str, ExitValue] = field(default_factory=dict)
+    sizing: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def simulate_folds(
     """Simulate each fold's slice, compounding capital across folds, and stitch the results.
 
     ``arguments`` are the other ``simulate_positions`` arguments every fold trades with (costs,
-    sizing); each fold adds its own ``exits``.
+    sizing); each fold adds its own ``exits`` and, with a volatility target, its ``sizing``.
 
     Fold k starts with the equity fold k-1 ended with, so the stitched equity curve is
     continuous (the step between two slices is a flat bar, return 0). Metrics are computed on
@@ -82,7 +84,10 @@ def simulate_folds(
     runs: list[FoldRun] = []
     for fold in folds:
         targets = flat_at_end(fold.target_position)
-        result = _simulate(fold.bars, targets, capital, {**arguments, **fold.exits})
+        own = {**fold.exits}
+        if fold.sizing is not None and arguments.get("sizing") is not None:
+            own["sizing"] = fold.sizing
+        result = _simulate(fold.bars, targets, capital, {**arguments, **own})
         capital = float(result.equity.iloc[-1])
         runs.append(FoldRun(fold.fold, result, targets))
     bars = pd.concat([fold.bars for fold in folds])
@@ -144,4 +149,6 @@ def simulate_portfolio_folds(
 
 
 def _flat_market(symbol: str, fold: FoldInput) -> TradedMarket:
-    return TradedMarket(symbol, fold.bars, flat_at_end(fold.target_position), fold.exits)
+    return TradedMarket(
+        symbol, fold.bars, flat_at_end(fold.target_position), fold.exits, fold.sizing
+    )

@@ -142,7 +142,7 @@ def simulate_many(
     stop_loss: float | np.ndarray | None = None,
     take_profit: float | np.ndarray | None = None,
     trailing_stop: float | np.ndarray | None = None,
-    sizing: VolatilityTarget | None = None,
+    sizing: VolatilityTarget | np.ndarray | None = None,
     spread_bps: float = 0.0,
     financing_bps_per_day: float = 0.0,
 ) -> pd.DataFrame:
@@ -172,7 +172,7 @@ def simulate_many(
     )
     fraction = check_number("position_fraction", position_fraction, allow_zero=False)
     capital = check_number("initial_capital", initial_capital, allow_zero=False)
-    sizing = check_sizing(sizing)
+    sizing = check_sizing(sizing, n)
     exits = [_column_exits(name, v, k) for name, v in zip(EXIT_NAMES, given, strict=True)]
     exits_on = any(value is not None for value in given)
     open_, close = price_array(bars, "open"), price_array(bars, "close")

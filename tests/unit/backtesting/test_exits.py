@@ -156,7 +156,7 @@ def test_matches_the_reference_loop_trade_by_trade(seed, random_bars):
         ({"stop_loss": "tight"}, "stop_loss"),
         ({"spread_bps": -1}, "spread_bps"),
         ({"financing_bps_per_day": np.inf}, "financing_bps_per_day"),
-        ({"sizing": 0.5}, "sizing must be None or a VolatilityTarget"),
+        ({"sizing": 0.5}, "sizing must be None, a VolatilityTarget or an array"),
     ],
 )
 def test_invalid_exit_and_cost_arguments_name_the_input(kwargs, message):
