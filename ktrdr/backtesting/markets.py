@@ -111,7 +111,7 @@ def _trade_portfolio(
     return MarketsRun(
         symbols,
         simulation,
-        _targets_frame(markets, result.equity.index),
+        targets_frame(markets, result.equity.index),
         {symbol: row.to_dict() for symbol, row in result.symbol_metrics.astype(object).iterrows()},
     )
 
@@ -122,8 +122,8 @@ def _portfolio_sizing(strategy: StrategyConfig, markets: Sequence[TradedMarket])
     return sizing_arguments(strategy)["sizing"]
 
 
-def _targets_frame(markets: Sequence[TradedMarket], index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Each symbol's target on the portfolio's timestamps (held where it has no bar)."""
+def targets_frame(markets: Sequence[TradedMarket], index: pd.DatetimeIndex) -> pd.DataFrame:
+    """Each symbol's target on the portfolio's timestamps ``index`` (held where it has no bar)."""
     frame = pd.DataFrame(
         {m.symbol: pd.Series(m.target_position, index=m.bars.index) for m in markets}
     )

@@ -14,6 +14,7 @@ from ktrdr.backtesting.markets import (
     DEFAULT_CAPITAL,
     TradedMarket,
     concatenated,
+    targets_frame,
     trade_markets,
 )
 from ktrdr.backtesting.metrics import compute_metrics
@@ -125,7 +126,8 @@ def simulate_portfolio_folds(
     Every fold ends flat (``flat_at_end``), so the folds' slices joined into one portfolio run
     trade exactly as fold after fold, each starting with the equity the previous one ended
     with; that run gives the stitched metrics and each symbol's. Each fold's own metrics come
-    from its own portfolio run from that equity.
+    from its own portfolio run from that equity; a fold that starts with equity <= 0 (the
+    account was ruined) trades nothing and keeps that equity.
     """
     symbols = list(folds_by_symbol)
     n_folds = len(folds_by_symbol[symbols[0]])
@@ -143,9 +145,33 @@ def simulate_portfolio_folds(
     for k, markets in enumerate(slices):
         first = min(market.bars.index[0] for market in markets)
         capital = float(whole.result.equity.loc[first])
+        fold = folds_by_symbol[symbols[0]][k].fold
+        if capital <= 0:
+            runs.append(_ruined_fold(fold, strategy, markets, costs, capital))
+            continue
         run = trade_markets(strategy, markets, costs, initial_capital=capital)
-        runs.append(FoldRun(folds_by_symbol[symbols[0]][k].fold, run.result, run.target_position))
+        runs.append(FoldRun(fold, run.result, run.target_position))
     return StitchedRun(whole.result, whole.target_position, runs, whole.symbol_metrics)
+
+
+def _ruined_fold(
+    fold: int,
+    strategy: StrategyConfig,
+    markets: Sequence[TradedMarket],
+    costs: Mapping[str, Any],
+    capital: float,
+) -> FoldRun:
+    """A fold that starts with equity <= 0: a ruined account trades no more, its equity stays
+    where it ended (as ``simulate_folds`` does for one symbol); metrics of a flat account."""
+    flat = trade_markets(
+        strategy,
+        [TradedMarket(m.symbol, m.bars, np.zeros(len(m.bars), dtype=np.int8)) for m in markets],
+        costs,
+    )
+    index = flat.result.equity.index
+    equity = pd.Series(capital, index=index, name="equity", dtype=np.float64)
+    result = SimulationResult(flat.result.trades, equity, flat.result.metrics)
+    return FoldRun(fold, result, targets_frame(markets, index))
 
 
 def _flat_market(symbol: str, fold: FoldInput) -> TradedMarket:
