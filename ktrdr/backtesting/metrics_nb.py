@@ -268,11 +268,11 @@ class BarClock:
         """Calendar days between the first and the last bar."""
         return self.span_seconds / _SECONDS_PER_DAY
 
-    def days_between_closes(self) -> np.ndarray:
-        """Calendar days from each bar to the previous one (0 at bar 0)."""
+    def days_to_next_close(self) -> np.ndarray:
+        """Calendar days from each bar's close to the next one's (0 at the last bar)."""
         days = np.empty(len(self.utc))
-        days[0] = 0.0
-        days[1:] = np.diff(self.utc) / (self.per_second * 86_400)
+        days[-1] = 0.0
+        days[:-1] = np.diff(self.utc) / (self.per_second * 86_400)
         return days
 
     @property

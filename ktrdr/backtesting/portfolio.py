@@ -179,9 +179,9 @@ def simulate_portfolio(
     symbols or a mapping per symbol; exits per symbol may be a per-bar array of its own bars, and so
     may ``sizing`` (each symbol's VolatilityTarget fractions per own decision bar, computed over its
     history). Financing is charged at every timestamp on each held position (its last close x units)
-    for the days since the previous timestamp. Portfolio metrics are the METRIC_NAMES on the account
-    equity (exposure: share of timestamps ending with any position; buy_and_hold_return: the
-    weight-averaged symbols' buy and hold).
+    for the days until the next timestamp (none at the last). Portfolio metrics are the METRIC_NAMES
+    on the account equity (exposure: share of timestamps ending with any position;
+    buy_and_hold_return: the weight-averaged symbols' buy and hold).
     """
     bars, targets = _check_inputs(bars_by_symbol, targets_by_symbol)
     grid = _grid(bars)
@@ -252,7 +252,7 @@ def simulate_portfolio(
         grid.spread([targets[s] for s in symbols], 0.0), exits_on, *exit_grids,
         grid.spread(fractions, np.nan),
         np.array([c.cost_rate for c in costs]), np.array([c.financing_per_day for c in costs]),
-        clock.days_between_closes(), capital, equity, records,
+        clock.days_to_next_close(), capital, equity, records,
     )  # fmt: skip
     if status != 0:
         symbol = symbols[bad_symbol] if bad_symbol >= 0 else ""

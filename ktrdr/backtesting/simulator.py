@@ -165,8 +165,10 @@ def simulate_positions(
     position stays flat until the target differs from the direction it exited (+1 after a
     long). Entry at 100, stop_loss 0.02: a bar with low 97.5 exits at 98; a bar opening at 97
     exits at 97. ``financing_bps_per_day`` is charged at each close on the absolute notional
-    held at that close (units * close) for the calendar days since the previous close (5 bp a
-    day on 100_000 held over a weekend of 3 days: 150), and counts in the trade's costs.
+    held at that close (units * close) for the calendar days until the next close, over which
+    it is held at least until the next open (5 bp a day on 100_000 held at Friday's close, 3
+    days to Monday's: 150); nothing at the last close, where the position is closed. It counts
+    in the trade's costs.
     """
     bars = check_bars(bars)
     target = _target_array(target_position, len(bars))
@@ -194,7 +196,7 @@ def simulate_positions(
         open_, high, low, close, target, exits_on, *exits,
         entry_fractions(sizing, fraction, close, clock.periods_per_year),
         costs.cost_rate, costs.financing_per_day,
-        clock.days_between_closes() if costs.financing_per_day else _NO_DAYS,
+        clock.days_to_next_close() if costs.financing_per_day else _NO_DAYS,
         capital, equity, records, new_state_nb(),
     )  # fmt: skip
     raise_for_status(status, bad_bar, bars)

@@ -185,7 +185,7 @@ def simulate_many(
         open_, high, low, close, targets, exits_on, *exits,
         entry_fractions(sizing, fraction, close, clock.periods_per_year),
         costs.cost_rate, costs.financing_per_day,
-        clock.days_between_closes() if costs.financing_per_day else np.zeros(1),
+        clock.days_to_next_close() if costs.financing_per_day else np.zeros(1),
         capital, clock.local, clock.per_day, clock.periods, clock.span_years,
         raw, stats, status,
     )  # fmt: skip
