@@ -106,9 +106,18 @@ def _targets_matrix(target_positions: object, n_bars: int) -> tuple[np.ndarray, 
 def _column_count(targets: np.ndarray, exits: tuple[object, ...]) -> int:
     """k: the target columns, or the exits' length when one target column is swept over them."""
     lengths = {len(value) for value in exits if value is not None and np.ndim(value) == 1}
-    if targets.shape[1] == 1 and len(lengths) == 1:
+    n_bars, columns = targets.shape
+    if columns == 1 and n_bars in lengths and n_bars > 1:
+        # simulate_positions reads an n_bars-long exit array as one fraction per bar: refuse
+        # the same array here rather than silently sweep it as n_bars columns.
+        raise ValidationError(
+            f"an exit array has {n_bars} values, one per bar, with one target column: "
+            "simulate_many takes exits per column, not per bar (simulate_positions takes them "
+            f"per bar); to sweep {n_bars} exit values pass {n_bars} target columns"
+        )
+    if columns == 1 and len(lengths) == 1:
         return lengths.pop()
-    return targets.shape[1]
+    return columns
 
 
 def _column_exits(name: str, value: object, k: int) -> np.ndarray:
@@ -154,7 +163,8 @@ def simulate_many(
     ``trailing_stop`` take None, one fraction for every column, or k fractions (one per column,
     NaN = none). One target column with k-long exits is swept over them without copying it:
     ``simulate_many(bars, signal[:, None], stop_loss=stops, take_profit=targets)`` runs the
-    1,000 (stop, target) pairs of two 1,000-long arrays on one signal. The columns run in
+    1,000 (stop, target) pairs of two 1,000-long arrays on one signal (an exit array as long as
+    the bars is refused there: ``simulate_positions`` would read it per bar). The columns run in
     parallel (numba prange) on all cores.
     """
     bars = check_bars(bars)
