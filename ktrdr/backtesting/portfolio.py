@@ -30,7 +30,7 @@ from ktrdr.backtesting.metrics_nb import (
     STATS_WINS,
     BarClock,
     metrics_from_raw,
-    trade_stats_nb,
+    record_stats_nb,
 )
 from ktrdr.backtesting.portfolio_nb import simulate_portfolio_nb
 from ktrdr.backtesting.simulator import raise_for_status, trades_frame
@@ -131,7 +131,7 @@ def _symbol_metrics(
 ) -> pd.DataFrame:
     rows = []
     for s, symbol in enumerate(symbols):
-        row = trade_stats_nb(records[records["symbol"] == s])
+        row = record_stats_nb(records[records["symbol"] == s])
         count = row[STATS_COUNT]
         close = bars[symbol]["close"].to_numpy(dtype=np.float64)
         gross_loss = row[STATS_GROSS_LOSS]
@@ -275,7 +275,7 @@ def simulate_portfolio(
         buy_and_hold += w / weight_sum * (close[-1] / close[0] - 1.0)
     metrics = metrics_from_raw(
         clock.equity_metrics(equity),
-        trade_stats_nb(records),
+        record_stats_nb(records),
         n_bars=n_rows,
         span_days=clock.span_days,
         periods=clock.periods_per_year,

@@ -21,7 +21,7 @@ from ktrdr.backtesting.arguments import (
 from ktrdr.backtesting.exits import EXIT_REASON_NAMES, new_state_nb
 from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE
 from ktrdr.backtesting.metrics import Metrics
-from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw, trade_stats_nb
+from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw, record_stats_nb
 from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
 from ktrdr.backtesting.sizing import VolatilityTarget, check_sizing
 from ktrdr.errors import InvariantError, ValidationError
@@ -203,7 +203,7 @@ def simulate_positions(
     records = records[:n_trades]
     metrics = metrics_from_raw(
         clock.equity_metrics(equity),
-        trade_stats_nb(records),
+        record_stats_nb(records),
         n_bars=n,
         span_days=clock.span_days,
         periods=clock.periods_per_year,

@@ -26,7 +26,7 @@ from ktrdr.backtesting.metrics_nb import (
     BarClock,
     equity_metrics_nb,
     metrics_table,
-    trade_stats_nb,
+    record_stats_nb,
 )
 from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
 from ktrdr.backtesting.simulator import raise_for_status
@@ -84,7 +84,7 @@ def simulate_many_nb(
         status_out[j, 1] = bad_bar
         if status == SimulationStatus.ok or status == SimulationStatus.equity_depleted:
             raw_out[j] = equity_metrics_nb(equity, local, per_day, periods, span_years)
-            stats_out[j] = trade_stats_nb(records[:n_trades])
+            stats_out[j] = record_stats_nb(records[:n_trades])
 
 
 def _targets_matrix(target_positions: object, n_bars: int) -> tuple[np.ndarray, pd.Index]:
