@@ -116,11 +116,16 @@ class Costs:
 
 
 def entry_fractions(
-    sizing: VolatilityTarget | None, fraction: float, close: np.ndarray, periods: float | None
+    sizing: VolatilityTarget | np.ndarray | None,
+    fraction: float,
+    close: np.ndarray,
+    periods: float | None,
 ) -> np.ndarray:
     """The fraction of equity for an entry decided at each bar (or one for all)."""
     if sizing is None:
         return np.full(1, fraction)
+    if isinstance(sizing, np.ndarray):
+        return sizing
     return sizing.fractions(close, periods)
 
 

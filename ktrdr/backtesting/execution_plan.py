@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ktrdr.backtesting.arguments import EXIT_NAMES
+from ktrdr.backtesting.metrics import periods_per_year
 from ktrdr.backtesting.sizing import VolatilityTarget
 from ktrdr.features.labels import ewm_volatility
 from ktrdr.strategy import Costs, StrategyConfig
@@ -88,6 +89,23 @@ def sizing_arguments(strategy: StrategyConfig, weight: float = 1.0) -> dict[str,
         )
     )
     return {"position_fraction": sizing.fraction * weight, "sizing": volatility_target}
+
+
+def sizing_fractions(strategy: StrategyConfig, base_bars: pd.DataFrame) -> pd.Series | None:
+    """The volatility target's fraction of equity per decision bar over ``base_bars``, None
+    without one (give the history before the traded bars too, as for ``exit_levels``: the
+    realised volatility at bar t needs ``lookback`` returns up to t, no later bar)."""
+    target = sizing_arguments(strategy)["sizing"]
+    if target is None:
+        return None
+    close = base_bars["close"].to_numpy(dtype=np.float64)
+    fractions = target.fractions(close, periods_per_year(base_bars.index))
+    return pd.Series(fractions, index=base_bars.index)
+
+
+def sizing_on(fractions: pd.Series | None, index: pd.DatetimeIndex) -> np.ndarray | None:
+    """``sizing_fractions`` aligned to the traded bars ``index`` (the simulator's ``sizing``)."""
+    return None if fractions is None else fractions.reindex(index).to_numpy(dtype=np.float64)
 
 
 def symbol_costs(costs: Mapping[str, Any], symbol: str) -> dict[str, float]:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ktrdr.backtesting.artifacts import save_artifacts
 from ktrdr.backtesting.decisions import decide_positions
-from ktrdr.backtesting.execution_plan import exit_levels
+from ktrdr.backtesting.execution_plan import exit_levels, sizing_fractions, sizing_on
 from ktrdr.backtesting.inputs import (
     DEFAULT_CHUNK_ROWS,
     MIN_BACKTEST_BARS,
@@ -101,7 +101,8 @@ def _predicted_market(
     number: int,
     count: int,
 ) -> TradedMarket:
-    """One symbol's traded bars, the positions the model decides on them and their exits."""
+    """One symbol's traded bars, the positions the model decides on them, their exits and
+    sizing (both over all the loaded bars: the warm-up history sizes the first entries)."""
     strategy = predictor.strategy
     bars: BarsByTimeframe = request["bars"][symbol]
     span = request["ranges"][symbol]
@@ -122,7 +123,8 @@ def _predicted_market(
         min_signal_separation=strategy.decisions.filters.min_signal_separation,
     )
     exits = exit_levels(strategy, base).on(traded.index)
-    return TradedMarket(symbol, traded, positions, exits)
+    sizing = sizing_on(sizing_fractions(strategy, base), traded.index)
+    return TradedMarket(symbol, traded, positions, exits, sizing)
 
 
 def _report_chunk(reporter: JobReporter, number: int, count: int, done: int, total: int) -> None:

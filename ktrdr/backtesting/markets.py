@@ -25,12 +25,15 @@ COST_NAMES = ("commission_bps", "slippage_bps", "spread_bps", "financing_bps_per
 
 @dataclass(frozen=True)
 class TradedMarket:
-    """One symbol's traded bars, the target positions decided on them and its exits (aligned)."""
+    """One symbol's traded bars, the target positions decided on them, its exits and its
+    volatility-target fractions per decision bar (aligned; None: the strategy's sizing computed
+    on these bars alone)."""
 
     symbol: str
     bars: pd.DataFrame
     target_position: np.ndarray
     exits: Mapping[str, ExitValue] = field(default_factory=dict)
+    sizing: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,15 @@ def portfolio_weights(strategy: StrategyConfig, symbols: Sequence[str]) -> dict[
     return {symbol: fraction / len(symbols) for symbol in symbols}
 
 
+def market_sizing(strategy: StrategyConfig, fractions: np.ndarray | None) -> dict[str, Any]:
+    """``sizing_arguments`` with the volatility target's fractions computed over the history
+    (``fractions``), when given, in place of the target itself."""
+    arguments = sizing_arguments(strategy)
+    if fractions is not None and arguments["sizing"] is not None:
+        arguments["sizing"] = fractions
+    return arguments
+
+
 def trade_markets(
     strategy: StrategyConfig,
     markets: Sequence[TradedMarket],
@@ -68,7 +80,7 @@ def trade_markets(
             market.target_position,
             initial_capital=initial_capital,
             **symbol_costs(costs, market.symbol),
-            **sizing_arguments(strategy),
+            **market_sizing(strategy, market.sizing),
             **market.exits,
         )
         return MarketsRun([market.symbol], result, market.target_position)
@@ -91,7 +103,7 @@ def _trade_portfolio(
         {market.symbol: market.target_position for market in markets},
         weights=portfolio_weights(strategy, symbols),
         initial_capital=initial_capital,
-        sizing=sizing_arguments(strategy)["sizing"],
+        sizing=_portfolio_sizing(strategy, markets),
         **{name: {s: c[name] for s, c in per_symbol.items()} for name in COST_NAMES},
         **exits,
     )
@@ -99,13 +111,19 @@ def _trade_portfolio(
     return MarketsRun(
         symbols,
         simulation,
-        _targets_frame(markets, result.equity.index),
+        targets_frame(markets, result.equity.index),
         {symbol: row.to_dict() for symbol, row in result.symbol_metrics.astype(object).iterrows()},
     )
 
 
-def _targets_frame(markets: Sequence[TradedMarket], index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Each symbol's target on the portfolio's timestamps (held where it has no bar)."""
+def _portfolio_sizing(strategy: StrategyConfig, markets: Sequence[TradedMarket]) -> Any:
+    if all(market.sizing is not None for market in markets):
+        return {m.symbol: market_sizing(strategy, m.sizing)["sizing"] for m in markets}
+    return sizing_arguments(strategy)["sizing"]
+
+
+def targets_frame(markets: Sequence[TradedMarket], index: pd.DatetimeIndex) -> pd.DataFrame:
+    """Each symbol's target on the portfolio's timestamps ``index`` (held where it has no bar)."""
     frame = pd.DataFrame(
         {m.symbol: pd.Series(m.target_position, index=m.bars.index) for m in markets}
     )
@@ -125,11 +143,13 @@ def concatenated(markets: Sequence[TradedMarket]) -> TradedMarket:
             if arrays
             else values[0]
         )
+    sizings = [market.sizing for market in markets]
     return TradedMarket(
         markets[0].symbol,
         pd.concat([market.bars for market in markets]),
         np.concatenate([market.target_position for market in markets]),
         exits,
+        None if any(s is None for s in sizings) else np.concatenate(sizings),
     )
 
 

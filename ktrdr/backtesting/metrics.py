@@ -1,117 +1,20 @@
-"""Backtest metrics: a pure function of (trades, equity, bars), separate from the simulation."""
+"""Backtest metrics of (trades, equity, bars): the same numba functions as the simulators'.
+
+Every path (a simulation's own metrics, ``simulate_many``'s rows, the metrics of stitched
+walk-forward trades and equity) computes them with :mod:`ktrdr.backtesting.metrics_nb`, so the
+figures agree by construction.
+"""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
 
+from ktrdr.backtesting.metric_definitions import METRIC_NAMES, Metrics, periods_per_year
+from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw, trade_stats_nb
 from ktrdr.errors import ValidationError
 
-METRIC_NAMES: tuple[str, ...] = (
-    "total_return",
-    "annualized_return",
-    "annualized_from_days",
-    "annualization_reliable",
-    "sharpe_ratio",
-    "sharpe_ratio_daily",
-    "sortino_ratio",
-    "max_drawdown",
-    "win_rate",
-    "profit_factor",
-    "total_trades",
-    "avg_trade_return",
-    "exposure",
-    "buy_and_hold_return",
-)
-
-DAYS_PER_YEAR = 365.25
-# Annualised figures from a shorter span are extrapolations: flagged, not hidden.
-MIN_RELIABLE_ANNUALIZATION_DAYS = 365.0
-_SECONDS_PER_DAY = 86_400.0
-_SECONDS_PER_YEAR = DAYS_PER_YEAR * _SECONDS_PER_DAY
-_MAX_LOG_GROWTH = math.log(np.finfo(np.float64).max)
-
-Metrics = dict[str, float | int | bool | None]
-
-
-def periods_per_year(index: pd.DatetimeIndex) -> float | None:
-    """Return the observed bars per year: (bars - 1) intervals / years spanned, None under 2 bars.
-
-    Counting the bars actually observed (rather than 365.25 days / median spacing) gives ~252 for
-    daily equities with weekend gaps and ~365 for daily crypto, and likewise discounts the
-    overnight gaps of intraday equities. Example: 253 daily equity bars over one calendar year ->
-    252 periods per year.
-    """
-    if len(index) < 2:
-        return None
-    span_seconds = (index[-1] - index[0]).total_seconds()
-    if span_seconds <= 0:
-        raise ValidationError(f"bars index must be strictly increasing, spans {span_seconds} s")
-    return (len(index) - 1) / (span_seconds / _SECONDS_PER_YEAR)
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
-def _return_ratios(equity: np.ndarray, periods: float | None) -> tuple[float | None, float | None]:
-    """Annualised Sharpe and Sortino (risk-free 0, downside target 0) of per-bar equity returns."""
-    if periods is None or len(equity) < 3 or np.any(equity <= 0):
-        return None, None
-    returns = equity[1:] / equity[:-1] - 1.0
-    mean = returns.mean()
-    scale = math.sqrt(periods)
-    std = returns.std(ddof=1)
-    sharpe = mean / std * scale if std > 0 else math.nan
-    downside = math.sqrt(np.mean(np.minimum(returns, 0.0) ** 2))
-    sortino = mean / downside * scale if downside > 0 else math.nan
-    return _finite_or_none(sharpe), _finite_or_none(sortino)
-
-
-def _daily_sharpe(equity: np.ndarray, index: pd.DatetimeIndex) -> float | None:
-    """Annualised Sharpe of the equity at bar 0 and at each calendar (UTC) day's last bar.
-
-    Days are cut at UTC midnight, so a market that opens on Sunday evening (FX) has a short
-    Sunday "day" each week; its near-zero return slightly lowers the figure.
-    """
-    days = index.normalize()
-    closes = np.flatnonzero(np.append(days[1:] != days[:-1], True))
-    if closes[0] != 0:
-        # Bar 0's equity is the starting capital (nothing fills before bar 1's open): the first
-        # day's return runs from it to that day's close.
-        closes = np.insert(closes, 0, 0)
-    sharpe, _ = _return_ratios(equity[closes], periods_per_year(index[closes]))
-    return sharpe
-
-
-def _annualized_return(growth: float, n_bars: int, periods: float | None) -> float | None:
-    if periods is None:
-        return None
-    if growth <= 0:
-        return -1.0
-    # In log space: a short sample of minute bars compounds to overflow (reported as None).
-    log_growth = math.log(growth) * periods / (n_bars - 1)
-    return math.expm1(log_growth) if log_growth < _MAX_LOG_GROWTH else None
-
-
-def _max_drawdown(equity: np.ndarray) -> float:
-    peaks = np.maximum.accumulate(equity)
-    return float(np.max(1.0 - equity / peaks))
-
-
-def _trade_metrics(trades: pd.DataFrame) -> Metrics:
-    if trades.empty:
-        return {"win_rate": None, "profit_factor": None, "avg_trade_return": None}
-    pnl = trades["pnl"].to_numpy(dtype=np.float64)
-    gross_loss = -pnl[pnl < 0].sum()
-    profit_factor = pnl[pnl > 0].sum() / gross_loss if gross_loss > 0 else math.nan
-    return {
-        "win_rate": float(np.mean(pnl > 0)),
-        "profit_factor": _finite_or_none(profit_factor),
-        "avg_trade_return": _finite_or_none(trades["return"].to_numpy(dtype=np.float64).mean()),
-    }
+__all__ = ["METRIC_NAMES", "Metrics", "compute_metrics", "periods_per_year"]
 
 
 def _check_inputs(trades: pd.DataFrame, equity: pd.Series, bars: pd.DataFrame) -> None:
@@ -156,24 +59,18 @@ def compute_metrics(trades: pd.DataFrame, equity: pd.Series, bars: pd.DataFrame)
     - buy_and_hold_return: close[-1] / close[0] - 1 over the same bars.
     """
     _check_inputs(trades, equity, bars)
-    values = equity.to_numpy(dtype=np.float64)
+    clock = BarClock.of(bars.index)
     close = bars["close"].to_numpy(dtype=np.float64)
-    periods = periods_per_year(bars.index)
-    growth = values[-1] / values[0]
-    sharpe, sortino = _return_ratios(values, periods)
-    span_days = (bars.index[-1] - bars.index[0]).total_seconds() / _SECONDS_PER_DAY
-    metrics: Metrics = {
-        "total_return": _finite_or_none(growth - 1.0),
-        "annualized_return": _annualized_return(growth, len(values), periods),
-        "annualized_from_days": span_days,
-        "annualization_reliable": span_days >= MIN_RELIABLE_ANNUALIZATION_DAYS,
-        "sharpe_ratio": sharpe,
-        "sharpe_ratio_daily": _daily_sharpe(values, bars.index),
-        "sortino_ratio": sortino,
-        "max_drawdown": _finite_or_none(_max_drawdown(values)),
-        "total_trades": len(trades),
-        "exposure": float(trades["bars_held"].sum() / len(bars)),
-        "buy_and_hold_return": _finite_or_none(close[-1] / close[0] - 1.0),
-    }
-    metrics.update(_trade_metrics(trades))
-    return {name: metrics[name] for name in METRIC_NAMES}
+    stats = trade_stats_nb(
+        trades["pnl"].to_numpy(dtype=np.float64),
+        trades["return"].to_numpy(dtype=np.float64),
+        trades["bars_held"].to_numpy(dtype=np.int64),
+    )
+    return metrics_from_raw(
+        clock.equity_metrics(np.ascontiguousarray(equity.to_numpy(dtype=np.float64))),
+        stats,
+        n_bars=len(bars),
+        span_days=clock.span_days,
+        periods=clock.periods_per_year,
+        buy_and_hold_return=close[-1] / close[0] - 1.0,
+    )

@@ -1,8 +1,8 @@
 """The backtest metrics computed inside numba from the equity and the trade statistics.
 
-The same definitions as :func:`ktrdr.backtesting.metrics.compute_metrics` (the pandas reference,
-used for stitched results) with the same operations in the same order and numpy's pairwise
-summation, so the two give bit-identical figures, without pandas and its temporaries.
+The one implementation of the definitions in :func:`ktrdr.backtesting.metrics.compute_metrics`:
+the simulators, ``simulate_many`` and ``compute_metrics`` (stitched results) all call these, in
+one pass over the equity, without pandas and its temporaries.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from ktrdr.backtesting.metrics import (
-    _SECONDS_PER_DAY,
-    _SECONDS_PER_YEAR,
+from ktrdr.backtesting.metric_definitions import (
     METRIC_NAMES,
     MIN_RELIABLE_ANNUALIZATION_DAYS,
+    SECONDS_PER_DAY,
+    SECONDS_PER_YEAR,
     Metrics,
-    _annualized_return,
-    _finite_or_none,
+    annualized_return,
+    finite_or_none,
     periods_per_year,
 )
 
@@ -45,94 +45,65 @@ STATS_GROSS_LOSS = 3  # -(sum of the losing trades' pnl), positive
 STATS_SUM_RETURN = 4
 STATS_BARS_HELD = 5
 STATS_SIZE = 6
-_PAIRWISE_BLOCK = 128
-_STACK = 192  # room for numpy's pairwise tree over any array that fits in memory
 
 
-@njit(cache=True)
-def _block_sum_nb(a: np.ndarray, lo: int, n: int) -> float:
-    """numpy's sum of a block of at most 128 values: 8 accumulators, then the rest in order."""
-    if n < 8:
-        total = -0.0
-        for i in range(lo, lo + n):
-            total += a[i]
-        return total
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    i = 8
-    while i < n - (n % 8):
-        k = lo + i
-        r0, r1, r2, r3 = r0 + a[k], r1 + a[k + 1], r2 + a[k + 2], r3 + a[k + 3]
-        r4, r5, r6, r7 = r4 + a[k + 4], r5 + a[k + 5], r6 + a[k + 6], r7 + a[k + 7]
-        i += 8
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        total += a[lo + i]
-        i += 1
-    return total
-
-
-@njit(cache=True)
-def numpy_sum_nb(a: np.ndarray) -> float:
-    """``np.sum`` of a 1-D float64 array, bit for bit: numpy's pairwise summation.
-
-    numpy halves a segment (at a multiple of 8) until it is at most 128 long and adds the two
-    halves' sums; this walks the same tree with an explicit stack (numba cannot cache recursive
-    functions) so every addition happens in numpy's order.
-    """
-    n = a.shape[0]
-    if n == 0:
-        return 0.0
-    starts = np.empty(_STACK, dtype=np.int64)
-    lengths = np.empty(_STACK, dtype=np.int64)
-    combine = np.empty(_STACK, dtype=np.bool_)
-    values = np.empty(_STACK)
-    starts[0], lengths[0], combine[0] = 0, n, False
-    top, n_values = 1, 0
-    while top:
-        top -= 1
-        lo, size = starts[top], lengths[top]
-        if combine[top]:
-            n_values -= 1
-            values[n_values - 1] = values[n_values - 1] + values[n_values]
-        elif size <= _PAIRWISE_BLOCK:
-            values[n_values] = _block_sum_nb(a, lo, size)
-            n_values += 1
-        else:
-            half = size // 2
-            half -= half % 8
-            # Popped in this order: the left half, the right half, then their sum.
-            starts[top], lengths[top], combine[top] = lo, size, True
-            starts[top + 1], lengths[top + 1], combine[top + 1] = lo + half, size - half, False
-            starts[top + 2], lengths[top + 2], combine[top + 2] = lo, half, False
-            top += 3
-    return values[0]
+@njit(cache=True, fastmath={"reassoc"})
+def _return_sums_nb(points: np.ndarray, shift: float) -> tuple[float, float, float, float]:
+    """Sums over the points' returns r: (r - shift), (r - shift) ** 2, min(r, 0) ** 2, and the
+    lowest point; reassociated so that the loop runs on SIMD lanes."""
+    total = squares = downside = 0.0
+    lowest = points[0]
+    for i in range(points.shape[0] - 1):
+        r = points[i + 1] / points[i] - 1.0
+        d = r - shift
+        total += d
+        squares += d * d
+        loss = min(r, 0.0)
+        downside += loss * loss
+        lowest = min(lowest, points[i + 1])
+    return total, squares, downside, lowest
 
 
 @njit(cache=True)
 def _ratios_nb(points: np.ndarray, periods: float) -> tuple[float, float]:
     """Annualised Sharpe (ddof 1) and Sortino (downside target 0) of the points' returns.
 
-    The same operations in the same order as :func:`ktrdr.backtesting.metrics._return_ratios`,
-    with numpy's summation, so both give identical figures.
+    One pass; the sums are taken shifted by the first return, which keeps the variance's
+    subtraction free of cancellation between two large sums. NaN under 3 points or with a
+    point <= 0.
     """
     m = points.shape[0]
-    if np.isnan(periods) or m < 3:
+    if np.isnan(periods) or m < 3 or points[0] <= 0.0:
         return np.nan, np.nan
-    for i in range(m):
-        if points[i] <= 0.0:
-            return np.nan, np.nan
-    returns = points[1:] / points[:-1] - 1.0
     count = m - 1
-    mean = numpy_sum_nb(returns) / count
-    deviations = returns - mean
-    std = math.sqrt(numpy_sum_nb(deviations * deviations) / (count - 1))
-    losses = np.minimum(returns, 0.0)
-    downside = math.sqrt(numpy_sum_nb(losses * losses) / count)
+    shift = points[1] / points[0] - 1.0
+    total, squares, downside, lowest = _return_sums_nb(points, shift)
+    if not lowest > 0.0:
+        return np.nan, np.nan
+    mean_shifted = total / count
+    variance = max((squares - total * mean_shifted) / (count - 1), 0.0)
+    mean = shift + mean_shifted
+    std = math.sqrt(variance)
+    downside_deviation = math.sqrt(downside / count)
     scale = math.sqrt(periods)
     sharpe = mean / std * scale if std > 0.0 else np.nan
-    sortino = mean / downside * scale if downside > 0.0 else np.nan
+    sortino = mean / downside_deviation * scale if downside_deviation > 0.0 else np.nan
     return sharpe, sortino
+
+
+@njit(cache=True)
+def _max_drawdown_nb(equity: np.ndarray) -> float:
+    """The largest 1 - equity / running peak; one division per peak, not per bar."""
+    peak = trough = equity[0]
+    drawdown = 0.0
+    for t in range(1, equity.shape[0]):
+        value = equity[t]
+        if value > peak:
+            drawdown = max(drawdown, 1.0 - trough / peak)
+            peak = trough = value
+        elif value < trough:
+            trough = value
+    return max(drawdown, 1.0 - trough / peak)
 
 
 @njit(cache=True)
@@ -170,42 +141,39 @@ def equity_metrics_nb(
     days = _day_closes_nb(local, per_day)
     daily_periods = (days.shape[0] - 1) / span_years if days.shape[0] >= 2 else np.nan
     raw[RAW_SHARPE_DAILY] = _ratios_nb(equity[days], daily_periods)[0]
-    peak = equity[0]
-    drawdown = 0.0
-    for t in range(n):
-        peak = max(peak, equity[t])
-        drawdown = max(drawdown, 1.0 - equity[t] / peak)
-    raw[RAW_MAX_DRAWDOWN] = drawdown
+    raw[RAW_MAX_DRAWDOWN] = _max_drawdown_nb(equity)
     return raw
 
 
 @njit(cache=True)
-def trade_stats_nb(records: np.ndarray) -> np.ndarray:
-    """STATS_* of TRADE_RECORD_DTYPE records, summed as compute_metrics sums the trades table."""
-    m = records.shape[0]
-    returns = np.empty(m)
-    gains = np.empty(m)
-    losses = np.empty(m)
-    n_gains = n_losses = 0
-    bars_held = 0
-    for i in range(m):
-        pnl = records[i]["pnl"]
-        returns[i] = pnl / (records[i]["size"] * records[i]["entry_price"])
-        if pnl > 0.0:
-            gains[n_gains] = pnl
-            n_gains += 1
-        elif pnl < 0.0:
-            losses[n_losses] = pnl
-            n_losses += 1
-        bars_held += records[i]["bars_held"]
-    stats = np.empty(STATS_SIZE)
+def trade_stats_nb(pnl: np.ndarray, returns: np.ndarray, bars_held: np.ndarray) -> np.ndarray:
+    """STATS_* of the trades' pnl, returns and bars held (one pass)."""
+    m = pnl.shape[0]
+    stats = np.zeros(STATS_SIZE)
     stats[STATS_COUNT] = m
-    stats[STATS_WINS] = n_gains
-    stats[STATS_GROSS_PROFIT] = numpy_sum_nb(gains[:n_gains])
-    stats[STATS_GROSS_LOSS] = -numpy_sum_nb(losses[:n_losses])
-    stats[STATS_SUM_RETURN] = numpy_sum_nb(returns)
-    stats[STATS_BARS_HELD] = bars_held
+    for i in range(m):
+        if pnl[i] > 0.0:
+            stats[STATS_WINS] += 1.0
+            stats[STATS_GROSS_PROFIT] += pnl[i]
+        elif pnl[i] < 0.0:
+            stats[STATS_GROSS_LOSS] -= pnl[i]
+        stats[STATS_SUM_RETURN] += returns[i]
+        stats[STATS_BARS_HELD] += bars_held[i]
     return stats
+
+
+@njit(cache=True)
+def record_stats_nb(records: np.ndarray) -> np.ndarray:
+    """STATS_* of TRADE_RECORD_DTYPE records (their return as the trades table computes it)."""
+    m = records.shape[0]
+    pnl = np.empty(m)
+    returns = np.empty(m)
+    bars_held = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        pnl[i] = records[i]["pnl"]
+        returns[i] = pnl[i] / (records[i]["size"] * records[i]["entry_price"])
+        bars_held[i] = records[i]["bars_held"]
+    return trade_stats_nb(pnl, returns, bars_held)
 
 
 @dataclass(frozen=True)
@@ -232,19 +200,19 @@ class BarClock:
     @property
     def span_days(self) -> float:
         """Calendar days between the first and the last bar."""
-        return self.span_seconds / _SECONDS_PER_DAY
+        return self.span_seconds / SECONDS_PER_DAY
 
-    def days_between_closes(self) -> np.ndarray:
-        """Calendar days from each bar to the previous one (0 at bar 0)."""
+    def days_to_next_close(self) -> np.ndarray:
+        """Calendar days from each bar's close to the next one's (0 at the last bar)."""
         days = np.empty(len(self.utc))
-        days[0] = 0.0
-        days[1:] = np.diff(self.utc) / (self.per_second * 86_400)
+        days[-1] = 0.0
+        days[:-1] = np.diff(self.utc) / (self.per_second * 86_400)
         return days
 
     @property
     def span_years(self) -> float:
         """Years (of 365.25 days) between the first and the last bar."""
-        return self.span_seconds / _SECONDS_PER_YEAR
+        return self.span_seconds / SECONDS_PER_YEAR
 
     @property
     def per_day(self) -> int:
@@ -275,24 +243,24 @@ def metrics_from_raw(
     count = int(stats[STATS_COUNT])
     gross_loss = stats[STATS_GROSS_LOSS]
     metrics: Metrics = {
-        "total_return": _finite_or_none(growth - 1.0),
-        "annualized_return": _annualized_return(growth, n_bars, periods),
+        "total_return": finite_or_none(growth - 1.0),
+        "annualized_return": annualized_return(growth, n_bars, periods),
         "annualized_from_days": span_days,
         "annualization_reliable": span_days >= MIN_RELIABLE_ANNUALIZATION_DAYS,
-        "sharpe_ratio": _finite_or_none(raw[RAW_SHARPE]),
-        "sharpe_ratio_daily": _finite_or_none(raw[RAW_SHARPE_DAILY]),
-        "sortino_ratio": _finite_or_none(raw[RAW_SORTINO]),
-        "max_drawdown": _finite_or_none(raw[RAW_MAX_DRAWDOWN]),
+        "sharpe_ratio": finite_or_none(raw[RAW_SHARPE]),
+        "sharpe_ratio_daily": finite_or_none(raw[RAW_SHARPE_DAILY]),
+        "sortino_ratio": finite_or_none(raw[RAW_SORTINO]),
+        "max_drawdown": finite_or_none(raw[RAW_MAX_DRAWDOWN]),
         "win_rate": float(stats[STATS_WINS] / count) if count else None,
         "profit_factor": (
-            _finite_or_none(stats[STATS_GROSS_PROFIT] / gross_loss)
+            finite_or_none(stats[STATS_GROSS_PROFIT] / gross_loss)
             if count and gross_loss > 0
             else None
         ),
         "total_trades": count,
-        "avg_trade_return": _finite_or_none(stats[STATS_SUM_RETURN] / count) if count else None,
+        "avg_trade_return": finite_or_none(stats[STATS_SUM_RETURN] / count) if count else None,
         "exposure": float(stats[STATS_BARS_HELD] / n_bars),
-        "buy_and_hold_return": _finite_or_none(buy_and_hold_return),
+        "buy_and_hold_return": finite_or_none(buy_and_hold_return),
     }
     return {name: metrics[name] for name in METRIC_NAMES}
 

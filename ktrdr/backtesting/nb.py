@@ -142,12 +142,13 @@ def simulate_positions_nb(
 ) -> tuple[int, int, int]:
     """Fill target[t-1] at open[t], apply exits, mark equity at close[t]: (status, bad bar, trades).
 
-    ``stop_loss``, ``take_profit``, ``trailing_stop`` and ``fraction`` hold one value per
-    decision bar or a single value for all (NaN exit = none; NaN fraction = no entry); ``days``
-    the days since the previous close (or one value). A position open after the last bar is closed
-    at close[n-1] with its exit cost, which equity_out[n-1] includes. ``trades_out`` is a
-    TRADE_RECORD_DTYPE array of length n; ``state`` a flat position's state
-    (``new_state_nb()``), passed in so that no array is allocated here.
+    ``stop_loss``, ``take_profit``, ``trailing_stop`` and ``fraction`` hold one value per decision
+    bar or a single value for all (NaN exit = none; NaN fraction = no entry); ``days`` the days from
+    each close to the next (0 at the last; or one value): financing at close t is charged on the
+    position held there for days[t]. A position open after the last bar is closed at close[n-1] with
+    its exit cost, which equity_out[n-1] includes. ``trades_out`` is a TRADE_RECORD_DTYPE array of
+    length n; ``state`` a flat position's state (``new_state_nb()``), passed in so that no array is
+    allocated here.
     """
     n = open_.shape[0]
     status = SimulationStatus.ok

@@ -15,6 +15,7 @@ from ktrdr.backtesting.arguments import (
     Costs,
     check_bars,
     check_number,
+    entry_fractions,
     exit_fractions,
     price_array,
 )
@@ -29,7 +30,7 @@ from ktrdr.backtesting.metrics_nb import (
     STATS_WINS,
     BarClock,
     metrics_from_raw,
-    trade_stats_nb,
+    record_stats_nb,
 )
 from ktrdr.backtesting.portfolio_nb import simulate_portfolio_nb
 from ktrdr.backtesting.simulator import raise_for_status, trades_frame
@@ -130,7 +131,7 @@ def _symbol_metrics(
 ) -> pd.DataFrame:
     rows = []
     for s, symbol in enumerate(symbols):
-        row = trade_stats_nb(records[records["symbol"] == s])
+        row = record_stats_nb(records[records["symbol"] == s])
         count = row[STATS_COUNT]
         close = bars[symbol]["close"].to_numpy(dtype=np.float64)
         gross_loss = row[STATS_GROSS_LOSS]
@@ -163,23 +164,24 @@ def simulate_portfolio(
     stop_loss: object = None,
     take_profit: object = None,
     trailing_stop: object = None,
-    sizing: VolatilityTarget | None = None,
+    sizing: VolatilityTarget | Mapping[str, np.ndarray] | None = None,
 ) -> PortfolioResult:
     """Trade each symbol's targets (-1/0/+1 per own bar) from one cash account.
 
-    Timestamps are the union of the symbols' indexes; a symbol without a bar at a timestamp
-    holds its position, valued at its last close, and neither trades nor checks exits there.
-    Each symbol follows :func:`simulate_positions`' rules on its own bars (decision at a close,
-    fill at its next open, stops/targets, flat after an exit until its target changes). An
-    entry's notional is ``weights[symbol]`` (times the VolatilityTarget fraction, if given) x
-    the account's equity after that timestamp's target exits at the open, the other positions
-    valued at their last close; exits return their proceeds to the cash. With one symbol of
-    weight w this is exactly ``simulate_positions(..., position_fraction=w)``. Costs, weights
-    and exits are one value for all symbols or a mapping per symbol; exits per symbol may be a
-    per-bar array of its own bars. Financing is charged at every timestamp on each held
-    position (its last close x units) for the days since the previous timestamp. Portfolio
-    metrics are the METRIC_NAMES on the account equity (exposure: share of timestamps ending
-    with any position; buy_and_hold_return: the weight-averaged symbols' buy and hold).
+    Timestamps are the union of the symbols' indexes; a symbol without a bar at a timestamp holds
+    its position, valued at its last close, and neither trades nor checks exits there. Each symbol
+    follows :func:`simulate_positions`' rules on its own bars (decision at a close, fill at its next
+    open, stops/targets, flat after an exit until its target changes). An entry's notional is
+    ``weights[symbol]`` (times the VolatilityTarget fraction, if given) x the account's equity after
+    that timestamp's target exits at the open, the other positions valued at their last close; exits
+    return their proceeds to the cash. With one symbol of weight w this is exactly
+    ``simulate_positions(..., position_fraction=w)``. Costs, weights and exits are one value for all
+    symbols or a mapping per symbol; exits per symbol may be a per-bar array of its own bars, and so
+    may ``sizing`` (each symbol's VolatilityTarget fractions per own decision bar, computed over its
+    history). Financing is charged at every timestamp on each held position (its last close x units)
+    for the days until the next timestamp (none at the last). Portfolio metrics are the METRIC_NAMES
+    on the account equity (exposure: share of timestamps ending with any position;
+    buy_and_hold_return: the weight-averaged symbols' buy and hold).
     """
     bars, targets = _check_inputs(bars_by_symbol, targets_by_symbol)
     grid = _grid(bars)
@@ -206,7 +208,10 @@ def simulate_portfolio(
         )
     ]
     capital = check_number("initial_capital", initial_capital, allow_zero=False)
-    sizing = check_sizing(sizing)
+    sizings = [
+        check_sizing(value, len(bars[s]))
+        for s, value in zip(symbols, _per_symbol("sizing", sizing, symbols), strict=True)
+    ]
     given = (stop_loss, take_profit, trailing_stop)
     exits_on = any(
         any(v is not None for v in _per_symbol(name, value, symbols))
@@ -233,12 +238,11 @@ def simulate_portfolio(
             )
         )
     fractions = []
-    for s, w in zip(symbols, weight, strict=True):
-        if sizing is None:
-            fractions.append(np.full(len(bars[s]), w))
-        else:
-            periods = BarClock.of(bars[s].index).periods_per_year
-            fractions.append(w * sizing.fractions(bars[s]["close"].to_numpy(np.float64), periods))
+    for s, w, symbol_sizing in zip(symbols, weight, sizings, strict=True):
+        periods = BarClock.of(bars[s].index).periods_per_year
+        close = bars[s]["close"].to_numpy(np.float64)
+        sized = entry_fractions(symbol_sizing, 1.0, close, periods)
+        fractions.append(w * np.broadcast_to(sized, len(close)))
     clock = BarClock.of(grid.index)
     n_rows = len(grid.index)
     equity = np.empty(n_rows)
@@ -248,7 +252,7 @@ def simulate_portfolio(
         grid.spread([targets[s] for s in symbols], 0.0), exits_on, *exit_grids,
         grid.spread(fractions, np.nan),
         np.array([c.cost_rate for c in costs]), np.array([c.financing_per_day for c in costs]),
-        clock.days_between_closes(), capital, equity, records,
+        clock.days_to_next_close(), capital, equity, records,
     )  # fmt: skip
     if status != 0:
         symbol = symbols[bad_symbol] if bad_symbol >= 0 else ""
@@ -271,7 +275,7 @@ def simulate_portfolio(
         buy_and_hold += w / weight_sum * (close[-1] / close[0] - 1.0)
     metrics = metrics_from_raw(
         clock.equity_metrics(equity),
-        trade_stats_nb(records),
+        record_stats_nb(records),
         n_bars=n_rows,
         span_days=clock.span_days,
         periods=clock.periods_per_year,

@@ -21,7 +21,7 @@ from ktrdr.backtesting.arguments import (
 from ktrdr.backtesting.exits import EXIT_REASON_NAMES, new_state_nb
 from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE
 from ktrdr.backtesting.metrics import Metrics
-from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw, trade_stats_nb
+from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw, record_stats_nb
 from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
 from ktrdr.backtesting.sizing import VolatilityTarget, check_sizing
 from ktrdr.errors import InvariantError, ValidationError
@@ -105,8 +105,8 @@ def trades_frame(records: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
     reasons = pd.Categorical.from_codes(records["exit_reason"], dtype=_EXIT_REASON_DTYPE)
     return pd.DataFrame(
         {
-            "entry_time": index[records["entry_index"]],
-            "exit_time": index[exit_rows],
+            "entry_time": index.take(records["entry_index"]),
+            "exit_time": index.take(exit_rows),
             "entry_price": records["entry_price"],
             "exit_price": records["exit_price"],
             "direction": records["direction"],
@@ -133,24 +133,25 @@ def simulate_positions(
     stop_loss: float | np.ndarray | None = None,
     take_profit: float | np.ndarray | None = None,
     trailing_stop: float | np.ndarray | None = None,
-    sizing: VolatilityTarget | None = None,
+    sizing: VolatilityTarget | np.ndarray | None = None,
     spread_bps: float = 0.0,
     financing_bps_per_day: float = 0.0,
 ) -> SimulationResult:
     """Trade ``target_position`` (-1 short, 0 flat, +1 long, decided at each close) on ``bars``.
 
-    The target decided at bar t's close fills at bar t+1's open; the last bar's target never
-    fills. Each fill pays (commission_bps + slippage_bps + spread_bps / 2) / 10_000 of its
-    notional: 10 bp + 5 bp on a 50_000 fill costs 75 (``spread_bps`` is the full quoted spread,
-    half of it paid per fill). An entry buys or sells ``position_fraction`` * equity at the fill /
-    open price units (fractional; above 1.0 is leverage), with the entry cost paid on top; with
-    ``sizing=VolatilityTarget(...)`` the fraction comes from it instead. A reversal +1 -> -1
-    exits and re-enters at the same open. Equity is marked at every close. A position still open
-    after the last bar is closed at the last close with ``open_at_end`` True and exit_reason
-    ``end``, and pays its exit cost like any fill, so equity[-1] is what the account holds once
-    out of the market (flat at 100 with 50 bp per side: 100_000 -> 99_000). ``bars_held``
-    counts the closes the position was held over. When equity at an entry fill is <= 0 the entry
-    is refused (the account is ruined) and a warning is logged.
+    The target decided at bar t's close fills at bar t+1's open; the last bar's target never fills.
+    Each fill pays (commission_bps + slippage_bps + spread_bps / 2) / 10_000 of its notional: 10 bp
+    + 5 bp on a 50_000 fill costs 75 (``spread_bps`` is the full quoted spread, half of it paid per
+    fill). An entry buys or sells ``position_fraction`` * equity at the fill / open price units
+    (fractional; above 1.0 is leverage), with the entry cost paid on top; with
+    ``sizing=VolatilityTarget(...)`` the fraction comes from it instead (computed on ``bars``; pass
+    its ``fractions`` over a longer history, aligned to ``bars``, so that the first bars can enter
+    too). A reversal +1 -> -1 exits and re-enters at the same open. Equity is marked at every close.
+    A position still open after the last bar is closed at the last close with ``open_at_end`` True
+    and exit_reason ``end``, and pays its exit cost like any fill, so equity[-1] is what the account
+    holds once out of the market (flat at 100 with 50 bp per side: 100_000 -> 99_000). ``bars_held``
+    counts the closes the position was held over. When equity at an entry fill is <= 0 the entry is
+    refused (the account is ruined) and a warning is logged.
 
     Exits (``stop_loss``, ``take_profit``, ``trailing_stop``): None, a fraction in (0, 1) of the
     entry price, or an array with one fraction per decision bar (the bar whose close decided
@@ -164,8 +165,10 @@ def simulate_positions(
     position stays flat until the target differs from the direction it exited (+1 after a
     long). Entry at 100, stop_loss 0.02: a bar with low 97.5 exits at 98; a bar opening at 97
     exits at 97. ``financing_bps_per_day`` is charged at each close on the absolute notional
-    held at that close (units * close) for the calendar days since the previous close (5 bp a
-    day on 100_000 held over a weekend of 3 days: 150), and counts in the trade's costs.
+    held at that close (units * close) for the calendar days until the next close, over which
+    it is held at least until the next open (5 bp a day on 100_000 held at Friday's close, 3
+    days to Monday's: 150); nothing at the last close, where the position is closed. It counts
+    in the trade's costs.
     """
     bars = check_bars(bars)
     target = _target_array(target_position, len(bars))
@@ -177,8 +180,8 @@ def simulate_positions(
     )
     fraction = check_number("position_fraction", position_fraction, allow_zero=False)
     capital = check_number("initial_capital", initial_capital, allow_zero=False)
-    sizing = check_sizing(sizing)
     n = len(bars)
+    sizing = check_sizing(sizing, n)
     exits = [
         exit_fractions(name, value, n)
         for name, value in zip(EXIT_NAMES, (stop_loss, take_profit, trailing_stop), strict=True)
@@ -193,14 +196,14 @@ def simulate_positions(
         open_, high, low, close, target, exits_on, *exits,
         entry_fractions(sizing, fraction, close, clock.periods_per_year),
         costs.cost_rate, costs.financing_per_day,
-        clock.days_between_closes() if costs.financing_per_day else _NO_DAYS,
+        clock.days_to_next_close() if costs.financing_per_day else _NO_DAYS,
         capital, equity, records, new_state_nb(),
     )  # fmt: skip
     raise_for_status(status, bad_bar, bars)
     records = records[:n_trades]
     metrics = metrics_from_raw(
         clock.equity_metrics(equity),
-        trade_stats_nb(records),
+        record_stats_nb(records),
         n_bars=n,
         span_days=clock.span_days,
         periods=clock.periods_per_year,

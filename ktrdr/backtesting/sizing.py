@@ -54,8 +54,24 @@ class VolatilityTarget:
         return np.minimum(wanted, self.max_leverage)
 
 
-def check_sizing(sizing: object) -> VolatilityTarget | None:
-    """Accept None (fixed fraction) or a VolatilityTarget; anything else is a ValidationError."""
+def check_sizing(sizing: object, n_bars: int) -> VolatilityTarget | np.ndarray | None:
+    """Accept None (fixed fraction), a VolatilityTarget, or its fractions already computed for
+    each of the ``n_bars`` decision bars (NaN: no entry), e.g. by ``VolatilityTarget.fractions``
+    over a history longer than the traded bars; anything else is a ValidationError."""
     if sizing is None or isinstance(sizing, VolatilityTarget):
         return sizing
-    raise ValidationError(f"sizing must be None or a VolatilityTarget, got {sizing!r}")
+    if isinstance(sizing, np.ndarray | pd.Series) and np.ndim(sizing) == 1:
+        fractions = np.asarray(sizing, dtype=np.float64)
+        if len(fractions) != n_bars:
+            raise ValidationError(
+                f"sizing has {len(fractions)} fractions, bars {n_bars} rows: need one per "
+                "decision bar"
+            )
+        given = fractions[~np.isnan(fractions)]
+        if np.any(~np.isfinite(given) | (given < 0.0)):
+            raise ValidationError("sizing fractions must be finite and >= 0 (NaN: no entry)")
+        return fractions
+    raise ValidationError(
+        "sizing must be None, a VolatilityTarget or an array of fractions per decision bar, "
+        f"got {sizing!r}"
+    )

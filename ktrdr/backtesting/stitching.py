@@ -14,6 +14,7 @@ from ktrdr.backtesting.markets import (
     DEFAULT_CAPITAL,
     TradedMarket,
     concatenated,
+    targets_frame,
     trade_markets,
 )
 from ktrdr.backtesting.metrics import compute_metrics
@@ -23,13 +24,15 @@ from ktrdr.strategy import StrategyConfig
 
 @dataclass(frozen=True)
 class FoldInput:
-    """One fold's traded bars, the target positions its model decided on them and the exits
-    of its entries (``simulate_positions`` arguments aligned to ``bars``)."""
+    """One fold's traded bars, the target positions its model decided on them, the exits of
+    its entries and the volatility-target fractions per decision bar computed over the history
+    (``simulate_positions`` arguments aligned to ``bars``; ``sizing`` None: the arguments')."""
 
     fold: int
     bars: pd.DataFrame
     target_position: np.ndarray
     exits: Mapping[str, ExitValue] = field(default_factory=dict)
+    sizing: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def simulate_folds(
     """Simulate each fold's slice, compounding capital across folds, and stitch the results.
 
     ``arguments`` are the other ``simulate_positions`` arguments every fold trades with (costs,
-    sizing); each fold adds its own ``exits``.
+    sizing); each fold adds its own ``exits`` and, with a volatility target, its ``sizing``.
 
     Fold k starts with the equity fold k-1 ended with, so the stitched equity curve is
     continuous (the step between two slices is a flat bar, return 0). Metrics are computed on
@@ -82,7 +85,10 @@ def simulate_folds(
     runs: list[FoldRun] = []
     for fold in folds:
         targets = flat_at_end(fold.target_position)
-        result = _simulate(fold.bars, targets, capital, {**arguments, **fold.exits})
+        own = {**fold.exits}
+        if fold.sizing is not None and arguments.get("sizing") is not None:
+            own["sizing"] = fold.sizing
+        result = _simulate(fold.bars, targets, capital, {**arguments, **own})
         capital = float(result.equity.iloc[-1])
         runs.append(FoldRun(fold.fold, result, targets))
     bars = pd.concat([fold.bars for fold in folds])
@@ -120,7 +126,8 @@ def simulate_portfolio_folds(
     Every fold ends flat (``flat_at_end``), so the folds' slices joined into one portfolio run
     trade exactly as fold after fold, each starting with the equity the previous one ended
     with; that run gives the stitched metrics and each symbol's. Each fold's own metrics come
-    from its own portfolio run from that equity.
+    from its own portfolio run from that equity; a fold that starts with equity <= 0 (the
+    account was ruined) trades nothing and keeps that equity.
     """
     symbols = list(folds_by_symbol)
     n_folds = len(folds_by_symbol[symbols[0]])
@@ -138,10 +145,36 @@ def simulate_portfolio_folds(
     for k, markets in enumerate(slices):
         first = min(market.bars.index[0] for market in markets)
         capital = float(whole.result.equity.loc[first])
+        fold = folds_by_symbol[symbols[0]][k].fold
+        if capital <= 0:
+            runs.append(_ruined_fold(fold, strategy, markets, costs, capital))
+            continue
         run = trade_markets(strategy, markets, costs, initial_capital=capital)
-        runs.append(FoldRun(folds_by_symbol[symbols[0]][k].fold, run.result, run.target_position))
+        runs.append(FoldRun(fold, run.result, run.target_position))
     return StitchedRun(whole.result, whole.target_position, runs, whole.symbol_metrics)
 
 
+def _ruined_fold(
+    fold: int,
+    strategy: StrategyConfig,
+    markets: Sequence[TradedMarket],
+    costs: Mapping[str, Any],
+    capital: float,
+) -> FoldRun:
+    """A fold that starts with equity <= 0: a ruined account trades no more, its equity stays
+    where it ended (as ``simulate_folds`` does for one symbol); metrics of a flat account."""
+    flat = trade_markets(
+        strategy,
+        [TradedMarket(m.symbol, m.bars, np.zeros(len(m.bars), dtype=np.int8)) for m in markets],
+        costs,
+    )
+    index = flat.result.equity.index
+    equity = pd.Series(capital, index=index, name="equity", dtype=np.float64)
+    result = SimulationResult(flat.result.trades, equity, flat.result.metrics)
+    return FoldRun(fold, result, targets_frame(markets, index))
+
+
 def _flat_market(symbol: str, fold: FoldInput) -> TradedMarket:
-    return TradedMarket(symbol, fold.bars, flat_at_end(fold.target_position), fold.exits)
+    return TradedMarket(
+        symbol, fold.bars, flat_at_end(fold.target_position), fold.exits, fold.sizing
+    )

@@ -26,7 +26,7 @@ from ktrdr.backtesting.metrics_nb import (
     BarClock,
     equity_metrics_nb,
     metrics_table,
-    trade_stats_nb,
+    record_stats_nb,
 )
 from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
 from ktrdr.backtesting.simulator import raise_for_status
@@ -84,7 +84,7 @@ def simulate_many_nb(
         status_out[j, 1] = bad_bar
         if status == SimulationStatus.ok or status == SimulationStatus.equity_depleted:
             raw_out[j] = equity_metrics_nb(equity, local, per_day, periods, span_years)
-            stats_out[j] = trade_stats_nb(records[:n_trades])
+            stats_out[j] = record_stats_nb(records[:n_trades])
 
 
 def _targets_matrix(target_positions: object, n_bars: int) -> tuple[np.ndarray, pd.Index]:
@@ -106,9 +106,18 @@ def _targets_matrix(target_positions: object, n_bars: int) -> tuple[np.ndarray, 
 def _column_count(targets: np.ndarray, exits: tuple[object, ...]) -> int:
     """k: the target columns, or the exits' length when one target column is swept over them."""
     lengths = {len(value) for value in exits if value is not None and np.ndim(value) == 1}
-    if targets.shape[1] == 1 and len(lengths) == 1:
+    n_bars, columns = targets.shape
+    if columns == 1 and n_bars in lengths and n_bars > 1:
+        # simulate_positions reads an n_bars-long exit array as one fraction per bar: refuse
+        # the same array here rather than silently sweep it as n_bars columns.
+        raise ValidationError(
+            f"an exit array has {n_bars} values, one per bar, with one target column: "
+            "simulate_many takes exits per column, not per bar (simulate_positions takes them "
+            f"per bar); to sweep {n_bars} exit values pass {n_bars} target columns"
+        )
+    if columns == 1 and len(lengths) == 1:
         return lengths.pop()
-    return targets.shape[1]
+    return columns
 
 
 def _column_exits(name: str, value: object, k: int) -> np.ndarray:
@@ -142,7 +151,7 @@ def simulate_many(
     stop_loss: float | np.ndarray | None = None,
     take_profit: float | np.ndarray | None = None,
     trailing_stop: float | np.ndarray | None = None,
-    sizing: VolatilityTarget | None = None,
+    sizing: VolatilityTarget | np.ndarray | None = None,
     spread_bps: float = 0.0,
     financing_bps_per_day: float = 0.0,
 ) -> pd.DataFrame:
@@ -154,7 +163,8 @@ def simulate_many(
     ``trailing_stop`` take None, one fraction for every column, or k fractions (one per column,
     NaN = none). One target column with k-long exits is swept over them without copying it:
     ``simulate_many(bars, signal[:, None], stop_loss=stops, take_profit=targets)`` runs the
-    1,000 (stop, target) pairs of two 1,000-long arrays on one signal. The columns run in
+    1,000 (stop, target) pairs of two 1,000-long arrays on one signal (an exit array as long as
+    the bars is refused there: ``simulate_positions`` would read it per bar). The columns run in
     parallel (numba prange) on all cores.
     """
     bars = check_bars(bars)
@@ -172,7 +182,7 @@ def simulate_many(
     )
     fraction = check_number("position_fraction", position_fraction, allow_zero=False)
     capital = check_number("initial_capital", initial_capital, allow_zero=False)
-    sizing = check_sizing(sizing)
+    sizing = check_sizing(sizing, n)
     exits = [_column_exits(name, v, k) for name, v in zip(EXIT_NAMES, given, strict=True)]
     exits_on = any(value is not None for value in given)
     open_, close = price_array(bars, "open"), price_array(bars, "close")
@@ -185,7 +195,7 @@ def simulate_many(
         open_, high, low, close, targets, exits_on, *exits,
         entry_fractions(sizing, fraction, close, clock.periods_per_year),
         costs.cost_rate, costs.financing_per_day,
-        clock.days_between_closes() if costs.financing_per_day else np.zeros(1),
+        clock.days_to_next_close() if costs.financing_per_day else np.zeros(1),
         capital, clock.local, clock.per_day, clock.periods, clock.span_years,
         raw, stats, status,
     )  # fmt: skip

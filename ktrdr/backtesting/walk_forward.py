@@ -17,6 +17,8 @@ from ktrdr.backtesting.execution_plan import (
     ExitLevels,
     exit_levels,
     sizing_arguments,
+    sizing_fractions,
+    sizing_on,
     symbol_costs,
 )
 from ktrdr.backtesting.inputs import DEFAULT_CHUNK_ROWS, MIN_BACKTEST_BARS, BarsByTimeframe
@@ -69,18 +71,19 @@ def run_walk_forward(
         )
         predicted.append(_predict_fold(load_predictor(fold), fold, request))
     strategy = predicted[0].strategy  # the service sends at least one fold
-    exits = {
-        symbol: exit_levels(strategy, request["bars"][symbol][strategy.base_timeframe()])
-        for symbol in symbols
-    }
+    bases = {symbol: request["bars"][symbol][strategy.base_timeframe()] for symbol in symbols}
+    exits = {symbol: exit_levels(strategy, base) for symbol, base in bases.items()}
+    sizings = {symbol: sizing_fractions(strategy, base) for symbol, base in bases.items()}
     reporter.check_cancelled()
     reporter.progress(percentage=88, current_step="simulating the stitched curve")
-    stitched = _simulate(strategy, symbols, predicted, exits, request["costs"], member=None)
+    stitched = _simulate(
+        strategy, symbols, predicted, exits, sizings, request["costs"], member=None
+    )
     members = _member_count(predicted)
     seed_sharpes = [
         json_number(
             _simulate(
-                strategy, symbols, predicted, exits, request["costs"], member=member
+                strategy, symbols, predicted, exits, sizings, request["costs"], member=member
             ).result.metrics["sharpe_ratio"]
         )
         for member in range(members)
@@ -157,6 +160,7 @@ def _simulate(
     symbols: list[str],
     predicted: list[FoldPredictions],
     exits: Mapping[str, ExitLevels],
+    sizings: Mapping[str, pd.Series | None],
     costs: Mapping[str, Any],
     *,
     member: int | None,
@@ -174,6 +178,7 @@ def _simulate(
                     else fold.member_probabilities[symbol][member],
                 ),
                 exits[symbol].on(fold.bars[symbol].index),
+                sizing_on(sizings[symbol], fold.bars[symbol].index),
             )
             for fold in predicted
         ]

@@ -144,7 +144,7 @@ def reference_portfolio(
     union = bars_by_symbol[symbols[0].name].index
     for sym in symbols[1:]:
         union = union.union(sym.bars.index)
-    cash, equity, previous_time = capital, [], None
+    cash, equity = capital, []
     for row, time in enumerate(union):
         active = [s for s in symbols if time in s.bars.index]
         for sym in active:
@@ -201,14 +201,15 @@ def reference_portfolio(
             sym.lock = pos.direction
         for sym in active:
             sym.last_close = sym.bars["close"].iloc[sym.ordinal]
-        # 4. Financing on the notional held at this close, for the days since the last close.
-        days = 0.0 if previous_time is None else (time - previous_time).total_seconds() / 86_400
+        # 4. Financing on the notional held at this close, for the days until the next close
+        #    (it is held at least until the next open); none at the last, where it is closed.
+        last = row == len(union) - 1
+        days = 0.0 if last else (union[row + 1] - time).total_seconds() / 86_400
         for sym in symbols:
             if sym.position is not None and sym.financing > 0:
                 fee = sym.financing * abs(sym.position.units) * sym.last_close * days
                 cash -= fee
                 sym.position.costs += fee
-        previous_time = time
         equity.append(cash + sum(s.position.units * s.last_close for s in symbols if s.position))
     for sym in symbols:
         if sym.position is not None:

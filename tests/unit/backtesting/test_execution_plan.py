@@ -9,10 +9,14 @@ from support.strategies import make_strategy
 from ktrdr.backtesting.execution_plan import (
     exit_levels,
     sizing_arguments,
+    sizing_fractions,
+    sizing_on,
     symbol_costs,
 )
 from ktrdr.backtesting.markets import TradedMarket, trade_markets
+from ktrdr.backtesting.metrics import periods_per_year
 from ktrdr.backtesting.sizing import VolatilityTarget
+from ktrdr.backtesting.stitching import FoldInput, simulate_folds, simulate_portfolio_folds
 from ktrdr.features.labels import ewm_volatility
 from ktrdr.strategy import strategy_to_dict, validate_strategy
 
@@ -120,3 +124,63 @@ def test_the_arguments_run_the_engine_with_label_exits() -> None:
     market = TradedMarket("TEST", traded, targets, exit_levels(strategy, bars).on(traded.index))
     trades = trade_markets(strategy, [market], {"commission_bps": 1.0}).result.trades
     assert {"stop", "take_profit"} <= set(trades["exit_reason"])
+
+
+VOLATILITY_SIZED = {
+    "sizing": {"volatility_target": {"annual_vol": 0.5, "lookback": 20}, "max_leverage": 1.0}
+}
+
+
+def test_sizing_fractions_use_the_history_and_no_later_bar() -> None:
+    bars = random_walk_bars(200)
+    strategy = strategy_with(VOLATILITY_SIZED)
+    fractions = sizing_fractions(strategy, bars)
+    expected = VolatilityTarget(annual_vol=0.5, lookback=20).fractions(
+        bars["close"].to_numpy(), periods_per_year(bars.index)
+    )
+    np.testing.assert_array_equal(fractions.to_numpy(), expected)
+    changed = bars.copy()
+    changed.iloc[150:, changed.columns.get_loc("close")] *= 3.0
+    np.testing.assert_array_equal(sizing_fractions(strategy, changed)[:150], fractions[:150])
+    assert sizing_fractions(strategy_with({}), bars) is None
+    traded = sizing_on(fractions, bars.index[100:])
+    assert len(traded) == 100 and not np.isnan(traded).any()
+
+
+def _folds(bars, starts: list[int], ends: list[int], strategy) -> list[FoldInput]:
+    fractions = sizing_fractions(strategy, bars)
+    folds = []
+    for number, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        traded = bars.iloc[start:end]
+        folds.append(
+            FoldInput(number, traded, np.ones(len(traded)), {}, sizing_on(fractions, traded.index))
+        )
+    return folds
+
+
+def test_a_walk_forward_fold_with_sizing_enters_on_its_first_bars() -> None:
+    bars = random_walk_bars(400)
+    strategy = strategy_with(VOLATILITY_SIZED)
+    folds = _folds(bars, [100, 250], [250, 400], strategy)
+    run = simulate_folds(folds, **sizing_arguments(strategy))
+    for fold in run.folds:
+        # Decided at the fold's first close, filled at its second open: the history sized it.
+        assert fold.result.trades["entry_time"].iloc[0] == fold.result.equity.index[1]
+    fraction = sizing_fractions(strategy, bars).iloc[100]
+    first = run.folds[0].result.trades.iloc[0]
+    assert first["size"] * first["entry_price"] == np.float64(fraction * 100_000.0)
+    without_history = simulate_folds(
+        [FoldInput(f.fold, f.bars, f.target_position) for f in folds],
+        **sizing_arguments(strategy),
+    )
+    assert without_history.folds[0].result.trades["entry_time"].iloc[0] == bars.index[121]
+
+
+def test_a_portfolio_fold_with_sizing_enters_on_its_first_bars() -> None:
+    bars = {"A": random_walk_bars(400, seed=1), "B": random_walk_bars(400, seed=2)}
+    strategy = strategy_with(VOLATILITY_SIZED)
+    folds = {s: _folds(b, [100, 250], [250, 400], strategy) for s, b in bars.items()}
+    run = simulate_portfolio_folds(strategy, folds, {})
+    for fold in run.folds:
+        first_entries = fold.result.trades.groupby("symbol", observed=True)["entry_time"].min()
+        assert (first_entries == fold.result.equity.index[1]).all()

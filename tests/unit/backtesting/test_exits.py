@@ -93,6 +93,41 @@ def test_costs_are_paid_on_the_stop_fill():
     assert trade["costs"] == pytest.approx(0.001 * 100_000 + 0.001 * 1_000 * 98)
 
 
+def test_spread_and_financing_by_hand():
+    # Thu 2024-01-04, Fri 01-05, Mon 01-08, Tue 01-09: long from Friday's open at 100 (1_000 units).
+    frame = ohlc([(100, 100, 100, 100)] * 4)
+    frame.index = pd.DatetimeIndex(
+        ["2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09"], tz="UTC"
+    )
+    result = simulate_positions(
+        frame, [1, 1, 1, 1], spread_bps=4.0, financing_bps_per_day=5.0, position_fraction=1.0
+    )
+    trade = result.trades.iloc[0]
+    # Half the 4 bp spread per fill: 2 bp of 100_000 in, 2 bp of 100_000 out at the end.
+    # Financing: 5 bp a day on 100_000 held at Friday's close until Monday's (3 days, 150) and
+    # at Monday's close until Tuesday's (1 day, 50); none at Tuesday's, the last, where it closes.
+    assert trade["costs"] == pytest.approx(20.0 + 150.0 + 50.0 + 20.0)
+    assert result.equity.iloc[1] == pytest.approx(100_000.0 - 20.0 - 150.0)
+    assert result.equity.iloc[2] == pytest.approx(100_000.0 - 20.0 - 200.0)
+    assert result.equity.iloc[-1] == pytest.approx(100_000.0 - 240.0)
+
+
+def test_a_position_held_over_the_weekend_pays_the_weekend():
+    # Long from Friday's open, out at Monday's open: held over the weekend, so 3 days (150).
+    frame = ohlc([(100, 100, 100, 100)] * 4)
+    frame.index = pd.DatetimeIndex(
+        ["2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09"], tz="UTC"
+    )
+    result = simulate_positions(frame, [1, 0, 0, 0], financing_bps_per_day=5.0)
+    assert result.trades.iloc[0]["costs"] == pytest.approx(150.0)
+    assert result.equity.iloc[-1] == pytest.approx(100_000.0 - 150.0)
+    # Long from Monday's open to Tuesday's: 1 day (Monday -> Tuesday), not the weekend.
+    result = simulate_positions(frame, [0, 0, 1, 0], financing_bps_per_day=5.0)
+    assert result.trades.iloc[0]["costs"] == pytest.approx(0.0)  # entered at the last open
+    result = simulate_positions(frame, [0, 1, 0, 0], financing_bps_per_day=5.0)
+    assert result.trades.iloc[0]["costs"] == pytest.approx(50.0)
+
+
 def test_per_bar_fractions_use_the_decision_bar():
     bars = ohlc([(100, 100, 100, 100), (100, 100, 100, 100), (100, 100, 96.5, 100)])
     # Entry at bar 1 decided at bar 0 (no stop there); a stop decided at bar 1 is not used.
@@ -140,7 +175,7 @@ def test_matches_the_reference_loop_trade_by_trade(seed, random_bars):
         ({"stop_loss": "tight"}, "stop_loss"),
         ({"spread_bps": -1}, "spread_bps"),
         ({"financing_bps_per_day": np.inf}, "financing_bps_per_day"),
-        ({"sizing": 0.5}, "sizing must be None or a VolatilityTarget"),
+        ({"sizing": 0.5}, "sizing must be None, a VolatilityTarget or an array"),
     ],
 )
 def test_invalid_exit_and_cost_arguments_name_the_input(kwargs, message):

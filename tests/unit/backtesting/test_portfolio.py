@@ -8,7 +8,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from support.reference_engine import reference_portfolio
 
-from ktrdr.backtesting import simulate_portfolio, simulate_positions
+from ktrdr.backtesting import VolatilityTarget, simulate_portfolio, simulate_positions
 from ktrdr.errors import ValidationError
 
 
@@ -31,6 +31,18 @@ def test_one_symbol_of_weight_w_equals_the_single_run_exactly(seed, random_bars)
     pd.testing.assert_frame_equal(book.trades.drop(columns="symbol"), single.trades)
     assert book.metrics == single.metrics
     assert book.symbol_metrics.loc["X", "total_trades"] == single.metrics["total_trades"]
+
+
+def test_one_symbol_with_volatility_sizing_equals_the_single_run(random_bars):
+    bars = random_bars(150, 9)
+    target = sticky_targets(np.random.default_rng(9), len(bars))
+    sizing = VolatilityTarget(annual_vol=0.8, lookback=12, max_leverage=1.5)
+    single = simulate_positions(bars, target, sizing=sizing, stop_loss=0.04)
+    book = simulate_portfolio(
+        {"X": bars}, {"X": target}, weights=1.0, sizing=sizing, stop_loss=0.04
+    )
+    assert_array_equal(book.equity.to_numpy(), single.equity.to_numpy())
+    assert book.metrics == single.metrics
 
 
 @pytest.mark.parametrize("seed", range(6))

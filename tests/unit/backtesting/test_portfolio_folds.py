@@ -41,3 +41,21 @@ def test_fold_runs_chain_their_capital_and_match_the_joined_run() -> None:
         COSTS,
     )
     assert first.result.equity.equals(alone.result.equity)
+
+
+def test_a_portfolio_ruined_in_one_fold_stays_flat_in_the_next() -> None:
+    folds = {"A": folds_of(3), "B": folds_of(4)}
+    ruin = folds["A"][0]
+    soaring = ruin.bars.copy()
+    ramp = np.linspace(1.0, 30.0, len(soaring))
+    for column in ("open", "high", "low", "close"):
+        soaring[column] = soaring[column].to_numpy() * ramp
+    folds["A"][0] = FoldInput(ruin.fold, soaring, np.full(len(soaring), -1, dtype=np.int8))
+    stitched = simulate_portfolio_folds(STRATEGY, folds, COSTS)
+    first, second = stitched.folds
+    assert first.result.equity.iloc[-1] <= 0
+    assert second.result.trades.empty
+    assert (second.result.equity == first.result.equity.iloc[-1]).all()
+    assert stitched.result.equity.iloc[-1] == first.result.equity.iloc[-1]
+    assert second.result.metrics["total_trades"] == 0
+    assert list(second.target_position.columns) == ["A", "B"]

@@ -81,6 +81,10 @@ def test_dataframe_columns_name_the_rows(random_bars):
         ({"target_positions": np.full((5, 2), 2.0)}, "target_positions at bar 0.*column 0"),
         ({"stop_loss": [0.1, 0.2, 0.3]}, "stop_loss must be None, a fraction in \\(0, 1\\) or 2"),
         ({"take_profit": [0.1, 1.0]}, "take_profit must be a fraction in \\(0, 1\\), got 1.0"),
+        (
+            {"target_positions": np.zeros((5, 1)), "stop_loss": np.full(5, 0.02)},
+            "an exit array has 5 values, one per bar, with one target column",
+        ),
     ],
 )
 def test_invalid_arguments_name_the_input(kwargs, message, random_bars):
@@ -110,3 +114,45 @@ def test_rows_match_the_metrics_of_the_reference_loop(seed, random_bars):
                 assert math.isnan(table.iloc[j][name]), name
             else:
                 assert table.iloc[j][name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_exit_columns_match_the_reference_loop_one_depleted(seed, random_bars, caplog):
+    rng = np.random.default_rng(seed + 200)
+    bars = random_bars(int(rng.integers(80, 200)), seed).copy()
+    n, k = len(bars), 6
+    gap = n // 2
+    for column in ("open", "high", "low", "close"):
+        bars.iloc[gap:, bars.columns.get_loc(column)] *= 1.7  # a 70 % gap up at bar ``gap``
+    targets = np.stack(
+        [np.repeat(rng.integers(-1, 2, n), rng.integers(1, 8, n))[:n] for _ in range(k)], axis=1
+    )
+    targets[:, 0] = -1  # short through the gap at 2x: equity < 0, later entries refused
+    targets[gap + 3 : gap + 6, 0] = 0
+    columns = {
+        name: np.where(rng.random(k) < 0.3, np.nan, rng.uniform(low, high, k))
+        for name, low, high in (
+            ("stop_loss", 0.01, 0.05),
+            ("take_profit", 0.01, 0.08),
+            ("trailing_stop", 0.01, 0.05),
+        )
+    }
+    for name in columns:
+        columns[name][0] = np.nan
+    table = simulate_many(
+        bars, targets, position_fraction=2.0, commission_bps=2.0, financing_bps_per_day=1.0,
+        **columns,
+    )  # fmt: skip
+    assert table.iloc[0]["total_return"] < -1.0
+    assert "equity fell to <= 0 at an entry fill in some columns" in caplog.text
+    for j in range(k):
+        exits = {name: None if np.isnan(v[j]) else float(v[j]) for name, v in columns.items()}
+        trades, equity = reference_single(
+            bars, targets[:, j], cost_rate=2e-4, financing_per_day=1e-4, fraction=2.0, **exits
+        )
+        expected = compute_metrics(pd.DataFrame(trades), pd.Series(equity, index=bars.index), bars)
+        for name, value in expected.items():
+            if value is None:
+                assert math.isnan(table.iloc[j][name]), (j, name)
+            else:
+                assert table.iloc[j][name] == pytest.approx(value, rel=1e-9, abs=1e-12), (j, name)
