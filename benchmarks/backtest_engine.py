@@ -99,7 +99,6 @@ def kernel_seconds(bars: pd.DataFrame, target: np.ndarray) -> float:
     """Best time of the numba kernel alone on the same inputs (no validation, table, metrics)."""
     n = len(bars)
     open_, close = bars["open"].to_numpy(), bars["close"].to_numpy()
-    target = target.astype(np.float64)
     none, fraction = np.full(1, np.nan), np.full(1, FRACTION)
     equity, records = np.empty(n), np.empty(n, dtype=TRADE_RECORD_DTYPE)
 

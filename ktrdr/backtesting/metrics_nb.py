@@ -47,39 +47,37 @@ STATS_BARS_HELD = 5
 STATS_SIZE = 6
 
 
-@njit(cache=True, fastmath={"reassoc"})
-def _return_sums_nb(points: np.ndarray, shift: float) -> tuple[float, float, float, float]:
-    """Sums over the points' returns r: (r - shift), (r - shift) ** 2, min(r, 0) ** 2, and the
-    lowest point; reassociated so that the loop runs on SIMD lanes."""
+# numpy's error model drops the zero-divisor check that keeps the division off SIMD lanes:
+# the caller passes only points > 0.
+@njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
+def _return_sums_nb(points: np.ndarray, shift: float) -> tuple[float, float, float]:
+    """Sums over the points' returns r: (r - shift), (r - shift) ** 2 and min(r, 0) ** 2;
+    reassociated so that the loop runs on SIMD lanes (a running minimum here would stop that)."""
     total = squares = downside = 0.0
-    lowest = points[0]
     for i in range(points.shape[0] - 1):
         r = points[i + 1] / points[i] - 1.0
         d = r - shift
         total += d
         squares += d * d
-        loss = min(r, 0.0)
+        loss = r if r < 0.0 else 0.0
         downside += loss * loss
-        lowest = min(lowest, points[i + 1])
-    return total, squares, downside, lowest
+    return total, squares, downside
 
 
 @njit(cache=True)
-def _ratios_nb(points: np.ndarray, periods: float) -> tuple[float, float]:
+def _ratios_nb(points: np.ndarray, periods: float, lowest: float) -> tuple[float, float]:
     """Annualised Sharpe (ddof 1) and Sortino (downside target 0) of the points' returns.
 
     One pass; the sums are taken shifted by the first return, which keeps the variance's
     subtraction free of cancellation between two large sums. NaN under 3 points or with a
-    point <= 0.
+    point <= 0 (``lowest`` is the lowest point).
     """
     m = points.shape[0]
-    if np.isnan(periods) or m < 3 or points[0] <= 0.0:
+    if np.isnan(periods) or m < 3 or not lowest > 0.0:
         return np.nan, np.nan
     count = m - 1
     shift = points[1] / points[0] - 1.0
-    total, squares, downside, lowest = _return_sums_nb(points, shift)
-    if not lowest > 0.0:
-        return np.nan, np.nan
+    total, squares, downside = _return_sums_nb(points, shift)
     mean_shifted = total / count
     variance = max((squares - total * mean_shifted) / (count - 1), 0.0)
     mean = shift + mean_shifted
@@ -92,18 +90,19 @@ def _ratios_nb(points: np.ndarray, periods: float) -> tuple[float, float]:
 
 
 @njit(cache=True)
-def _max_drawdown_nb(equity: np.ndarray) -> float:
-    """The largest 1 - equity / running peak; one division per peak, not per bar."""
-    peak = trough = equity[0]
+def _max_drawdown_nb(equity: np.ndarray) -> tuple[float, float]:
+    """The largest 1 - equity / running peak (one division per peak, not per bar), lowest point."""
+    peak = trough = lowest = equity[0]
     drawdown = 0.0
     for t in range(1, equity.shape[0]):
         value = equity[t]
         if value > peak:
             drawdown = max(drawdown, 1.0 - trough / peak)
+            lowest = min(lowest, trough)
             peak = trough = value
         elif value < trough:
             trough = value
-    return max(drawdown, 1.0 - trough / peak)
+    return max(drawdown, 1.0 - trough / peak), min(lowest, trough)
 
 
 @njit(cache=True)
@@ -137,11 +136,12 @@ def equity_metrics_nb(
     raw = np.empty(RAW_SIZE)
     n = equity.shape[0]
     raw[RAW_GROWTH] = equity[n - 1] / equity[0]
-    raw[RAW_SHARPE], raw[RAW_SORTINO] = _ratios_nb(equity, periods)
+    raw[RAW_MAX_DRAWDOWN], lowest = _max_drawdown_nb(equity)
+    raw[RAW_SHARPE], raw[RAW_SORTINO] = _ratios_nb(equity, periods, lowest)
     days = _day_closes_nb(local, per_day)
     daily_periods = (days.shape[0] - 1) / span_years if days.shape[0] >= 2 else np.nan
-    raw[RAW_SHARPE_DAILY] = _ratios_nb(equity[days], daily_periods)[0]
-    raw[RAW_MAX_DRAWDOWN] = _max_drawdown_nb(equity)
+    daily = equity[days]
+    raw[RAW_SHARPE_DAILY] = _ratios_nb(daily, daily_periods, daily.min())[0]
     return raw
 
 

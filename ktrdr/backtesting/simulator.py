@@ -19,9 +19,9 @@ from ktrdr.backtesting.arguments import (
     price_array,
 )
 from ktrdr.backtesting.exits import EXIT_REASON_NAMES, new_state_nb
-from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE
+from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE, record_columns_nb
 from ktrdr.backtesting.metrics import Metrics
-from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw, record_stats_nb
+from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw, trade_stats_nb
 from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
 from ktrdr.backtesting.sizing import VolatilityTarget, check_sizing
 from ktrdr.errors import InvariantError, ValidationError
@@ -60,7 +60,10 @@ class SimulationResult:
 
 def _target_array(target_position: object, n_bars: int) -> np.ndarray:
     try:
-        target = np.asarray(target_position, dtype=np.float64)
+        target = np.asarray(target_position)
+        # The kernel reads int8 and float64 targets as they are; anything else becomes float64.
+        if target.dtype not in (np.int8, np.float64):
+            target = target.astype(np.float64)
     except (TypeError, ValueError):
         raise ValidationError("target_position must hold numbers in {-1, 0, +1}") from None
     if target.ndim != 1 or len(target) != n_bars:
@@ -97,29 +100,23 @@ def raise_for_status(
     raise InvariantError(f"simulation kernel returned unknown status {status}")
 
 
-def trades_frame(records: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
+def trade_columns(records: np.ndarray, n_bars: int) -> tuple:
+    """The records' columns (record_columns_nb) for trades_frame and trade_stats_nb."""
+    return record_columns_nb(records, n_bars - 1)
+
+
+def trades_frame(
+    records: np.ndarray, index: pd.DatetimeIndex, columns: tuple | None = None
+) -> pd.DataFrame:
     """The TRADE_COLUMNS table of a kernel's trade records on the bars' index."""
-    exit_rows = np.minimum(records["exit_index"], len(index) - 1)
-    size = records["size"]
-    pnl = records["pnl"]
-    reasons = pd.Categorical.from_codes(records["exit_reason"], dtype=_EXIT_REASON_DTYPE)
-    return pd.DataFrame(
-        {
-            "entry_time": index.take(records["entry_index"]),
-            "exit_time": index.take(exit_rows),
-            "entry_price": records["entry_price"],
-            "exit_price": records["exit_price"],
-            "direction": records["direction"],
-            "size": size,
-            "pnl": pnl,
-            "return": pnl / (size * records["entry_price"]),
-            "costs": records["costs"],
-            "bars_held": records["bars_held"],
-            "open_at_end": records["open_at_end"],
-            "exit_reason": reasons,
-        },
-        copy=False,
-    )
+    if columns is None:
+        columns = trade_columns(records, len(index))
+    entry_row, exit_row, *values, exit_reason = columns
+    reasons = pd.Categorical.from_codes(exit_reason, dtype=_EXIT_REASON_DTYPE, validate=False)
+    table = {"entry_time": index.take(entry_row), "exit_time": index.take(exit_row)}
+    table.update(zip(TRADE_COLUMNS[2:-1], values, strict=True))
+    table["exit_reason"] = reasons
+    return pd.DataFrame(table, copy=False)
 
 
 def simulate_positions(
@@ -200,16 +197,17 @@ def simulate_positions(
         capital, equity, records, new_state_nb(),
     )  # fmt: skip
     raise_for_status(status, bad_bar, bars)
-    records = records[:n_trades]
+    columns = trade_columns(records[:n_trades], n)
+    _, _, _, _, _, _, pnl, returns, _, bars_held, _, _ = columns
     metrics = metrics_from_raw(
         clock.equity_metrics(equity),
-        record_stats_nb(records),
+        trade_stats_nb(pnl, returns, bars_held),
         n_bars=n,
         span_days=clock.span_days,
         periods=clock.periods_per_year,
         buy_and_hold_return=close[-1] / close[0] - 1.0,
     )
-    trades = trades_frame(records, bars.index)
+    trades = trades_frame(records, bars.index, columns)
     return SimulationResult(
         trades, pd.Series(equity, index=bars.index, name="equity", copy=False), metrics
     )
