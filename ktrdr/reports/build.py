@@ -132,10 +132,13 @@ class ReportBuilder:
             return None
 
     def _bars(self, operation: Mapping[str, Any]) -> pd.DataFrame | None:
-        """The traded bars for the candlesticks; None when the data set is gone or pooled."""
+        """The traded bars for the candlesticks; None when the data set is gone, or for a
+        portfolio (several symbols: no one price to draw its trades on)."""
         metadata, summary = operation.get("metadata") or {}, operation.get("result_summary") or {}
         symbol, timeframe = metadata.get("symbol"), metadata.get("timeframe")
         if not symbol or not timeframe or "," in symbol or not summary.get("start_date"):
+            return None
+        if len(summary.get("symbols") or [symbol]) > 1:
             return None
         try:
             return self.data.load(symbol, timeframe, summary["start_date"], summary["end_date"])

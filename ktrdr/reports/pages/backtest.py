@@ -53,13 +53,41 @@ def folds_table(folds: Sequence[Mapping[str, Any]]) -> str:
     return table(columns, rows, numeric=(True, False, False, *[True] * 6))
 
 
+def symbols_table(symbol_metrics: Mapping[str, Mapping[str, Any]]) -> str:
+    """A portfolio's per-symbol figures (its trades, win rate, P&L, exposure, buy and hold)."""
+    rows = [
+        (
+            symbol,
+            whole(metrics.get("total_trades")),
+            percent(metrics.get("win_rate"), 1),
+            decimal(metrics.get("profit_factor")),
+            percent(metrics.get("avg_trade_return"), 3),
+            decimal(metrics.get("total_pnl")),
+            percent(metrics.get("exposure"), 1),
+            percent(metrics.get("buy_and_hold_return")),
+        )
+        for symbol, metrics in symbol_metrics.items()
+    ]
+    columns = (
+        "symbol", "trades", "win rate", "profit factor", "avg trade", "P&L", "exposure",
+        "buy and hold",
+    )  # fmt: skip
+    return table(columns, rows, numeric=(False, *[True] * 7))
+
+
 def trades_table(trades: pd.DataFrame, limit: int = TRADES_SHOWN) -> str:
-    """The last ``limit`` trades, with the exit reason when the artifact has one."""
+    """The last ``limit`` trades, with the symbol (a portfolio's) and the exit reason when the
+    artifact has them."""
     shown = trades.tail(limit).iloc[::-1]
-    has_reason = "exit_reason" in trades
+    has_symbol, has_reason = "symbol" in trades, "exit_reason" in trades
     columns = ["entry", "exit", "side", "entry price", "exit price", "return", "P&L", "bars"]
+    numeric = [False, False, False, True, True, True, True, True]
+    if has_symbol:
+        columns.insert(0, "symbol")
+        numeric.insert(0, False)
     if has_reason:
         columns.append("exit reason")
+        numeric.append(False)
     rows = []
     for values in shown.to_dict("records"):
         row = [
@@ -72,11 +100,12 @@ def trades_table(trades: pd.DataFrame, limit: int = TRADES_SHOWN) -> str:
             decimal(values["pnl"]),
             whole(values["bars_held"]),
         ]
+        if has_symbol:
+            row.insert(0, str(values["symbol"]))
         if has_reason:
             row.append(str(values["exit_reason"]).replace("_", " "))
         rows.append(row)
-    numeric = [False, False, False, True, True, True, True, True, False]
-    return table(columns, rows, numeric=numeric[: len(columns)])
+    return table(columns, rows, numeric=numeric)
 
 
 def equity_figure(
@@ -106,6 +135,12 @@ def add_backtest_sections(
     metrics = summary.get("metrics") or {}
     folds = summary.get("folds") or []
     page.section("Metrics", backtest_metric_cards(metrics), _in_sample_note(summary))
+    symbol_metrics = summary.get("symbol_metrics")
+    if symbol_metrics:
+        caption = note(
+            "One cash account; the metrics above are the portfolio's, these are each symbol's."
+        )
+        page.section("Symbols", caption, symbols_table(symbol_metrics))
     equity = artifacts.get("equity")
     if equity is not None and len(equity):
         page.section("Equity", equity_figure(page, equity, folds, bars))
@@ -150,7 +185,8 @@ def backtest_page(
         str(part)
         for part in (
             parameters.get("strategy_name"),
-            f"{metadata.get('symbol')} {metadata.get('timeframe')}",
+            f"{' + '.join(summary.get('symbols') or [metadata.get('symbol')])} "
+            f"{metadata.get('timeframe')}",
             f"{day(summary.get('start_date'))} to {day(summary.get('end_date'))}",
             f"{whole(summary.get('bars'))} bars",
             operation.get("operation_id"),

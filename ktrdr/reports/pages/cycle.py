@@ -12,7 +12,12 @@ from ktrdr.reports.figures.backtest import equity_drawdown_figure
 from ktrdr.reports.formatting import day, decimal, percent, whole
 from ktrdr.reports.html import Page, badge, cards, note, table
 from ktrdr.reports.links import sibling_report_link
-from ktrdr.reports.pages.backtest import backtest_metric_cards, equity_figure, folds_table
+from ktrdr.reports.pages.backtest import (
+    backtest_metric_cards,
+    equity_figure,
+    folds_table,
+    symbols_table,
+)
 from ktrdr.reports.pages.training import learning_curves, training_metric_cards
 
 VERDICT_TONES = {
@@ -200,7 +205,8 @@ def cycle_page(
     parameters = metadata.get("parameters") or {}
     training = parameters.get("training_result") or {}
     backtest = parameters.get("backtest_result") or {}
-    symbol = parameters.get("symbol") or metadata.get("symbol")
+    symbols = backtest.get("symbols") or [parameters.get("symbol") or metadata.get("symbol")]
+    symbol = " + ".join(str(s) for s in symbols if s)
     timeframe = parameters.get("timeframe") or metadata.get("timeframe")
     market = " ".join(str(p) for p in (symbol, timeframe) if p)
     subtitle = " · ".join(
@@ -224,6 +230,8 @@ def cycle_page(
             parts.append(equity_figure(page, equity, folds, bars, title))
         if folds:
             parts.append(folds_table(folds))
+        if backtest.get("symbol_metrics"):
+            parts.append(symbols_table(backtest["symbol_metrics"]))
         page.section("Walk-forward backtest", *parts)
     if parameters.get("statistics"):
         page.section("Statistics", _statistics(parameters["statistics"]))

@@ -36,3 +36,10 @@ def test_a_multi_symbol_cycle_backtests_a_portfolio(server: ServerProcess) -> No
     assert set(trades["symbol"]) == {"SP500", "NASDAQ"}
     assert set(trades["exit_reason"]) <= {"signal", "stop", "take_profit", "end"}
     assert params["backtest_result"] == summary
+
+    for operation_id in (params["backtest_op_id"], research["operation_id"]):
+        report = server.client.get(f"/operations/{operation_id}/report")
+        assert report.status_code == 200, report.text[:500]
+        assert report.headers["content-type"].startswith("text/html")
+        assert "plotly" in report.text, operation_id
+        assert "SP500 + NASDAQ" in report.text, operation_id

@@ -32,6 +32,26 @@ def test_backtest_page_is_self_contained_with_plotly_inlined_once(bars: pd.DataF
     assert "take profit" in page  # the trades table's exit reasons
 
 
+def test_a_portfolio_page_names_its_symbols_and_shows_each_symbols_figures(
+    bars: pd.DataFrame,
+) -> None:
+    operation = backtest_operation(bars)
+    operation["result_summary"]["symbols"] = ["SP500", "NASDAQ"]
+    operation["result_summary"]["symbol_metrics"] = {
+        "SP500": {"total_trades": 7, "win_rate": 0.5, "total_pnl": 120.0},
+        "NASDAQ": {"total_trades": 3, "win_rate": 1.0, "total_pnl": -40.0},
+    }
+    trades = trades_frame(bars).assign(symbol=["SP500", "NASDAQ"] * 10)
+
+    page = backtest_page(operation, {"equity": equity_frame(bars), "trades": trades})
+
+    assert "SP500 + NASDAQ" in page
+    assert "<h2>Symbols</h2>" in page
+    assert "120.00" in page and "-40.00" in page  # each symbol's P&L
+    assert "<th>symbol</th>" in page  # the trades table names each trade's symbol
+    assert "Trades on the price" not in page  # no single price to draw a portfolio's trades on
+
+
 def test_walk_forward_page_shows_folds_and_seed_dispersion(bars: pd.DataFrame) -> None:
     page = backtest_page(backtest_operation(bars, folds=True), {"equity": equity_frame(bars)})
     assert "<title>Walk-forward backtest</title>" in page
