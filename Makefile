@@ -38,3 +38,4 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	find ktrdr -name "*.nb[ic]" -delete
