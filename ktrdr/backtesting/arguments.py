@@ -8,12 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ktrdr.backtesting.sizing import VolatilityTarget
+from ktrdr.backtesting.metrics_nb import BarClock
+from ktrdr.backtesting.sizing import VolatilityTarget, check_sizing
 from ktrdr.errors import ValidationError
 
 BASIS_POINT = 1e-4
 EXIT_NAMES: tuple[str, ...] = ("stop_loss", "take_profit", "trailing_stop")
 _NONE = np.full(1, np.nan)
+_NO_DAYS = np.zeros(1)
 
 
 def check_number(name: str, value: float, *, allow_zero: bool) -> float:
@@ -60,6 +62,11 @@ def exit_fractions(name: str, value: object, n: int) -> np.ndarray:
             f"{name} must be None, a fraction in (0, 1) or an array of {n} fractions "
             f"(one per decision bar, NaN = none), got {_short(value)}"
         )
+    return check_fractions(name, values)
+
+
+def check_fractions(name: str, values: np.ndarray) -> np.ndarray:
+    """``values`` when every one that is not NaN lies in (0, 1); else a ValidationError."""
     given = values[~np.isnan(values)]
     bad = given[(given <= 0.0) | (given >= 1.0) | ~np.isfinite(given)]
     if len(bad):
@@ -140,3 +147,48 @@ def exit_price_arrays(bars: pd.DataFrame, open_: np.ndarray, exits_on: bool) -> 
                 "trailing_stop need"
             )
     return price_array(bars, "high"), price_array(bars, "low")
+
+
+@dataclass(frozen=True)
+class MarketInputs:
+    """One market's validated kernel inputs: prices, clock, entry fractions, costs, capital."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    clock: BarClock
+    fractions: np.ndarray
+    costs: Costs
+    days: np.ndarray  # days until the next close, read only with financing
+    capital: float
+
+
+def market_inputs(
+    bars: pd.DataFrame,
+    *,
+    commission_bps: float,
+    slippage_bps: float,
+    spread_bps: float,
+    financing_bps_per_day: float,
+    position_fraction: float,
+    initial_capital: float,
+    sizing: object,
+    exits_on: bool,
+) -> MarketInputs:
+    """Validate the arguments simulate_positions and simulate_many share and read the bars."""
+    costs = Costs.from_bps(
+        commission_bps=commission_bps,
+        slippage_bps=slippage_bps,
+        spread_bps=spread_bps,
+        financing_bps_per_day=financing_bps_per_day,
+    )
+    fraction = check_number("position_fraction", position_fraction, allow_zero=False)
+    capital = check_number("initial_capital", initial_capital, allow_zero=False)
+    checked_sizing = check_sizing(sizing, len(bars))
+    open_, close = price_array(bars, "open"), price_array(bars, "close")
+    high, low = exit_price_arrays(bars, open_, exits_on)
+    clock = BarClock.of(bars.index)
+    fractions = entry_fractions(checked_sizing, fraction, close, clock.periods_per_year)
+    days = clock.days_to_next_close() if costs.financing_per_day else _NO_DAYS
+    return MarketInputs(open_, high, low, close, clock, fractions, costs, days, capital)

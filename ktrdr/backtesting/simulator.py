@@ -10,25 +10,20 @@ import pandas as pd
 
 from ktrdr.backtesting.arguments import (
     EXIT_NAMES,
-    Costs,
     check_bars,
-    check_number,
-    entry_fractions,
     exit_fractions,
-    exit_price_arrays,
-    price_array,
+    market_inputs,
 )
 from ktrdr.backtesting.exits import EXIT_REASON_NAMES, new_state_nb
 from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE, record_columns_nb
 from ktrdr.backtesting.metrics import Metrics
-from ktrdr.backtesting.metrics_nb import BarClock, metrics_from_raw, trade_stats_nb
+from ktrdr.backtesting.metrics_nb import metrics_from_raw, trade_stats_nb
 from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
-from ktrdr.backtesting.sizing import VolatilityTarget, check_sizing
+from ktrdr.backtesting.sizing import VolatilityTarget
 from ktrdr.errors import InvariantError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-_NO_DAYS = np.zeros(1)
 TRADE_COLUMNS: tuple[str, ...] = (
     "entry_time",
     "exit_time",
@@ -169,32 +164,28 @@ def simulate_positions(
     """
     bars = check_bars(bars)
     target = _target_array(target_position, len(bars))
-    costs = Costs.from_bps(
+    n = len(bars)
+    given = (stop_loss, take_profit, trailing_stop)
+    exits_on = any(value is not None for value in given)
+    market = market_inputs(
+        bars,
         commission_bps=commission_bps,
         slippage_bps=slippage_bps,
         spread_bps=spread_bps,
         financing_bps_per_day=financing_bps_per_day,
+        position_fraction=position_fraction,
+        initial_capital=initial_capital,
+        sizing=sizing,
+        exits_on=exits_on,
     )
-    fraction = check_number("position_fraction", position_fraction, allow_zero=False)
-    capital = check_number("initial_capital", initial_capital, allow_zero=False)
-    n = len(bars)
-    sizing = check_sizing(sizing, n)
-    exits = [
-        exit_fractions(name, value, n)
-        for name, value in zip(EXIT_NAMES, (stop_loss, take_profit, trailing_stop), strict=True)
-    ]
-    exits_on = any(value is not None for value in (stop_loss, take_profit, trailing_stop))
-    open_, close = price_array(bars, "open"), price_array(bars, "close")
-    high, low = exit_price_arrays(bars, open_, exits_on)
-    clock = BarClock.of(bars.index)
+    exits = [exit_fractions(name, value, n) for name, value in zip(EXIT_NAMES, given, strict=True)]
+    clock = market.clock
     equity = np.empty(n, dtype=np.float64)
     records = np.empty(n, dtype=TRADE_RECORD_DTYPE)
     status, bad_bar, n_trades = simulate_positions_nb(
-        open_, high, low, close, target, exits_on, *exits,
-        entry_fractions(sizing, fraction, close, clock.periods_per_year),
-        costs.cost_rate, costs.financing_per_day,
-        clock.days_to_next_close() if costs.financing_per_day else _NO_DAYS,
-        capital, equity, records, new_state_nb(),
+        market.open, market.high, market.low, market.close, target, exits_on,
+        *exits, market.fractions, market.costs.cost_rate, market.costs.financing_per_day,
+        market.days, market.capital, equity, records, new_state_nb(),
     )  # fmt: skip
     raise_for_status(status, bad_bar, bars)
     columns = trade_columns(records[:n_trades], n)
@@ -205,7 +196,7 @@ def simulate_positions(
         n_bars=n,
         span_days=clock.span_days,
         periods=clock.periods_per_year,
-        buy_and_hold_return=close[-1] / close[0] - 1.0,
+        buy_and_hold_return=market.close[-1] / market.close[0] - 1.0,
     )
     trades = trades_frame(records, bars.index, columns)
     return SimulationResult(

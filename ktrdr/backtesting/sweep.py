@@ -10,12 +10,9 @@ from numba import njit, prange
 
 from ktrdr.backtesting.arguments import (
     EXIT_NAMES,
-    Costs,
     check_bars,
-    check_number,
-    entry_fractions,
-    exit_price_arrays,
-    price_array,
+    check_fractions,
+    market_inputs,
 )
 from ktrdr.backtesting.exits import new_state_nb
 from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE
@@ -23,14 +20,13 @@ from ktrdr.backtesting.metrics import METRIC_NAMES
 from ktrdr.backtesting.metrics_nb import (
     RAW_SIZE,
     STATS_SIZE,
-    BarClock,
     equity_metrics_nb,
     metrics_table,
     record_stats_nb,
 )
 from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
 from ktrdr.backtesting.simulator import raise_for_status
-from ktrdr.backtesting.sizing import VolatilityTarget, check_sizing
+from ktrdr.backtesting.sizing import VolatilityTarget
 from ktrdr.errors import ValidationError
 
 logger = logging.getLogger(__name__)
@@ -133,11 +129,7 @@ def _column_exits(name: str, value: object, k: int) -> np.ndarray:
             f"{name} must be None, a fraction in (0, 1) or {k} fractions (one per column), "
             f"got shape {np.shape(value)}"
         )
-    given = values[~np.isnan(values)]
-    bad = given[(given <= 0.0) | (given >= 1.0) | ~np.isfinite(given)]
-    if len(bad):
-        raise ValidationError(f"{name} must be a fraction in (0, 1), got {float(bad[0])!r}")
-    return values
+    return check_fractions(name, values)
 
 
 def simulate_many(
@@ -174,29 +166,27 @@ def simulate_many(
     k = _column_count(targets, given)
     if k != targets.shape[1]:
         columns = pd.RangeIndex(k)
-    costs = Costs.from_bps(
+    exits_on = any(value is not None for value in given)
+    market = market_inputs(
+        bars,
         commission_bps=commission_bps,
         slippage_bps=slippage_bps,
         spread_bps=spread_bps,
         financing_bps_per_day=financing_bps_per_day,
+        position_fraction=position_fraction,
+        initial_capital=initial_capital,
+        sizing=sizing,
+        exits_on=exits_on,
     )
-    fraction = check_number("position_fraction", position_fraction, allow_zero=False)
-    capital = check_number("initial_capital", initial_capital, allow_zero=False)
-    sizing = check_sizing(sizing, n)
     exits = [_column_exits(name, v, k) for name, v in zip(EXIT_NAMES, given, strict=True)]
-    exits_on = any(value is not None for value in given)
-    open_, close = price_array(bars, "open"), price_array(bars, "close")
-    high, low = exit_price_arrays(bars, open_, exits_on)
-    clock = BarClock.of(bars.index)
+    clock = market.clock
     raw = np.full((k, RAW_SIZE), np.nan)
     stats = np.zeros((k, STATS_SIZE))
     status = np.zeros((k, 2), dtype=np.int64)
     simulate_many_nb(
-        open_, high, low, close, targets, exits_on, *exits,
-        entry_fractions(sizing, fraction, close, clock.periods_per_year),
-        costs.cost_rate, costs.financing_per_day,
-        clock.days_to_next_close() if costs.financing_per_day else np.zeros(1),
-        capital, clock.local, clock.per_day, clock.periods, clock.span_years,
+        market.open, market.high, market.low, market.close, targets, exits_on, *exits,
+        market.fractions, market.costs.cost_rate, market.costs.financing_per_day, market.days,
+        market.capital, clock.local, clock.per_day, clock.periods, clock.span_years,
         raw, stats, status,
     )  # fmt: skip
     for j in range(k):
@@ -216,7 +206,7 @@ def simulate_many(
         n_bars=n,
         span_days=clock.span_days,
         periods=clock.periods_per_year,
-        buy_and_hold_return=close[-1] / close[0] - 1.0,
+        buy_and_hold_return=market.close[-1] / market.close[0] - 1.0,
     )
     table.index = columns
     return table[list(METRIC_NAMES)]
