@@ -18,10 +18,22 @@ from ktrdr.backtesting.exits import (
     arm_exits_nb,
 )
 
+# The float columns of the trades table, in the order record_columns_nb writes them.
+FLOAT_TRADE_FIELDS: tuple[str, ...] = (
+    "entry_price",
+    "exit_price",
+    "size",
+    "pnl",
+    "return",
+    "costs",
+)
+FLOAT_PNL = FLOAT_TRADE_FIELDS.index("pnl")
+FLOAT_RETURN = FLOAT_TRADE_FIELDS.index("return")
+
 TRADE_RECORD_DTYPE = np.dtype(
     [
         ("entry_index", np.int64),
-        ("exit_index", np.int64),  # bar whose open filled the exit; n for a trade open at the end
+        ("exit_index", np.int64),  # bar whose open filled the exit (close: the last, open at end)
         ("entry_price", np.float64),
         ("exit_price", np.float64),
         ("direction", np.int8),
@@ -109,40 +121,48 @@ def financing_nb(state: np.ndarray, price: float, rate_per_day: float, days: flo
 
 
 @njit(cache=True)
-def record_columns_nb(records: np.ndarray, last_row: int) -> tuple:
+def trade_capacity_nb(target: np.ndarray) -> int:
+    """How many trades a run on ``target`` can close at most: 1 + the changes of the target.
+
+    Every entry closes one trade, and two entries are always separated by a change of the target
+    (an exit locks the position flat until it changes): for most strategies far fewer records
+    than one per bar.
+    """
+    changes = 0
+    for t in range(1, target.shape[0]):
+        changes += target[t] != target[t - 1]
+    return 1 + changes
+
+
+@njit(cache=True)
+def record_columns_nb(records: np.ndarray) -> tuple:
     """The records' fields as contiguous columns in one pass, plus each trade's return.
 
-    The exit row is clipped to ``last_row`` (a trade open at the end exits at n); the return is
-    pnl / (size * entry_price). Reading the packed fields one by one costs several times this.
+    Returns (entry row, exit row, direction, bars held, open at end, exit reason, floats):
+    floats is (6, m), its rows FLOAT_TRADE_FIELDS, a block that becomes a table's columns
+    without a copy. The return is pnl / (size * entry_price). Reading the packed fields one by
+    one costs several times this.
     """
     m = records.shape[0]
     entry_row = np.empty(m, dtype=np.int64)
     exit_row = np.empty(m, dtype=np.int64)
-    entry_price = np.empty(m)
-    exit_price = np.empty(m)
     direction = np.empty(m, dtype=np.int8)
-    size = np.empty(m)
-    pnl = np.empty(m)
-    returns = np.empty(m)
-    costs = np.empty(m)
     bars_held = np.empty(m, dtype=np.int64)
     open_at_end = np.empty(m, dtype=np.bool_)
     exit_reason = np.empty(m, dtype=np.int8)
+    floats = np.empty((len(FLOAT_TRADE_FIELDS), m))
     for i in range(m):
         rec = records[i]
         entry_row[i] = rec["entry_index"]
-        exit_row[i] = min(rec["exit_index"], last_row)
-        entry_price[i] = rec["entry_price"]
-        exit_price[i] = rec["exit_price"]
+        exit_row[i] = rec["exit_index"]
         direction[i] = rec["direction"]
-        size[i] = rec["size"]
-        pnl[i] = rec["pnl"]
-        returns[i] = rec["pnl"] / (rec["size"] * rec["entry_price"])
-        costs[i] = rec["costs"]
         bars_held[i] = rec["bars_held"]
         open_at_end[i] = rec["open_at_end"]
         exit_reason[i] = rec["exit_reason"]
-    return (
-        entry_row, exit_row, entry_price, exit_price, direction, size, pnl, returns, costs,
-        bars_held, open_at_end, exit_reason,
-    )  # fmt: skip
+        floats[0, i] = rec["entry_price"]
+        floats[1, i] = rec["exit_price"]
+        floats[2, i] = rec["size"]
+        floats[3, i] = rec["pnl"]
+        floats[4, i] = rec["pnl"] / (rec["size"] * rec["entry_price"])
+        floats[5, i] = rec["costs"]
+    return entry_row, exit_row, direction, bars_held, open_at_end, exit_reason, floats

@@ -46,10 +46,16 @@ def periods_per_year(index: pd.DatetimeIndex) -> float | None:
     """
     if len(index) < 2:
         return None
-    span_seconds = (index[-1] - index[0]).total_seconds()
+    return periods_over_span(len(index), (index[-1] - index[0]).total_seconds())
+
+
+def periods_over_span(n_bars: int, span_seconds: float) -> float | None:
+    """:func:`periods_per_year` of ``n_bars`` bars spanning ``span_seconds``."""
+    if n_bars < 2:
+        return None
     if span_seconds <= 0:
         raise ValidationError(f"bars index must be strictly increasing, spans {span_seconds} s")
-    return (len(index) - 1) / (span_seconds / SECONDS_PER_YEAR)
+    return (n_bars - 1) / (span_seconds / SECONDS_PER_YEAR)
 
 
 def finite_or_none(value: float) -> float | None:

@@ -22,7 +22,7 @@ from ktrdr.backtesting.metric_definitions import (
     Metrics,
     annualized_return,
     finite_or_none,
-    periods_per_year,
+    periods_over_span,
 )
 
 _NOT_FLOAT = ("total_trades", "annualization_reliable")
@@ -47,15 +47,23 @@ STATS_BARS_HELD = 5
 STATS_SIZE = 6
 
 
+# Bars per block of the equity scan: a block is checked for a new peak or trough and for a day
+# boundary in one vectorised pass; only a block that holds one is walked bar by bar.
+_BLOCK = 128
+
+
 # numpy's error model drops the zero-divisor check that keeps the division off SIMD lanes:
-# the caller passes only points > 0.
+# the callers pass only points > 0 (or discard the sums).
 @njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
-def _return_sums_nb(points: np.ndarray, shift: float) -> tuple[float, float, float]:
-    """Sums over the points' returns r: (r - shift), (r - shift) ** 2 and min(r, 0) ** 2;
-    reassociated so that the loop runs on SIMD lanes (a running minimum here would stop that)."""
+def _return_sums_nb(
+    before: np.ndarray, after: np.ndarray, shift: float
+) -> tuple[float, float, float]:
+    """Sums over the returns r = after / before - 1: (r - shift), (r - shift) ** 2 and
+    min(r, 0) ** 2; reassociated so that the loop runs on SIMD lanes (a running minimum here
+    would stop that)."""
     total = squares = downside = 0.0
-    for i in range(points.shape[0] - 1):
-        r = points[i + 1] / points[i] - 1.0
+    for i in range(after.shape[0]):
+        r = after[i] / before[i] - 1.0
         d = r - shift
         total += d
         squares += d * d
@@ -65,19 +73,15 @@ def _return_sums_nb(points: np.ndarray, shift: float) -> tuple[float, float, flo
 
 
 @njit(cache=True)
-def _ratios_nb(points: np.ndarray, periods: float, lowest: float) -> tuple[float, float]:
-    """Annualised Sharpe (ddof 1) and Sortino (downside target 0) of the points' returns.
+def _sharpe_sortino_nb(
+    count: int, shift: float, sums: tuple[float, float, float], periods: float
+) -> tuple[float, float]:
+    """Annualised Sharpe (ddof 1) and Sortino (downside target 0) from ``count`` returns' sums.
 
-    One pass; the sums are taken shifted by the first return, which keeps the variance's
-    subtraction free of cancellation between two large sums. NaN under 3 points or with a
-    point <= 0 (``lowest`` is the lowest point).
+    The sums are taken shifted by the first return, which keeps the variance's subtraction free
+    of cancellation between two large sums.
     """
-    m = points.shape[0]
-    if np.isnan(periods) or m < 3 or not lowest > 0.0:
-        return np.nan, np.nan
-    count = m - 1
-    shift = points[1] / points[0] - 1.0
-    total, squares, downside = _return_sums_nb(points, shift)
+    total, squares, downside = sums
     mean_shifted = total / count
     variance = max((squares - total * mean_shifted) / (count - 1), 0.0)
     mean = shift + mean_shifted
@@ -90,38 +94,102 @@ def _ratios_nb(points: np.ndarray, periods: float, lowest: float) -> tuple[float
 
 
 @njit(cache=True)
-def _max_drawdown_nb(equity: np.ndarray) -> tuple[float, float]:
-    """The largest 1 - equity / running peak (one division per peak, not per bar), lowest point."""
-    peak = trough = lowest = equity[0]
-    drawdown = 0.0
-    for t in range(1, equity.shape[0]):
-        value = equity[t]
-        if value > peak:
-            drawdown = max(drawdown, 1.0 - trough / peak)
-            lowest = min(lowest, trough)
-            peak = trough = value
-        elif value < trough:
-            trough = value
-    return max(drawdown, 1.0 - trough / peak), min(lowest, trough)
+def _ratios_nb(points: np.ndarray, periods: float, lowest: float) -> tuple[float, float]:
+    """Annualised Sharpe and Sortino of the points' returns; NaN under 3 points or with a
+    point <= 0 (``lowest`` is the lowest point)."""
+    m = points.shape[0]
+    if np.isnan(periods) or m < 3 or not lowest > 0.0:
+        return np.nan, np.nan
+    shift = points[1] / points[0] - 1.0
+    sums = _return_sums_nb(points[:-1], points[1:], shift)
+    return _sharpe_sortino_nb(m - 1, shift, sums, periods)
+
+
+@njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
+def _block_sums_nb(
+    before: np.ndarray, after: np.ndarray, shift: float, low: float, high: float
+) -> tuple[float, float, float, int]:
+    """``_return_sums_nb`` of a block, and how many of its points lie outside [low, high]."""
+    total = squares = downside = 0.0
+    outside = 0
+    for i in range(after.shape[0]):
+        value = after[i]
+        r = value / before[i] - 1.0
+        d = r - shift
+        total += d
+        squares += d * d
+        loss = r if r < 0.0 else 0.0
+        downside += loss * loss
+        outside += (value > high) | (value < low)
+    return total, squares, downside, outside
 
 
 @njit(cache=True)
-def _day_closes_nb(local: np.ndarray, per_day: int) -> np.ndarray:
-    """Bar 0 and each calendar day's last bar (one division per day, not per bar)."""
-    n = local.shape[0]
+def _count_reaching_nb(values: np.ndarray, level: int) -> int:
+    """How many values are >= ``level`` (a SIMD count)."""
+    count = 0
+    for i in range(values.shape[0]):
+        count += values[i] >= level
+    return count
+
+
+@njit(cache=True)
+def _next_day_end_nb(tick: int, day_end: int, per_day: int) -> int:
+    """The first midnight after ``tick``, which is at or after ``day_end`` (no division when it
+    falls on the day after: daily bars)."""
+    if tick < day_end + per_day:
+        return day_end + per_day
+    return (tick // per_day + 1) * per_day
+
+
+@njit(cache=True, error_model="numpy")
+def _scan_equity_nb(
+    equity: np.ndarray, local: np.ndarray, per_day: int, shift: float
+) -> tuple[float, float, tuple[float, float, float], np.ndarray]:
+    """One pass over the equity in blocks: (max drawdown, lowest point, return sums, day rows).
+
+    The max drawdown is the largest 1 - equity / running peak (one division per peak); the day
+    rows are bar 0 and each calendar day's last bar (days of the ``local`` wall-clock ticks);
+    the return sums are those of ``_return_sums_nb`` with ``shift``.
+    """
+    n = equity.shape[0]
     rows = np.empty(n + 1, dtype=np.int64)
-    m = 0
+    rows[0] = 0
+    m = 1
     day_end = (local[0] // per_day + 1) * per_day
-    for t in range(n):
-        if t == n - 1 or local[t + 1] >= day_end:
-            if m == 0 and t != 0:
-                rows[0] = 0
-                m = 1
-            rows[m] = t
-            m += 1
-            if t < n - 1:
-                day_end = (local[t + 1] // per_day + 1) * per_day
-    return rows[:m]
+    peak = trough = lowest = equity[0]
+    drawdown = total = squares = downside = 0.0
+    start = 1
+    while start < n:
+        stop = min(start + _BLOCK, n)
+        block_total, block_squares, block_downside, outside = _block_sums_nb(
+            equity[start - 1 : stop - 1], equity[start:stop], shift, trough, peak
+        )
+        total += block_total
+        squares += block_squares
+        downside += block_downside
+        if outside:
+            for t in range(start, stop):
+                value = equity[t]
+                if value > peak:
+                    drawdown = max(drawdown, 1.0 - trough / peak)
+                    lowest = min(lowest, trough)
+                    peak = trough = value
+                elif value < trough:
+                    trough = value
+        if _count_reaching_nb(local[start:stop], day_end):
+            for t in range(start, stop):
+                if local[t] >= day_end:
+                    if rows[m - 1] != t - 1:
+                        rows[m] = t - 1
+                        m += 1
+                    day_end = _next_day_end_nb(local[t], day_end, per_day)
+        start = stop
+    if rows[m - 1] != n - 1:
+        rows[m] = n - 1
+        m += 1
+    drawdown = max(drawdown, 1.0 - trough / peak)
+    return drawdown, min(lowest, trough), (total, squares, downside), rows[:m]
 
 
 @njit(cache=True)
@@ -133,12 +201,14 @@ def equity_metrics_nb(
     The daily series is the equity at bar 0 and at each calendar day's last bar (days of the
     ``local`` wall-clock ticks), annualised with its points over ``span_years``.
     """
-    raw = np.empty(RAW_SIZE)
+    raw = np.full(RAW_SIZE, np.nan)
     n = equity.shape[0]
     raw[RAW_GROWTH] = equity[n - 1] / equity[0]
-    raw[RAW_MAX_DRAWDOWN], lowest = _max_drawdown_nb(equity)
-    raw[RAW_SHARPE], raw[RAW_SORTINO] = _ratios_nb(equity, periods, lowest)
-    days = _day_closes_nb(local, per_day)
+    shift = equity[1] / equity[0] - 1.0 if n >= 2 else 0.0
+    drawdown, lowest, sums, days = _scan_equity_nb(equity, local, per_day, shift)
+    raw[RAW_MAX_DRAWDOWN] = drawdown
+    if not np.isnan(periods) and n >= 3 and lowest > 0.0:
+        raw[RAW_SHARPE], raw[RAW_SORTINO] = _sharpe_sortino_nb(n - 1, shift, sums, periods)
     daily_periods = (days.shape[0] - 1) / span_years if days.shape[0] >= 2 else np.nan
     daily = equity[days]
     raw[RAW_SHARPE_DAILY] = _ratios_nb(daily, daily_periods, daily.min())[0]
@@ -193,9 +263,11 @@ class BarClock:
         utc = index.asi8
         utc_zone = index.tz is None or str(index.tz) == "UTC"
         local = utc if utc_zone else index.tz_localize(None).asi8
-        span_seconds = (index[-1] - index[0]).total_seconds()
-        periods = periods_per_year(index)
-        return cls(utc, local, _TICKS_PER_SECOND[index.unit], periods, span_seconds)
+        per_second = _TICKS_PER_SECOND[index.unit]
+        # From the ticks: Timestamp arithmetic costs more than a short simulation.
+        span_seconds = int(utc[-1] - utc[0]) / per_second
+        periods = periods_over_span(len(utc), span_seconds)
+        return cls(utc, local, per_second, periods, span_seconds)
 
     @property
     def span_days(self) -> float:

@@ -17,9 +17,18 @@ from ktrdr.backtesting.exits import (
     bar_exit_nb,
     flex_at_nb,
     has_exits_nb,
+    new_state_nb,
     resolve_wanted_nb,
 )
-from ktrdr.backtesting.fills import close_position_nb, financing_nb, open_position_nb
+from ktrdr.backtesting.fills import (
+    FLOAT_PNL,
+    FLOAT_RETURN,
+    close_position_nb,
+    financing_nb,
+    open_position_nb,
+    record_columns_nb,
+)
+from ktrdr.backtesting.metrics_nb import RAW_SIZE, STATS_SIZE, equity_metrics_nb, trade_stats_nb
 
 
 class SimulationStatusT(NamedTuple):
@@ -31,6 +40,7 @@ class SimulationStatusT(NamedTuple):
     invalid_target: int = 3  # target position not in {-1, 0, +1} at the returned bar
     equity_depleted: int = 4  # equity <= 0 at an entry fill: entries refused from then on
     invalid_high_low: int = 5  # high or low NaN, infinite or <= 0 at the returned bar (exits on)
+    records_full: int = 6  # no room for the trade entered at the returned bar (a caller's bug)
 
 
 SimulationStatus = SimulationStatusT()
@@ -146,9 +156,10 @@ def simulate_positions_nb(
     bar or a single value for all (NaN exit = none; NaN fraction = no entry); ``days`` the days from
     each close to the next (0 at the last; or one value): financing at close t is charged on the
     position held there for days[t]. A position open after the last bar is closed at close[n-1] with
-    its exit cost, which equity_out[n-1] includes. ``trades_out`` is a TRADE_RECORD_DTYPE array of
-    length n; ``state`` a flat position's state (``new_state_nb()``), passed in so that no array is
-    allocated here.
+    its exit cost, which equity_out[n-1] includes (its exit row: n-1). ``trades_out`` is a
+    TRADE_RECORD_DTYPE array with a row per trade the run can close (``trade_capacity_nb``; n
+    rows always suffice); ``state`` a flat position's state (``new_state_nb()``), passed in so
+    that no array is allocated here.
     """
     n = open_.shape[0]
     status = SimulationStatus.ok
@@ -186,6 +197,9 @@ def simulate_positions_nb(
                 if cash <= 0.0:
                     status = SimulationStatus.equity_depleted
                 elif not np.isnan(size):
+                    if n_trades == trades_out.shape[0]:
+                        # Flat here, so every trade so far is recorded: this one would not fit.
+                        return SimulationStatus.records_full, t, n_trades
                     cash += open_position_nb(
                         state, t, wanted, price, size * cash, cost_rate,
                         flex_at_nb(stop_loss, t - 1),
@@ -214,7 +228,7 @@ def simulate_positions_nb(
         final_equity += close_position_nb(
             state,
             close[n - 1],
-            n,
+            n - 1,
             held_for,
             ExitReason.end,
             True,
@@ -226,6 +240,50 @@ def simulate_positions_nb(
         n_trades += 1
     equity_out[n - 1] = final_equity
     return status, -1, n_trades
+
+
+@njit(cache=True)
+def simulate_measured_nb(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    target: np.ndarray,
+    check_exits: bool,
+    stop_loss: np.ndarray,
+    take_profit: np.ndarray,
+    trailing_stop: np.ndarray,
+    fraction: np.ndarray,
+    cost_rate: float,
+    financing_per_day: float,
+    days: np.ndarray,
+    initial_capital: float,
+    local: np.ndarray,
+    per_day: int,
+    periods: float,
+    span_years: float,
+    equity_out: np.ndarray,
+    trades_out: np.ndarray,
+) -> tuple:
+    """:func:`simulate_positions_nb`, then its trades' columns and metrics, in one call.
+
+    Returns (status, bad bar, trade columns (record_columns_nb), RAW_* metrics of the equity on
+    the ``local`` clock, STATS_* of the trades); the metrics are NaN and the statistics zero when
+    the status is a failure. The caller allocates the buffers with numpy, whose large arrays
+    fault in huge pages: numba's allocations fault in 4 KiB pages, which costs 10 % of the run.
+    """
+    status, bad_bar, n_trades = simulate_positions_nb(
+        open_, high, low, close, target, check_exits, stop_loss, take_profit, trailing_stop,
+        fraction, cost_rate, financing_per_day, days, initial_capital, equity_out, trades_out,
+        new_state_nb(),
+    )  # fmt: skip
+    columns = record_columns_nb(trades_out[:n_trades])
+    if status != SimulationStatus.ok and status != SimulationStatus.equity_depleted:
+        return status, bad_bar, columns, np.full(RAW_SIZE, np.nan), np.zeros(STATS_SIZE)
+    raw = equity_metrics_nb(equity_out, local, per_day, periods, span_years)
+    floats, bars_held = columns[6], columns[3]
+    stats = trade_stats_nb(floats[FLOAT_PNL], floats[FLOAT_RETURN], bars_held)
+    return status, bad_bar, columns, raw, stats
 
 
 @njit(cache=True)

@@ -264,7 +264,7 @@ def simulate_portfolio(
             where_else=f" of symbol {symbol!r}" if symbol else "",
         )
     records = records[:n_trades]
-    trades = trades_frame(records, grid.index)
+    trades = trades_frame(grid.index, records)
     trades.insert(
         0, "symbol", pd.Categorical.from_codes(records["symbol"], categories=pd.Index(symbols))
     )

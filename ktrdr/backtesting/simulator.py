@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from pandas.api.internals import create_dataframe_from_blocks
 
 from ktrdr.backtesting.arguments import (
     EXIT_NAMES,
@@ -14,11 +16,16 @@ from ktrdr.backtesting.arguments import (
     exit_fractions,
     market_inputs,
 )
-from ktrdr.backtesting.exits import EXIT_REASON_NAMES, new_state_nb
-from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE, record_columns_nb
+from ktrdr.backtesting.exits import EXIT_REASON_NAMES
+from ktrdr.backtesting.fills import (
+    FLOAT_TRADE_FIELDS,
+    TRADE_RECORD_DTYPE,
+    record_columns_nb,
+    trade_capacity_nb,
+)
 from ktrdr.backtesting.metrics import Metrics
-from ktrdr.backtesting.metrics_nb import metrics_from_raw, trade_stats_nb
-from ktrdr.backtesting.nb import SimulationStatus, simulate_positions_nb
+from ktrdr.backtesting.metrics_nb import metrics_from_raw
+from ktrdr.backtesting.nb import SimulationStatus, simulate_measured_nb
 from ktrdr.backtesting.sizing import VolatilityTarget
 from ktrdr.errors import InvariantError, ValidationError
 
@@ -40,8 +47,11 @@ TRADE_COLUMNS: tuple[str, ...] = (
 )
 
 
-# Built once: making its categories Index costs more than the codes.
+# Built once: making these costs more than a short simulation.
 _EXIT_REASON_DTYPE = pd.CategoricalDtype(EXIT_REASON_NAMES)
+_TRADE_COLUMN_INDEX = pd.Index(TRADE_COLUMNS)
+_FLOAT_PLACEMENT = np.array([TRADE_COLUMNS.index(name) for name in FLOAT_TRADE_FIELDS])
+_PLACEMENT = {name: np.array([TRADE_COLUMNS.index(name)]) for name in TRADE_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -92,26 +102,49 @@ def raise_for_status(
         raise ValidationError(f"bars high and low at {where} must be finite and > 0 (exits on)")
     if status == SimulationStatus.invalid_target:
         raise ValidationError(f"{target_name} at {where} must be -1, 0 or +1")
+    if status == SimulationStatus.records_full:
+        raise InvariantError(f"the trade records had no room for the trade entered at {where}")
     raise InvariantError(f"simulation kernel returned unknown status {status}")
 
 
-def trade_columns(records: np.ndarray, n_bars: int) -> tuple:
-    """The records' columns (record_columns_nb) for trades_frame and trade_stats_nb."""
-    return record_columns_nb(records, n_bars - 1)
+class TradeColumns(NamedTuple):
+    """The trade records' fields as columns (record_columns_nb); floats holds FLOAT_TRADE_FIELDS."""
+
+    entry_row: np.ndarray
+    exit_row: np.ndarray
+    direction: np.ndarray
+    bars_held: np.ndarray
+    open_at_end: np.ndarray
+    exit_reason: np.ndarray
+    floats: np.ndarray
 
 
-def trades_frame(
-    records: np.ndarray, index: pd.DatetimeIndex, columns: tuple | None = None
-) -> pd.DataFrame:
+def trades_frame(index: pd.DatetimeIndex, records: np.ndarray) -> pd.DataFrame:
     """The TRADE_COLUMNS table of a kernel's trade records on the bars' index."""
-    if columns is None:
-        columns = trade_columns(records, len(index))
-    entry_row, exit_row, *values, exit_reason = columns
-    reasons = pd.Categorical.from_codes(exit_reason, dtype=_EXIT_REASON_DTYPE, validate=False)
-    table = {"entry_time": index.take(entry_row), "exit_time": index.take(exit_row)}
-    table.update(zip(TRADE_COLUMNS[2:-1], values, strict=True))
-    table["exit_reason"] = reasons
-    return pd.DataFrame(table, copy=False)
+    return columns_frame(index, TradeColumns(*record_columns_nb(records)))
+
+
+def columns_frame(index: pd.DatetimeIndex, columns: TradeColumns) -> pd.DataFrame:
+    """The TRADE_COLUMNS table of trade columns on the bars' index.
+
+    Built from the columns' blocks as they are, without the copy into one block per dtype that
+    the DataFrame constructor makes.
+    """
+    times = index.array
+    reasons = pd.Categorical.from_codes(
+        columns.exit_reason, dtype=_EXIT_REASON_DTYPE, validate=False
+    )
+    blocks = [
+        (times.take(columns.entry_row), _PLACEMENT["entry_time"]),
+        (times.take(columns.exit_row), _PLACEMENT["exit_time"]),
+        (columns.floats, _FLOAT_PLACEMENT),
+        (columns.direction[np.newaxis], _PLACEMENT["direction"]),
+        (columns.bars_held[np.newaxis], _PLACEMENT["bars_held"]),
+        (columns.open_at_end[np.newaxis], _PLACEMENT["open_at_end"]),
+        (reasons, _PLACEMENT["exit_reason"]),
+    ]
+    labels = pd.RangeIndex(len(columns.entry_row))
+    return create_dataframe_from_blocks(blocks, index=labels, columns=_TRADE_COLUMN_INDEX)
 
 
 def simulate_positions(
@@ -180,25 +213,24 @@ def simulate_positions(
     )
     exits = [exit_fractions(name, value, n) for name, value in zip(EXIT_NAMES, given, strict=True)]
     clock = market.clock
-    equity = np.empty(n, dtype=np.float64)
-    records = np.empty(n, dtype=TRADE_RECORD_DTYPE)
-    status, bad_bar, n_trades = simulate_positions_nb(
+    equity = np.empty(n)
+    records = np.empty(trade_capacity_nb(target), dtype=TRADE_RECORD_DTYPE)
+    status, bad_bar, columns, raw, stats = simulate_measured_nb(
         market.open, market.high, market.low, market.close, target, exits_on,
         *exits, market.fractions, market.costs.cost_rate, market.costs.financing_per_day,
-        market.days, market.capital, equity, records, new_state_nb(),
+        market.days, market.capital, clock.local, clock.per_day, clock.periods, clock.span_years,
+        equity, records,
     )  # fmt: skip
     raise_for_status(status, bad_bar, bars)
-    columns = trade_columns(records[:n_trades], n)
-    _, _, _, _, _, _, pnl, returns, _, bars_held, _, _ = columns
     metrics = metrics_from_raw(
-        clock.equity_metrics(equity),
-        trade_stats_nb(pnl, returns, bars_held),
+        raw,
+        stats,
         n_bars=n,
         span_days=clock.span_days,
         periods=clock.periods_per_year,
         buy_and_hold_return=market.close[-1] / market.close[0] - 1.0,
     )
-    trades = trades_frame(records, bars.index, columns)
+    trades = columns_frame(bars.index, TradeColumns(*columns))
     return SimulationResult(
         trades, pd.Series(equity, index=bars.index, name="equity", copy=False), metrics
     )

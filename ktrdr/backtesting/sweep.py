@@ -15,7 +15,7 @@ from ktrdr.backtesting.arguments import (
     market_inputs,
 )
 from ktrdr.backtesting.exits import new_state_nb
-from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE
+from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE, trade_capacity_nb
 from ktrdr.backtesting.metrics import METRIC_NAMES
 from ktrdr.backtesting.metrics_nb import (
     RAW_SIZE,
@@ -66,8 +66,8 @@ def simulate_many_nb(
     k = raw_out.shape[0]
     for j in prange(k):
         equity = np.empty(n)
-        records = np.empty(n, dtype=TRADE_RECORD_DTYPE)
         column = targets[:, 0] if targets.shape[1] == 1 else targets[:, j]
+        records = np.empty(trade_capacity_nb(column), dtype=TRADE_RECORD_DTYPE)
         status, bad_bar, n_trades = simulate_positions_nb(
             open_, high, low, close, column, check_exits,
             np.full(1, stop_loss[0] if stop_loss.shape[0] == 1 else stop_loss[j]),
