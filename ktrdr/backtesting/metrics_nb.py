@@ -108,10 +108,11 @@ def _ratios_nb(points: np.ndarray, periods: float, lowest: float) -> tuple[float
 @njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
 def _block_sums_nb(
     before: np.ndarray, after: np.ndarray, shift: float, low: float, high: float
-) -> tuple[float, float, float, int]:
-    """``_return_sums_nb`` of a block, and how many of its points lie outside [low, high]."""
+) -> tuple[float, float, float, int, int]:
+    """``_return_sums_nb`` of a block, and how many of its points lie above ``high`` and below
+    ``low``."""
     total = squares = downside = 0.0
-    outside = 0
+    above = below = 0
     for i in range(after.shape[0]):
         value = after[i]
         r = value / before[i] - 1.0
@@ -120,8 +121,18 @@ def _block_sums_nb(
         squares += d * d
         loss = r if r < 0.0 else 0.0
         downside += loss * loss
-        outside += (value > high) | (value < low)
-    return total, squares, downside, outside
+        above += value > high
+        below += value < low
+    return total, squares, downside, above, below
+
+
+@njit(cache=True)
+def _min_nb(values: np.ndarray) -> float:
+    """The smallest value (without the branch per value of a running drawdown)."""
+    lowest = values[0]
+    for i in range(1, values.shape[0]):
+        lowest = min(lowest, values[i])
+    return lowest
 
 
 @njit(cache=True)
@@ -162,13 +173,16 @@ def _scan_equity_nb(
     start = 1
     while start < n:
         stop = min(start + _BLOCK, n)
-        block_total, block_squares, block_downside, outside = _block_sums_nb(
-            equity[start - 1 : stop - 1], equity[start:stop], shift, trough, peak
+        block = equity[start:stop]
+        block_total, block_squares, block_downside, above, below = _block_sums_nb(
+            equity[start - 1 : stop - 1], block, shift, trough, peak
         )
         total += block_total
         squares += block_squares
         downside += block_downside
-        if outside:
+        if below and not above:
+            trough = min(trough, _min_nb(block))
+        elif above:
             for t in range(start, stop):
                 value = equity[t]
                 if value > peak:
