@@ -14,6 +14,7 @@ repository root:
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import sys
 import warnings
@@ -46,6 +47,7 @@ from ktrdr.backtesting.nb import simulate_positions_nb
 SIZES = (10_000, 100_000, 1_000_000)
 REPEAT = 3
 KERNEL_ROUNDS = 30
+FAULTING = 100  # minor page faults in one call
 SEED = 42
 CAPITAL = 100_000.0
 # backtesting.py sizes a fraction of equity only strictly below 1, so every engine uses 0.5.
@@ -99,12 +101,15 @@ def run_ktrdr(bars: pd.DataFrame, target: np.ndarray) -> Run:
 
 @dataclass(frozen=True)
 class KernelAndCall:
-    """Best and median seconds of the kernel alone and of the whole call, timed in turns."""
+    """Best and median seconds of the kernel alone and of the whole call, timed in turns, and
+    how many calls took page faults (over FAULTING minor faults) with their median count."""
 
     kernel_best: float
     kernel_median: float
     call_best: float
     call_median: float
+    faulting_calls: int
+    faults_median: float
 
 
 def kernel_and_call(bars: pd.DataFrame, target: np.ndarray) -> KernelAndCall:
@@ -128,12 +133,20 @@ def kernel_and_call(bars: pd.DataFrame, target: np.ndarray) -> KernelAndCall:
         return simulate_positions(bars, target, position_fraction=FRACTION, initial_capital=CAPITAL)
 
     kernel(), call()
-    kernels, calls = [], []
+    kernels, calls, faults = [], [], []
     for _ in range(KERNEL_ROUNDS):
         kernels.append(best_time(kernel, 1)[0])
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         calls.append(best_time(call, 1)[0])
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    faulting = [count for count in faults if count > FAULTING]
     return KernelAndCall(
-        min(kernels), statistics.median(kernels), min(calls), statistics.median(calls)
+        min(kernels),
+        statistics.median(kernels),
+        min(calls),
+        statistics.median(calls),
+        len(faulting),
+        statistics.median(faulting) if faulting else 0.0,
     )
 
 
@@ -243,6 +256,7 @@ def kernel_table(kernels: dict[int, KernelAndCall]) -> str:
             f"{timing.call_best * 1e3:.3f} / {timing.call_median * 1e3:.3f}",
             f"{timing.call_best / timing.kernel_best:.2f}x",
             f"{timing.call_median / timing.kernel_median:.2f}x",
+            f"{timing.faulting_calls} of {KERNEL_ROUNDS} ({timing.faults_median:,.0f})",
         ]
         for n, timing in kernels.items()
     ]
@@ -252,13 +266,15 @@ def kernel_table(kernels: dict[int, KernelAndCall]) -> str:
         "simulate_positions ms (best / median)",
         "call / kernel, best",
         "call / kernel, median",
+        "calls with page faults (median faults)",
     ]
     return (
         "## Public call vs kernel\n\n"
         f"simulate_positions_nb alone against the whole simulate_positions call (validation, "
         "kernel, metrics, trades table, equity Series) on the same bars and positions, timed in "
         f"turns, {KERNEL_ROUNDS} rounds each. The kernel writes into arrays it reuses; the call "
-        "allocates its own.\n\n" + markdown_table(headers, rows)
+        "allocates its own, whose pages the system may have to fault in (a call counts as faulting "
+        f"over {FAULTING} minor page faults).\n\n" + markdown_table(headers, rows)
     )
 
 
