@@ -33,7 +33,7 @@ FLOAT_RETURN = FLOAT_TRADE_FIELDS.index("return")
 TRADE_RECORD_DTYPE = np.dtype(
     [
         ("entry_index", np.int64),
-        ("exit_index", np.int64),  # bar whose open filled the exit (close: the last, open at end)
+        ("exit_index", np.int64),  # bar whose open filled the exit; the last for one open at end
         ("entry_price", np.float64),
         ("exit_price", np.float64),
         ("direction", np.int8),

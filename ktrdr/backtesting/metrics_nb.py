@@ -56,20 +56,24 @@ _BLOCK = 128
 # the callers pass only points > 0 (or discard the sums).
 @njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
 def _return_sums_nb(
-    before: np.ndarray, after: np.ndarray, shift: float
-) -> tuple[float, float, float]:
+    before: np.ndarray, after: np.ndarray, shift: float, low: float, high: float
+) -> tuple[float, float, float, int, int]:
     """Sums over the returns r = after / before - 1: (r - shift), (r - shift) ** 2 and
-    min(r, 0) ** 2; reassociated so that the loop runs on SIMD lanes (a running minimum here
-    would stop that)."""
+    min(r, 0) ** 2, and how many of ``after`` lie above ``high`` and below ``low``; reassociated
+    so that the loop runs on SIMD lanes (a running minimum here would stop that)."""
     total = squares = downside = 0.0
+    above = below = 0
     for i in range(after.shape[0]):
-        r = after[i] / before[i] - 1.0
+        value = after[i]
+        r = value / before[i] - 1.0
         d = r - shift
         total += d
         squares += d * d
         loss = r if r < 0.0 else 0.0
         downside += loss * loss
-    return total, squares, downside
+        above += value > high
+        below += value < low
+    return total, squares, downside, above, below
 
 
 @njit(cache=True)
@@ -101,29 +105,8 @@ def _ratios_nb(points: np.ndarray, periods: float, lowest: float) -> tuple[float
     if np.isnan(periods) or m < 3 or not lowest > 0.0:
         return np.nan, np.nan
     shift = points[1] / points[0] - 1.0
-    sums = _return_sums_nb(points[:-1], points[1:], shift)
-    return _sharpe_sortino_nb(m - 1, shift, sums, periods)
-
-
-@njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
-def _block_sums_nb(
-    before: np.ndarray, after: np.ndarray, shift: float, low: float, high: float
-) -> tuple[float, float, float, int, int]:
-    """``_return_sums_nb`` of a block, and how many of its points lie above ``high`` and below
-    ``low``."""
-    total = squares = downside = 0.0
-    above = below = 0
-    for i in range(after.shape[0]):
-        value = after[i]
-        r = value / before[i] - 1.0
-        d = r - shift
-        total += d
-        squares += d * d
-        loss = r if r < 0.0 else 0.0
-        downside += loss * loss
-        above += value > high
-        below += value < low
-    return total, squares, downside, above, below
+    total, squares, downside, _, _ = _return_sums_nb(points[:-1], points[1:], shift, 0.0, 0.0)
+    return _sharpe_sortino_nb(m - 1, shift, (total, squares, downside), periods)
 
 
 @njit(cache=True)
@@ -174,7 +157,7 @@ def _scan_equity_nb(
     while start < n:
         stop = min(start + _BLOCK, n)
         block = equity[start:stop]
-        block_total, block_squares, block_downside, above, below = _block_sums_nb(
+        block_total, block_squares, block_downside, above, below = _return_sums_nb(
             equity[start - 1 : stop - 1], block, shift, trough, peak
         )
         total += block_total
