@@ -248,6 +248,7 @@ _MALFORMED_BARS = {
     "not a frame": lambda bars: bars.to_numpy(),
     "no datetime index": lambda bars: bars.reset_index(drop=True),
     "no open column": lambda bars: bars.drop(columns="open"),
+    "two close columns": lambda bars: pd.concat([bars, bars[["close"]]], axis=1),
 }
 
 
@@ -258,9 +259,27 @@ _MALFORMED_BARS = {
         ("not a frame", "DataFrame"),
         ("no datetime index", "DatetimeIndex"),
         ("no open column", "'open'"),
+        ("two close columns", "more than one 'close' column"),
     ],
 )
 def test_invalid_bars_are_rejected(case, message, bars_from_prices):
     bars = _MALFORMED_BARS[case](bars_from_prices([1.0, 2.0], [1.0, 2.0]))
     with pytest.raises(ValidationError, match=message):
         simulate_positions(bars, np.zeros(len(bars)))
+
+
+def test_prices_of_other_dtypes_are_read_as_float64(bars_from_prices):
+    floats = bars_from_prices([100.0, 101.0, 102.0, 103.0], [101.0, 102.0, 103.0, 104.0])
+    target = [1, 1, 0, 0]
+    expected = simulate_positions(floats, target)
+    for dtype in ("int64", "float32", "Float64"):
+        result = simulate_positions(floats.astype(dtype), target)
+        pd.testing.assert_frame_equal(result.trades, expected.trades)
+        pd.testing.assert_series_equal(result.equity, expected.equity)
+
+
+def test_a_missing_price_in_a_nullable_column_names_the_bar(bars_from_prices):
+    bars = bars_from_prices([100.0, 101.0, 102.0], [100.0, 101.0, 102.0]).astype("Float64")
+    bars.iloc[1, bars.columns.get_loc("close")] = pd.NA
+    with pytest.raises(ValidationError, match=r"bars close at bar 1 \("):
+        simulate_positions(bars, [0, 1, 0])
