@@ -61,6 +61,14 @@ class HoldoutService:
         the backtest cannot start. The returned row has ``status`` (the backtest operation's)
         and ``result`` (None until the backtest completes; poll ``evaluation``).
         """
+        return self.look(model_path, parent_operation_id=parent_operation_id)[0]
+
+    def look(
+        self, model_path: str | Path, *, parent_operation_id: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """:meth:`evaluate`, and whether this call started a backtest: a new look, or the rerun
+        of one that never completed. Its backtest may have completed already: a short one can
+        finish before the row is read back."""
         bundle = self.backtesting.resolve_model_path(model_path)
         model = TrainedModel.read(bundle)
         _refuse_fold_bundle(model)
@@ -68,7 +76,7 @@ class HoldoutService:
         with self._looking:  # one server per store: this serialises every look
             row = self._row(key, holdout_start)
             if row is not None and self._status(row["operation_id"]) not in RERUN_STATUSES:
-                return self._evaluation(row)
+                return self._evaluation(row), False
             if row is None:
                 self._record_look(key, holdout_start, model)
             try:
@@ -82,7 +90,7 @@ class HoldoutService:
             self._started(key, holdout_start, started["operation_id"])
             row = self._row(key, holdout_start)
         assert row is not None  # recorded above
-        return self._evaluation(row)
+        return self._evaluation(row), True
 
     def evaluation(self, model_path: str | Path) -> dict[str, Any]:
         """The stored holdout evaluation of a model on its data set's current holdout;

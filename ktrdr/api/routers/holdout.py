@@ -34,9 +34,10 @@ def _holdout(services: ServicesDep) -> HoldoutService:
 
 @router.post("/evaluate", response_model=Envelope[dict[str, Any]])
 def evaluate(body: HoldoutRequest, services: ServicesDep) -> JSONResponse:
-    """The model's holdout evaluation: the stored one (200), or a new counted look (202)."""
-    evaluation = _holdout(services).evaluate(body.model)
-    status = 200 if evaluation["result"] is not None else 202
+    """The model's holdout evaluation: the stored one (200), or one whose backtest this call
+    started (202: a new counted look, or the rerun of one that never completed)."""
+    evaluation, started = _holdout(services).look(body.model)
+    status = 202 if started else 200
     return ok(evaluation, status_code=status, operation_id=evaluation["operation_id"])
 
 

@@ -193,8 +193,8 @@ def test_the_holdout_is_evaluated_once_then_the_stored_result_is_returned(
     stack: BacktestStack,
 ) -> None:
     holdout = HoldoutService(stack.operations, stack.backtesting, stack.windows)
-    first = holdout.evaluate(MODEL_NAME)
-    assert first["look"] == 1
+    first, started = holdout.look(MODEL_NAME)
+    assert started and first["look"] == 1
     assert first["model_path"] == stack.model_path.relative_to(stack.home).as_posix()
     op = stack.finished(first["operation_id"])
     assert op.status is OperationStatus.COMPLETED, op.error_message
@@ -216,8 +216,9 @@ def test_the_holdout_is_evaluated_once_then_the_stored_result_is_returned(
     assert kept == result  # stored once read: it no longer depends on the operation
 
     backtests = count_backtests(stack)
-    again = holdout.evaluate(MODEL_NAME)
-    assert again == stored
+    again, started = holdout.look(MODEL_NAME)
+    assert again == stored and not started
+    assert holdout.evaluate(MODEL_NAME) == stored
     assert count_backtests(stack) == backtests
     assert stack.windows.get("EURUSD", "1h").holdout_looks == 1
     assert [row["model_path"] for row in holdout.list()] == [stored["model_path"]]
@@ -293,8 +294,9 @@ def test_a_look_whose_backtest_died_is_rerun_under_the_same_look(
         )
 
     assert holdout.evaluation(model)["status"] == "failed"
-    rerun = holdout.evaluate(model)
+    rerun, started = holdout.look(model)
 
+    assert started  # the rerun's backtest: a 202 from the API, like a new look
     assert rerun["operation_id"] != lost.operation_id
     assert rerun["look"] == looks
     assert stack.windows.get("EURUSD", "1h").holdout_looks == looks
