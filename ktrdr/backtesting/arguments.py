@@ -168,6 +168,11 @@ class MarketInputs:
     days: np.ndarray  # days until the next close, read only with financing
     capital: float
 
+    @property
+    def buy_and_hold_return(self) -> float:
+        """close[-1] / close[0] - 1 over these bars."""
+        return float(self.close[-1] / self.close[0] - 1.0)
+
 
 def market_inputs(
     bars: pd.DataFrame,

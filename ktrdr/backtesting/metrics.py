@@ -69,8 +69,6 @@ def compute_metrics(trades: pd.DataFrame, equity: pd.Series, bars: pd.DataFrame)
     return metrics_from_raw(
         clock.equity_metrics(np.ascontiguousarray(equity.to_numpy(dtype=np.float64))),
         stats,
-        n_bars=len(bars),
-        span_days=clock.span_days,
-        periods=clock.periods_per_year,
-        buy_and_hold_return=close[-1] / close[0] - 1.0,
+        clock,
+        close[-1] / close[0] - 1.0,
     )

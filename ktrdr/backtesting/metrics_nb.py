@@ -299,21 +299,17 @@ class BarClock:
 
 
 def metrics_from_raw(
-    raw: np.ndarray,
-    stats: np.ndarray,
-    *,
-    n_bars: int,
-    span_days: float,
-    periods: float | None,
-    buy_and_hold_return: float,
+    raw: np.ndarray, stats: np.ndarray, clock: BarClock, buy_and_hold_return: float
 ) -> Metrics:
-    """The METRIC_NAMES dict from the kernels' raw equity metrics and trade statistics."""
+    """The METRIC_NAMES dict from the kernels' raw equity metrics and trade statistics of a
+    run on the bars of ``clock``."""
+    n_bars, span_days = len(clock.utc), clock.span_days
     growth = float(raw[RAW_GROWTH])
     count = int(stats[STATS_COUNT])
     gross_loss = stats[STATS_GROSS_LOSS]
     metrics: Metrics = {
         "total_return": finite_or_none(growth - 1.0),
-        "annualized_return": annualized_return(growth, n_bars, periods),
+        "annualized_return": annualized_return(growth, n_bars, clock.periods_per_year),
         "annualized_from_days": span_days,
         "annualization_reliable": span_days >= MIN_RELIABLE_ANNUALIZATION_DAYS,
         "sharpe_ratio": finite_or_none(raw[RAW_SHARPE]),
@@ -335,25 +331,11 @@ def metrics_from_raw(
 
 
 def metrics_table(
-    raw: np.ndarray,
-    stats: np.ndarray,
-    *,
-    n_bars: int,
-    span_days: float,
-    periods: float | None,
-    buy_and_hold_return: float,
+    raw: np.ndarray, stats: np.ndarray, clock: BarClock, buy_and_hold_return: float
 ) -> pd.DataFrame:
     """One METRIC_NAMES row per row of ``raw`` and ``stats`` (undefined metrics are NaN)."""
     rows = [
-        metrics_from_raw(
-            raw[j],
-            stats[j],
-            n_bars=n_bars,
-            span_days=span_days,
-            periods=periods,
-            buy_and_hold_return=buy_and_hold_return,
-        )
-        for j in range(raw.shape[0])
+        metrics_from_raw(raw[j], stats[j], clock, buy_and_hold_return) for j in range(raw.shape[0])
     ]
     table = pd.DataFrame(rows, columns=list(METRIC_NAMES))
     return table.astype({name: float for name in METRIC_NAMES if name not in _NOT_FLOAT})

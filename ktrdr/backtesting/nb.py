@@ -17,7 +17,6 @@ from ktrdr.backtesting.exits import (
     bar_exit_nb,
     flex_at_nb,
     has_exits_nb,
-    new_state_nb,
     resolve_wanted_nb,
 )
 from ktrdr.backtesting.fills import (
@@ -28,7 +27,7 @@ from ktrdr.backtesting.fills import (
     open_position_nb,
     record_columns_nb,
 )
-from ktrdr.backtesting.metrics_nb import RAW_SIZE, STATS_SIZE, equity_metrics_nb, trade_stats_nb
+from ktrdr.backtesting.metrics_nb import equity_metrics_nb, trade_stats_nb
 
 
 class SimulationStatusT(NamedTuple):
@@ -243,47 +242,20 @@ def simulate_positions_nb(
 
 
 @njit(cache=True)
-def simulate_measured_nb(
-    open_: np.ndarray,
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    target: np.ndarray,
-    check_exits: bool,
-    stop_loss: np.ndarray,
-    take_profit: np.ndarray,
-    trailing_stop: np.ndarray,
-    fraction: np.ndarray,
-    cost_rate: float,
-    financing_per_day: float,
-    days: np.ndarray,
-    initial_capital: float,
+def measure_run_nb(
+    records: np.ndarray,
+    equity: np.ndarray,
     local: np.ndarray,
     per_day: int,
     periods: float,
     span_years: float,
-    equity_out: np.ndarray,
-    trades_out: np.ndarray,
 ) -> tuple:
-    """:func:`simulate_positions_nb`, then its trades' columns and metrics, in one call.
-
-    Returns (status, bad bar, trade columns (record_columns_nb), RAW_* metrics of the equity on
-    the ``local`` clock, STATS_* of the trades); the metrics are NaN and the statistics zero when
-    the status is a failure. The caller allocates the two buffers, with numpy, which backs large
-    arrays with huge pages: fewer page faults on first write than numba's allocations.
-    """
-    status, bad_bar, n_trades = simulate_positions_nb(
-        open_, high, low, close, target, check_exits, stop_loss, take_profit, trailing_stop,
-        fraction, cost_rate, financing_per_day, days, initial_capital, equity_out, trades_out,
-        new_state_nb(),
-    )  # fmt: skip
-    columns = record_columns_nb(trades_out[:n_trades])
-    if status != SimulationStatus.ok and status != SimulationStatus.equity_depleted:
-        return status, bad_bar, columns, np.full(RAW_SIZE, np.nan), np.zeros(STATS_SIZE)
-    raw = equity_metrics_nb(equity_out, local, per_day, periods, span_years)
+    """A completed run's trade columns (record_columns_nb), the RAW_* metrics of its equity on
+    the ``local`` clock and the STATS_* of its trades, in one call from Python."""
+    columns = record_columns_nb(records)
+    raw = equity_metrics_nb(equity, local, per_day, periods, span_years)
     floats, bars_held = columns[6], columns[3]
-    stats = trade_stats_nb(floats[FLOAT_PNL], floats[FLOAT_RETURN], bars_held)
-    return status, bad_bar, columns, raw, stats
+    return columns, raw, trade_stats_nb(floats[FLOAT_PNL], floats[FLOAT_RETURN], bars_held)
 
 
 @njit(cache=True)

@@ -274,12 +274,7 @@ def simulate_portfolio(
         close = bars[s]["close"].to_numpy(dtype=np.float64)
         buy_and_hold += w / weight_sum * (close[-1] / close[0] - 1.0)
     metrics = metrics_from_raw(
-        clock.equity_metrics(equity),
-        record_stats_nb(records),
-        n_bars=n_rows,
-        span_days=clock.span_days,
-        periods=clock.periods_per_year,
-        buy_and_hold_return=buy_and_hold,
+        clock.equity_metrics(equity), record_stats_nb(records), clock, buy_and_hold
     )
     metrics["exposure"] = exposed / n_rows
     equity_series = pd.Series(equity, index=grid.index, name="equity", copy=False)

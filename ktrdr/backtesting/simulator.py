@@ -16,7 +16,7 @@ from ktrdr.backtesting.arguments import (
     exit_fractions,
     market_inputs,
 )
-from ktrdr.backtesting.exits import EXIT_REASON_NAMES
+from ktrdr.backtesting.exits import EXIT_REASON_NAMES, new_state_nb
 from ktrdr.backtesting.fills import (
     FLOAT_TRADE_FIELDS,
     TRADE_RECORD_DTYPE,
@@ -25,7 +25,7 @@ from ktrdr.backtesting.fills import (
 )
 from ktrdr.backtesting.metrics import Metrics
 from ktrdr.backtesting.metrics_nb import metrics_from_raw
-from ktrdr.backtesting.nb import SimulationStatus, simulate_measured_nb
+from ktrdr.backtesting.nb import SimulationStatus, measure_run_nb, simulate_positions_nb
 from ktrdr.backtesting.sizing import VolatilityTarget
 from ktrdr.errors import InvariantError, ValidationError
 
@@ -215,21 +215,16 @@ def simulate_positions(
     clock = market.clock
     equity = np.empty(n)
     records = np.empty(trade_capacity_nb(target), dtype=TRADE_RECORD_DTYPE)
-    status, bad_bar, columns, raw, stats = simulate_measured_nb(
+    status, bad_bar, n_trades = simulate_positions_nb(
         market.open, market.high, market.low, market.close, target, exits_on,
         *exits, market.fractions, market.costs.cost_rate, market.costs.financing_per_day,
-        market.days, market.capital, clock.local, clock.per_day, clock.periods, clock.span_years,
-        equity, records,
+        market.days, market.capital, equity, records, new_state_nb(),
     )  # fmt: skip
     raise_for_status(status, bad_bar, bars)
-    metrics = metrics_from_raw(
-        raw,
-        stats,
-        n_bars=n,
-        span_days=clock.span_days,
-        periods=clock.periods_per_year,
-        buy_and_hold_return=market.close[-1] / market.close[0] - 1.0,
+    columns, raw, stats = measure_run_nb(
+        records[:n_trades], equity, clock.local, clock.per_day, clock.periods, clock.span_years
     )
+    metrics = metrics_from_raw(raw, stats, clock, market.buy_and_hold_return)
     trades = columns_frame(bars.index, TradeColumns(*columns))
     return SimulationResult(
         trades, pd.Series(equity, index=bars.index, name="equity", copy=False), metrics

@@ -200,13 +200,6 @@ def simulate_many(
             )
     if (status[:, 0] == SimulationStatus.equity_depleted).any():
         logger.warning("equity fell to <= 0 at an entry fill in some columns: entries refused")
-    table = metrics_table(
-        raw,
-        stats,
-        n_bars=n,
-        span_days=clock.span_days,
-        periods=clock.periods_per_year,
-        buy_and_hold_return=market.close[-1] / market.close[0] - 1.0,
-    )
+    table = metrics_table(raw, stats, clock, market.buy_and_hold_return)
     table.index = columns
     return table[list(METRIC_NAMES)]
