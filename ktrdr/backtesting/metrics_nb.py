@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -303,31 +304,39 @@ def metrics_from_raw(
 ) -> Metrics:
     """The METRIC_NAMES dict from the kernels' raw equity metrics and trade statistics of a
     run on the bars of ``clock``."""
-    n_bars, span_days = len(clock.utc), clock.span_days
+    span_days = clock.span_days
     growth = float(raw[RAW_GROWTH])
-    count = int(stats[STATS_COUNT])
-    gross_loss = stats[STATS_GROSS_LOSS]
     metrics: Metrics = {
         "total_return": finite_or_none(growth - 1.0),
-        "annualized_return": annualized_return(growth, n_bars, clock.periods_per_year),
+        "annualized_return": annualized_return(growth, len(clock.utc), clock.periods_per_year),
         "annualized_from_days": span_days,
         "annualization_reliable": span_days >= MIN_RELIABLE_ANNUALIZATION_DAYS,
         "sharpe_ratio": finite_or_none(raw[RAW_SHARPE]),
         "sharpe_ratio_daily": finite_or_none(raw[RAW_SHARPE_DAILY]),
         "sortino_ratio": finite_or_none(raw[RAW_SORTINO]),
         "max_drawdown": finite_or_none(raw[RAW_MAX_DRAWDOWN]),
+        **trade_metrics(stats, len(clock.utc)),
+        "buy_and_hold_return": finite_or_none(buy_and_hold_return),
+    }
+    return {name: metrics[name] for name in METRIC_NAMES}
+
+
+def trade_metrics(stats: np.ndarray, n_bars: int) -> dict[str, Any]:
+    """The metrics of trade statistics over ``n_bars`` bars: total_trades, win_rate,
+    profit_factor, avg_trade_return and exposure (None where undefined)."""
+    count = int(stats[STATS_COUNT])
+    gross_loss = stats[STATS_GROSS_LOSS]
+    return {
+        "total_trades": count,
         "win_rate": float(stats[STATS_WINS] / count) if count else None,
         "profit_factor": (
             finite_or_none(stats[STATS_GROSS_PROFIT] / gross_loss)
             if count and gross_loss > 0
             else None
         ),
-        "total_trades": count,
         "avg_trade_return": finite_or_none(stats[STATS_SUM_RETURN] / count) if count else None,
         "exposure": float(stats[STATS_BARS_HELD] / n_bars),
-        "buy_and_hold_return": finite_or_none(buy_and_hold_return),
     }
-    return {name: metrics[name] for name in METRIC_NAMES}
 
 
 def metrics_table(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,15 +21,12 @@ from ktrdr.backtesting.arguments import (
 from ktrdr.backtesting.fills import TRADE_RECORD_DTYPE
 from ktrdr.backtesting.metrics import Metrics
 from ktrdr.backtesting.metrics_nb import (
-    STATS_BARS_HELD,
-    STATS_COUNT,
     STATS_GROSS_LOSS,
     STATS_GROSS_PROFIT,
-    STATS_SUM_RETURN,
-    STATS_WINS,
     BarClock,
     metrics_from_raw,
     record_stats_nb,
+    trade_metrics,
 )
 from ktrdr.backtesting.portfolio_nb import simulate_portfolio_nb
 from ktrdr.backtesting.simulator import raise_for_status, trades_frame
@@ -131,24 +127,19 @@ def _symbol_metrics(
 ) -> pd.DataFrame:
     rows = []
     for s, symbol in enumerate(symbols):
-        row = record_stats_nb(records[records["symbol"] == s])
-        count = row[STATS_COUNT]
+        stats = record_stats_nb(records[records["symbol"] == s])
         close = bars[symbol]["close"].to_numpy(dtype=np.float64)
-        gross_loss = row[STATS_GROSS_LOSS]
         rows.append(
             {
-                "total_trades": int(count),
-                "win_rate": row[STATS_WINS] / count if count else math.nan,
-                "profit_factor": (
-                    row[STATS_GROSS_PROFIT] / gross_loss if count and gross_loss > 0 else math.nan
-                ),
-                "avg_trade_return": row[STATS_SUM_RETURN] / count if count else math.nan,
-                "total_pnl": row[STATS_GROSS_PROFIT] - gross_loss,
-                "exposure": row[STATS_BARS_HELD] / len(close),
+                **trade_metrics(stats, len(close)),
+                "total_pnl": stats[STATS_GROSS_PROFIT] - stats[STATS_GROSS_LOSS],
                 "buy_and_hold_return": close[-1] / close[0] - 1.0,
             }
         )
-    return pd.DataFrame(rows, index=pd.Index(symbols, name="symbol"))
+    table = pd.DataFrame(
+        rows, index=pd.Index(symbols, name="symbol"), columns=list(SYMBOL_METRIC_NAMES)
+    )
+    return table.astype({name: float for name in SYMBOL_METRIC_NAMES if name != "total_trades"})
 
 
 def simulate_portfolio(
